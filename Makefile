@@ -1,0 +1,90 @@
+# Top-level build. ./build.sh configures (BUILD/config.mk); make rebuilds
+# with the last configuration. See README.md.
+BUILD ?= build
+-include $(BUILD)/config.mk
+ifeq ($(CONFIG_MAX_CPUS),)
+$(shell ./build.sh --out $(BUILD) --configure-only >&2)
+include $(BUILD)/config.mk
+endif
+
+CC := gcc
+LD := ld
+OBJ := $(BUILD)/obj
+
+CFLAGS := -m64 -std=gnu11 $(CONFIG_OPT) -g -ffreestanding -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) \
+	-mno-red-zone -mgeneral-regs-only -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -mcmodel=small \
+	-ffunction-sections -fdata-sections -fno-strict-aliasing \
+	-Wall -Wextra -Werror -Wno-unused-parameter \
+	-Ixmhf/include -Ixmhf/runtime/inc -I$(BUILD) -MMD -MP
+ifeq ($(CONFIG_OPT),-O3)
+CFLAGS += -Wno-array-bounds
+endif
+ASFLAGS := $(CFLAGS) -D__ASSEMBLER__ -DRUNTIME_BIN=\"$(BUILD)/runtime.bin\"
+LDFLAGS := -nostdlib -n -z noexecstack -z max-page-size=4096 --gc-sections --no-warn-rwx-segments
+
+LIB_SRCS := $(wildcard xmhf/lib/*.c)
+PLATFORM_SRCS := $(wildcard xmhf/platform/*.c)
+RUNTIME_SRCS := $(wildcard xmhf/runtime/*.c xmhf/runtime/*.S)
+BOOT_SRCS := $(wildcard xmhf/boot/*.c xmhf/boot/*.S)
+
+objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
+LIB_OBJS := $(call objs,$(LIB_SRCS))
+RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS)) $(LIB_OBJS)
+BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
+
+IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf.iso
+
+.PHONY: all test unit-test bochs-test run deps guest clean
+all: $(IMAGES)
+
+$(BUILD)/config.h: $(BUILD)/config.mk
+	@sed -n 's/^\(CONFIG_[A-Z_]*\) := \(.*\)$$/#define \1 \2/p' $< | \
+		sed 's/^#define CONFIG_APP \(.*\)/#define CONFIG_APP "\1"/' > $@
+
+$(OBJ)/%.o: %.c $(BUILD)/config.h
+	@mkdir -p $(@D)
+	@echo "  CC $<"; $(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/%.o: %.S $(BUILD)/config.h
+	@mkdir -p $(@D)
+	@echo "  AS $<"; $(CC) $(ASFLAGS) -c $< -o $@
+
+# The runtime: 64-bit, linked at its load base.
+$(BUILD)/runtime.elf: $(RUNTIME_OBJS) xmhf/runtime/runtime.ld
+	$(LD) $(LDFLAGS) --defsym=XMHF_BASE=$(CONFIG_BASE) -T xmhf/runtime/runtime.ld -o $@ $(RUNTIME_OBJS)
+
+$(BUILD)/runtime.bin: $(BUILD)/runtime.elf
+	objcopy -O binary $< $@
+
+# The loader GRUB starts: carries runtime.bin and relocates it to the base.
+$(OBJ)/xmhf/boot/payload.o: $(BUILD)/runtime.bin
+$(BUILD)/xmhf.elf: $(BOOT_OBJS) xmhf/boot/loader.ld
+	$(LD) $(LDFLAGS) -T xmhf/boot/loader.ld -o $@ $(BOOT_OBJS)
+	grub-file --is-x86-multiboot $@
+
+$(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh
+	tools/image/mkgrubimg.sh $< $@
+
+$(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh
+	tools/image/mkiso.sh $< $@
+
+deps:
+	tools/deps.sh
+
+unit-test:
+	$(MAKE) -C tests/unit check BUILD=$(abspath $(BUILD))
+
+# Bochs cases run against the O0 and O3 builds of the default configuration.
+bochs-test:
+	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
+	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
+	python3 tools/bochs/bxtest.py --build $(BUILD) tests/bochs/*.case
+
+test: unit-test bochs-test
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

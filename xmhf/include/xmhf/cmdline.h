@@ -1,0 +1,48 @@
+/* Multiboot command line: serial=BAUD[,DPS[,IOPORT]] boot_drive=0x80..0x8f
+ * loglvl=error|warn|info|debug|trace e9=on|off, other key=value kept for
+ * the hypapp. A malformed value keeps the default and records a warning
+ * that is printed once the console is up. */
+#ifndef XMHF_CMDLINE_H
+#define XMHF_CMDLINE_H
+
+#include <xmhf/types.h>
+
+enum loglvl { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+
+struct uart_config {
+	u32 baud;      /* 1200..115200, must divide 115200 */
+	u8 data_bits;  /* 5..8 */
+	char parity;   /* 'n' 'o' 'e' 'm' 's' */
+	u8 stop_bits;  /* 1 or 2 */
+	u16 port;      /* I/O port base */
+};
+
+#define CMDLINE_MAX_EXTRA 16
+#define CMDLINE_KEY_LEN 32
+#define CMDLINE_VALUE_LEN 128
+#define CMDLINE_MAX_WARNINGS 8
+#define CMDLINE_WARNING_LEN 128
+
+struct cmdline_extra {
+	char key[CMDLINE_KEY_LEN];
+	char value[CMDLINE_VALUE_LEN];
+};
+
+struct cmdline {
+	struct uart_config serial;  /* default 115200,8n1,0x3f8 */
+	u8 boot_drive;              /* default 0x80 */
+	enum loglvl loglvl;         /* default info */
+	bool e9;                    /* default off */
+	struct cmdline_extra extra[CMDLINE_MAX_EXTRA];
+	u32 n_extra;
+	char warnings[CMDLINE_MAX_WARNINGS][CMDLINE_WARNING_LEN];
+	u32 n_warnings;             /* may exceed CMDLINE_MAX_WARNINGS: count of all */
+};
+
+void cmdline_defaults(struct cmdline *c);
+/* Parse s (NUL-terminated, may be NULL) over the defaults. Never fails. */
+void cmdline_parse(const char *s, struct cmdline *c);
+/* Value of an extra key, or NULL. */
+const char *cmdline_extra(const struct cmdline *c, const char *key);
+
+#endif

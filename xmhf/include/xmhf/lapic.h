@@ -1,0 +1,33 @@
+/* The local APIC in xAPIC (MMIO) or x2APIC (MSR) mode, whichever the
+ * firmware left enabled (SDM Vol. 3 chapter 12). The hypervisor never
+ * changes the mode: the guest owns its APIC. */
+#ifndef XMHF_LAPIC_H
+#define XMHF_LAPIC_H
+
+#include <xmhf/types.h>
+
+/* ICR bits (SDM Vol. 3 12.6.1) */
+#define ICR_DELIVERY_FIXED (0u << 8)
+#define ICR_DELIVERY_NMI (4u << 8)
+#define ICR_DELIVERY_INIT (5u << 8)
+#define ICR_DELIVERY_STARTUP (6u << 8)
+#define ICR_DELIVERY_MASK (7u << 8)
+#define ICR_DEST_LOGICAL (1u << 11)
+#define ICR_SEND_PENDING (1u << 12)
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_TRIGGER_LEVEL (1u << 15)
+#define ICR_SHORTHAND_SELF (1u << 18)
+#define ICR_SHORTHAND_ALL (2u << 18)
+#define ICR_SHORTHAND_ALL_BUT_SELF (3u << 18)
+#define ICR_SHORTHAND_MASK (3u << 18)
+
+#define LAPIC_DEFAULT_BASE 0xfee00000ull
+
+void lapic_init(void);
+bool lapic_x2apic_mode(void);
+u64 lapic_base(void);
+u32 lapic_id(void);
+/* Send an IPI: icr_low holds vector, delivery mode, level, shorthand. */
+void lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
+
+#endif

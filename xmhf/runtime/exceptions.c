@@ -1,0 +1,85 @@
+/* Host exceptions: a fault at a fix-up site resumes there; NMIs from a
+ * CPU that halts the system stop this CPU; anything else is a hypervisor
+ * bug and gets a full dump. */
+#include <runtime/fixup.h>
+#include <runtime/panic.h>
+#include <runtime/percpu.h>
+#include <xmhf/power.h>
+#include <xmhf/check.h>
+#include <xmhf/cpu.h>
+#include <xmhf/lapic.h>
+#include <xmhf/log.h>
+
+#define VECTOR_NMI 2
+
+extern const struct ex_table_entry __ex_table_start[], __ex_table_end[];
+
+static volatile bool system_halting;
+
+static const char *const vector_names[IDT_VECTORS] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP",
+	"#PF", "15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22", "23", "24", "25", "26", "27", "#HV",
+	"#VC", "#SX", "31",
+};
+
+u64 ex_table_lookup(u64 rip)
+{
+	for (const struct ex_table_entry *e = __ex_table_start; e < __ex_table_end; e++)
+		if (e->fault_rip == rip)
+			return e->fixup_rip;
+	return 0;
+}
+
+NORETURN void halt_all_cpus(void)
+{
+	if (!__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST) && cpu_count > 1)
+		lapic_send_ipi(0, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT | ICR_SHORTHAND_ALL_BUT_SELF);
+	pr_err("xmhf: halted");
+	console_drain_and_halt();
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	xvlog(LOG_ERROR, fmt, ap);
+	va_end(ap);
+	halt_all_cpus();
+}
+
+void check_failed(const char *file, int line, const char *cond)
+{
+	panic("xmhf: CHECK failed at %s:%d: %s", file, line, cond);
+}
+
+static void dump(const struct exception_frame *f)
+{
+	pr_err("xmhf: cpu %u (apic %u): unexpected exception %s (vector %llu) error code 0x%llx",
+	       this_cpu()->index, this_cpu()->apic_id, vector_names[f->vector], f->vector, f->error_code);
+	pr_err("  rip=0x%016llx cs=0x%llx rflags=0x%llx rsp=0x%016llx ss=0x%llx", f->rip, f->cs, f->rflags,
+	       f->rsp, f->ss);
+	pr_err("  cr0=0x%llx cr2=0x%016llx cr3=0x%llx cr4=0x%llx", read_cr0(), read_cr2(), read_cr3(),
+	       read_cr4());
+	pr_err("  rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx", f->rax, f->rbx, f->rcx, f->rdx);
+	pr_err("  rsi=0x%016llx rdi=0x%016llx rbp=0x%016llx r8 =0x%016llx", f->rsi, f->rdi, f->rbp, f->r8);
+	pr_err("  r9 =0x%016llx r10=0x%016llx r11=0x%016llx r12=0x%016llx", f->r9, f->r10, f->r11, f->r12);
+	pr_err("  r13=0x%016llx r14=0x%016llx r15=0x%016llx", f->r13, f->r14, f->r15);
+}
+
+void exception_entry(struct exception_frame *f)
+{
+	if (f->vector == VECTOR_NMI) {
+		/* A stopped CPU prints nothing: it may have been interrupted
+		 * inside the console. */
+		if (system_halting)
+			cpu_halt_forever();
+		return;
+	}
+	u64 fixup = ex_table_lookup(f->rip);
+	if (fixup) {
+		f->rip = fixup;
+		return;
+	}
+	dump(f);
+	halt_all_cpus();
+}

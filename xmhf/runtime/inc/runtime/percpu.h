@@ -1,0 +1,80 @@
+/* Per-CPU data, indexed by the dense CPU index (0 = boot CPU). A CPU finds
+ * its own through GS.base, which points at its struct percpu. */
+#ifndef RUNTIME_PERCPU_H
+#define RUNTIME_PERCPU_H
+
+#include <config.h>
+#include <runtime/vmx_caps.h>
+#include <xmhf/paging.h>
+#include <xmhf/types.h>
+
+#define MAX_CPUS CONFIG_MAX_CPUS
+#define STACK_SIZE 16384
+#define IST_STACK_SIZE 4096
+#define GDT_ENTRIES 5 /* null, code64, data, TSS (2 slots) */
+#define SEL_CODE64 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+#define IDT_VECTORS 32
+#define IST_NMI 1
+#define IST_DF 2
+#define IST_MC 3
+
+struct tss64 {
+	u32 reserved0;
+	u64 rsp[3];
+	u64 ist[8]; /* ist[0] is reserved */
+	u64 reserved1;
+	u16 reserved2;
+	u16 iopb_offset;
+} PACKED;
+
+struct idt_gate {
+	u16 offset_low, selector;
+	u8 ist, type_attr;
+	u16 offset_mid;
+	u32 offset_high, reserved;
+} PACKED;
+
+enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
+
+struct percpu {
+	struct percpu *self; /* GS:0 */
+	u32 index;
+	u32 apic_id;
+	volatile enum cpu_state state;
+	struct vmx_caps vmx;
+	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+	struct tss64 tss __attribute__((aligned(16)));
+};
+
+/* Page-aligned per-CPU memory, kept apart from struct percpu. */
+struct percpu_pages {
+	u8 vmxon_region[PAGE_SIZE];
+	u8 ist_nmi[IST_STACK_SIZE];
+	u8 ist_df[IST_STACK_SIZE];
+	u8 ist_mc[IST_STACK_SIZE];
+	u8 stack[STACK_SIZE];
+};
+
+extern struct percpu percpu[MAX_CPUS];
+extern struct percpu_pages percpu_pages[MAX_CPUS];
+extern u32 cpu_count; /* CPUs found (and started), <= MAX_CPUS */
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+static inline u64 percpu_stack_top(u32 index)
+{
+	return (u64)percpu_pages[index].stack + STACK_SIZE;
+}
+
+/* Load this CPU's GDT, TSS, IDT and GS.base. */
+void percpu_cpu_init(u32 index);
+
+#endif

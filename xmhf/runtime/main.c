@@ -1,0 +1,147 @@
+/* The boot CPU's path from the loader to "every CPU in VMX root". */
+#include <config.h>
+#include <runtime/hostpt.h>
+#include <runtime/panic.h>
+#include <runtime/percpu.h>
+#include <runtime/smp.h>
+#include <xmhf/acpi.h>
+#include <xmhf/bootinfo.h>
+#include <xmhf/cmdline.h>
+#include <xmhf/console.h>
+#include <xmhf/lapic.h>
+#include <xmhf/log.h>
+#include <xmhf/power.h>
+
+#define FOUR_GIB 0x100000000ull
+
+extern const u8 __runtime_base[], __reserved_end[];
+
+static struct cmdline cmdline;
+static struct madt_info madt;
+static struct fadt_info fadt;
+struct e820_map guest_e820; /* the map the guest will see */
+
+static u32 current_cpu_index(void) { return this_cpu()->index; }
+
+/* ACPI tables are read before the host page tables exist: the loader's
+ * identity map covers [0, 4 GiB). */
+static const void *acpi_map_low(u64 pa, u64 len)
+{
+	return pa + len <= FOUR_GIB && pa + len >= pa ? (const void *)pa : NULL;
+}
+
+static void read_acpi(void)
+{
+	u64 rsdp = acpi_find_rsdp(acpi_map_low);
+	if (!rsdp)
+		panic("xmhf: no ACPI RSDP found: cannot enumerate CPUs");
+	u64 madt_pa = acpi_find_table(rsdp, "APIC", acpi_map_low);
+	if (!madt_pa)
+		panic("xmhf: no valid ACPI MADT: cannot enumerate CPUs");
+	const struct acpi_sdt_header *h = acpi_map_low(madt_pa, sizeof(*h));
+	if (acpi_parse_madt(h, h->length, &madt) != 0 || madt.n_cpus == 0)
+		panic("xmhf: the ACPI MADT is malformed or lists no enabled CPU");
+
+	bool have_fadt = false, have_s5 = false;
+	u8 typa = 0, typb = 0;
+	u64 fadt_pa = acpi_find_table(rsdp, "FACP", acpi_map_low);
+	if (fadt_pa) {
+		h = acpi_map_low(fadt_pa, sizeof(*h));
+		have_fadt = acpi_parse_fadt(h, h->length, &fadt) == 0;
+	}
+	if (have_fadt && fadt.dsdt) {
+		const struct acpi_sdt_header *dsdt = acpi_map_low(fadt.dsdt, sizeof(*dsdt));
+		if (dsdt && acpi_map_low(fadt.dsdt, dsdt->length))
+			have_s5 = acpi_find_s5((const u8 *)(dsdt + 1), dsdt->length - sizeof(*dsdt), &typa, &typb) == 0;
+	}
+	pr_debug("xmhf: acpi: fadt %d pm1a_cnt 0x%x pm_tmr 0x%x dsdt 0x%llx s5 %d (%u, %u)", have_fadt,
+		 fadt.pm1a_cnt, fadt.pm_tmr, fadt.dsdt, have_s5, typa, typb);
+	if (!have_fadt)
+		pr_warn("xmhf: no valid ACPI FADT: no PM timer, no S5 power-off");
+	else if (!have_s5)
+		pr_warn("xmhf: no \\_S5 in the DSDT: no S5 power-off");
+	power_init(have_fadt ? &fadt : NULL, have_s5, typa, typb);
+}
+
+/* Dense indexes: 0 is this CPU, then the MADT's CPUs in table order. */
+static void enumerate_cpus(void)
+{
+	cpu_count = 1;
+	for (u32 i = 0; i < madt.n_cpus; i++) {
+		u32 id = madt.cpus[i].apic_id;
+		if (id == percpu[0].apic_id)
+			continue;
+		if (cpu_count == MAX_CPUS) {
+			pr_warn("xmhf: ignoring CPU apic %u and later ones: built with --max-cpus %u", id, MAX_CPUS);
+			break;
+		}
+		if (!lapic_x2apic_mode() && id > 0xfe) {
+			pr_warn("xmhf: ignoring CPU apic %u: unreachable in xAPIC mode", id);
+			continue;
+		}
+		percpu[cpu_count++].apic_id = id;
+	}
+}
+
+static void setup_host_paging(void)
+{
+	struct pt_range uncached[1 + ACPI_MAX_IOAPICS];
+	u32 n = 0;
+
+	uncached[n++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
+	for (u32 i = 0; i < madt.n_ioapics; i++)
+		uncached[n++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
+	hostpt_init(uncached, n);
+}
+
+static void revise_e820(const struct boot_info *bi)
+{
+	u64 base = (u64)__runtime_base, size = (u64)(__reserved_end - __runtime_base);
+
+	guest_e820 = bi->e820;
+	if (!e820_reserve(&guest_e820, base, size))
+		panic("xmhf: the E820 map has no room to reserve the hypervisor range");
+	for (u32 i = 0; i < guest_e820.n; i++)
+		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
+			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
+	if (e820_top(&guest_e820) > CONFIG_MEM)
+		pr_warn("xmhf: memory above --mem 0x%llx is not mapped for the guest", (u64)CONFIG_MEM);
+}
+
+void runtime_main(struct boot_info *bi)
+{
+	percpu_cpu_init(0);
+	log_set_cpu_index_fn(current_cpu_index);
+	cmdline_parse(bi->cmdline, &cmdline);
+	console_init(&cmdline.serial, cmdline.e9);
+	log_set_level(cmdline.loglvl);
+	for (u32 i = 0; i < cmdline.n_warnings && i < CMDLINE_MAX_WARNINGS; i++)
+		pr_warn("xmhf: %s", cmdline.warnings[i]);
+	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx", (u64)__runtime_base,
+		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM);
+
+	lapic_init();
+	percpu[0].apic_id = lapic_id();
+	percpu[0].state = CPU_STARTED;
+	read_acpi();
+	setup_host_paging();
+	revise_e820(bi);
+	enumerate_cpus();
+	pr_info("xmhf: %u CPUs (ACPI MADT lists %u enabled), %s mode", cpu_count, madt.n_cpus,
+		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
+
+	cpu_enter_vmx_root(0);
+	if (percpu[0].state != CPU_VMX_ROOT)
+		halt_all_cpus();
+	smp_start_aps();
+	u32 in_root = smp_wait_vmx_root();
+	if (in_root != cpu_count) {
+		pr_err("xmhf: only %u of %u CPUs entered VMX root", in_root, cpu_count);
+		halt_all_cpus();
+	}
+	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count);
+	if (!bi->has_guest_boot_sector)
+		pr_info("xmhf: no guest boot module");
+	pr_info("xmhf: guest launch not implemented yet; powering off");
+	power_off();
+}
