@@ -1,8 +1,6 @@
 /* xmhf/lib/cmdline.c */
 #include "unit.h"
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <xmhf/cmdline.h>
 
 static struct cmdline c;

@@ -1,6 +1,5 @@
 /* xmhf/lib/e820.c */
 #include "unit.h"
-#include <string.h>
 #include <xmhf/e820.h>
 
 static struct e820_map m;

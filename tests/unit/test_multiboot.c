@@ -1,7 +1,5 @@
 /* xmhf/lib/multiboot.c: GRUB memory map -> E820 map. */
 #include "unit.h"
-#include <stdlib.h>
-#include <string.h>
 #include <xmhf/multiboot.h>
 
 static u8 buf[64 * 24];
@@ -31,11 +29,8 @@ static void put_record(u32 size, u64 addr, u64 len, u32 type)
 /* The map through an exactly sized heap copy, so ASan sees any overread. */
 static bool convert(u32 len)
 {
-	u8 *copy = malloc(len ? len : 1);
-	bool ok;
-
-	memcpy(copy, buf, len);
-	ok = multiboot_mmap_to_e820(copy, len, &m);
+	u8 *copy = exact_copy(buf, len);
+	bool ok = multiboot_mmap_to_e820(copy, len, &m);
 	free(copy);
 	return ok;
 }

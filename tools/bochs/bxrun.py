@@ -9,6 +9,11 @@ Devices: a CD (--cdrom) goes to ata0-master, then the disks in order to the free
 ata0-master, ata0-slave, ata1-master, ata1-slave. The BIOS numbers hard disks 0x80, 0x81, ...
 in that order (a CD takes no number). --boot defaults to cdrom if a CD is given, else disk.
 
+Disk images are copied to DIR/diskN.img first (cp --reflink=auto): Bochs locks a flat image
+while it runs (a second run of the same file fails with "image locked", and a killed Bochs leaves
+a stale .lock behind), and the copy keeps the guest's writes out of the build. The copies are
+deleted after a PASS (kept after a FAIL, for rerunning DIR/bochsrc by hand) unless --keep-disks.
+
 Writes DIR/bochsrc, debugger.rc, serial.txt (COM1), serial.stamped (wall seconds + line),
 stdout.txt (Bochs stdout = port 0xE9 output + a few debugger lines), bochs.log, result.txt.
 
@@ -46,6 +51,7 @@ def parse_args(argv):
     p.add_argument("--grace", type=float, default=1.0, help="seconds to run on after --stop-on")
     p.add_argument("--follow", action="store_true", help="stream the log to stdout")
     p.add_argument("--e9", action="store_true", help="judge port 0xE9 output instead of COM1")
+    p.add_argument("--keep-disks", action="store_true", help="keep DIR/diskN.img after a PASS")
     p.add_argument("--bochs-line", action="append", default=[],
                    help="extra bochsrc line, appended last (e.g. 'magic_break: enabled=1')")
     a = p.parse_args(argv)
@@ -62,6 +68,7 @@ def parse_args(argv):
 def make_bochsrc(a, out):
     tpl = string.Template(open(os.path.join(HERE, "bochsrc.template")).read())
     lines = [tpl.substitute(mem=a.mem, model=a.model, cpus=a.cpus, ips=a.ips,
+                            msrs=os.path.join(HERE, "msrs.def"),
                             serial=os.path.join(out, "serial.txt"),
                             log=os.path.join(out, "bochs.log"))]
     slots = list(SLOTS)
@@ -69,13 +76,18 @@ def make_bochsrc(a, out):
     if a.cdrom:
         lines.append("%s: type=cdrom, path=%s, status=inserted"
                      % (slots.pop(0), os.path.abspath(a.cdrom)))
-    for d in a.disk:
+    for i, d in enumerate(a.disk):
         size = os.path.getsize(d)
         if size % CYL_BYTES:
             raise SystemExit("bxrun: %s: size %d is not a multiple of %d (16*63*512)"
                              % (d, size, CYL_BYTES))
+        copy = os.path.join(out, "disk%d.img" % i)
+        for f in (copy, copy + ".lock"):
+            if os.path.exists(f):
+                os.unlink(f)
+        subprocess.run(["cp", "--reflink=auto", "--sparse=always", d, copy], check=True)
         lines.append("%s: type=disk, mode=flat, path=%s, cylinders=%d, heads=16, spt=63"
-                     % (slots.pop(0), os.path.abspath(d), size // CYL_BYTES))
+                     % (slots.pop(0), copy, size // CYL_BYTES))
     lines.append("boot: " + a.boot)
     lines += a.bochs_line
     return "\n".join(lines) + "\n"
@@ -128,7 +140,15 @@ def tail(path, n, pick=None):
     return lines[-n:]
 
 
+def interrupt(*_):
+    raise KeyboardInterrupt
+
+
 def run(a):
+    # Ctrl-C, SIGTERM, SIGHUP: stop Bochs (in its own session) and report (even if SIGINT was
+    # ignored when we were started in the background)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     name = a.name or os.path.basename(out)
@@ -220,24 +240,30 @@ def run(a):
             expects[n_exp].pattern, " (after /%s/)" % expects[n_exp - 1].pattern if n_exp else "")
     else:
         reason = None
+    end = panics[-1].split(">>PANIC<<", 1)[-1].strip() if panics else ""
+    ordinary = ("soft power off", "Shutdown port", "User requested shutdown")  # last: our SIGTERM
+    if reason and end and not any(o in end for o in ordinary):
+        reason += " [bochs: %s]" % end
+    if not reason and not a.keep_disks:
+        for i in range(len(a.disk)):
+            os.unlink(os.path.join(out, "disk%d.img" % i))
     ticks = last_ticks(os.path.join(out, "bochs.log"))
     with open(os.path.join(out, "result.txt"), "w") as f:
         f.write("name=%s\nverdict=%s\nreason=%s\nbochs_rc=%s\nwall_s=%.2f\nticks=%s\n"
                 "first_line_s=%s\nstopped_by=%s\nend=%s\n" % (
                     name, "FAIL" if reason else "PASS", reason or "", rc, wall,
                     ticks if ticks is not None else "", "%.2f" % first_line_s
-                    if first_line_s is not None else "", stop_why or "",
-                    panics[-1].split(">>PANIC<<", 1)[-1].strip() if panics else ""))
+                    if first_line_s is not None else "", stop_why or "", end))
     if not reason:
         print("PASS %s" % name)
         return 0
     print("FAIL %s: %s" % (name, reason))
     print("--- last 30 lines of %s ---" % ("stdout.txt" if a.e9 else "serial.txt"))
     print("\n".join(tail(log.path, 30)))
-    print("--- bochs.log PANIC lines and last 20 lines ---")
-    print("\n".join(tail(os.path.join(out, "bochs.log"), 5, ">>PANIC<<")))
-    print("...")
-    print("\n".join(tail(os.path.join(out, "bochs.log"), 20)))
+    last = tail(os.path.join(out, "bochs.log"), 20)
+    print("--- last 20 lines of bochs.log (with earlier PANIC lines) ---")
+    print("\n".join([l for l in tail(os.path.join(out, "bochs.log"), 5, ">>PANIC<<")
+                     if l not in last] + last))
     sys.stdout.flush()
     return 1
 

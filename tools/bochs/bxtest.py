@@ -8,7 +8,7 @@ Prints `PASS name (12.3 s)` or `FAIL name: reason (12.3 s)` plus log tails per c
 finishes, and as the very last line `N passed, N failed`. Exit status 1 if any case failed.
 The case format is described in tests/bochs/README.md.
 """
-import argparse, os, re, subprocess, sys, threading, time
+import argparse, os, re, signal, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +23,15 @@ KEYS = {
     "stop_on": ("--stop-on", True, False), "e9": (None, False, False),
     "bochs_line": ("--bochs-line", True, False),
 }
+
+
+RUNNING = set()     # bxrun.py processes, stopped (each stops its Bochs) if we are interrupted
+
+
+def stop_all(*_):
+    for p in list(RUNNING):
+        p.terminate()
+    os._exit(130)
 
 
 def parse_case(path, build):
@@ -71,10 +80,13 @@ def run_case(path, build):
         return name, False, "bad case file: %s" % e, "", 0.0
     if missing:
         return name, False, "missing " + ", ".join(missing), "", 0.0
-    p = subprocess.run([sys.executable, os.path.join(HERE, "bxrun.py"), "--out", out,
-                        "--name", name] + args, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, errors="replace")
-    lines = p.stdout.splitlines()
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "bxrun.py"), "--out", out,
+                          "--name", name] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, errors="replace")
+    RUNNING.add(p)
+    stdout = p.communicate()[0]
+    RUNNING.discard(p)
+    lines = stdout.splitlines()
     head = lines[0] if lines else ""
     reason = head.split(": ", 1)[1] if head.startswith("FAIL") and ": " in head else \
         (head or "bxrun.py exited %d" % p.returncode)
@@ -89,6 +101,8 @@ def main():
     ap.add_argument("-j", type=int, default=2, help="parallel Bochs runs (default 2)")
     ap.add_argument("cases", nargs="+")
     a = ap.parse_args()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop_all)
     build = os.path.abspath(a.build)
     cases = sorted(set(a.cases))
     if a.only:
@@ -118,7 +132,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:       # bxrun.py children get the SIGINT too and stop their Bochs
-        sys.exit(130)
+    sys.exit(main())

@@ -105,19 +105,18 @@ enum length { LEN_HH, LEN_H, LEN_INT, LEN_L, LEN_LL, LEN_Z };
 
 static enum length parse_length(const char **fmt)
 {
-	switch (**fmt) {
+	char c = **fmt;
+
+	switch (c) {
 	case 'h':
-		(*fmt)++;
-		if (**fmt != 'h')
-			return LEN_H;
-		(*fmt)++;
-		return LEN_HH;
-	case 'l':
-		(*fmt)++;
-		if (**fmt != 'l')
-			return LEN_L;
-		(*fmt)++;
-		return LEN_LL;
+	case 'l': {
+		bool doubled = (*fmt)[1] == c;
+
+		*fmt += 1 + doubled;
+		if (c == 'h')
+			return doubled ? LEN_HH : LEN_H;
+		return doubled ? LEN_LL : LEN_L;
+	}
 	case 'z':
 		(*fmt)++;
 		return LEN_Z;

@@ -143,6 +143,18 @@ static const u8 madt_min_len[] = {
 	[MADT_X2APIC] = 16,          /* 5.2.12.12 */
 };
 
+/* The length of the table at p if it has signature sig, is at least min_len
+ * (>= 8) long and fits in the len bytes given; else 0. */
+static u64 checked_length(const u8 *p, u64 len, const char *sig, u32 min_len)
+{
+	u64 table_len;
+
+	if (len < min_len || memcmp(p, sig, 4))
+		return 0;
+	table_len = rd32(p + 4);
+	return table_len >= min_len && table_len <= len ? table_len : 0;
+}
+
 static void add_cpu(struct madt_info *out, u32 apic_id, u32 uid, bool x2apic)
 {
 	for (u32 i = 0; i < out->n_cpus; i++)
@@ -177,13 +189,10 @@ static void parse_madt_entry(const u8 *e, struct madt_info *out)
 int acpi_parse_madt(const void *madt, u64 len, struct madt_info *out)
 {
 	const u8 *p = madt;
-	u64 table_len;
+	u64 table_len = checked_length(p, len, "APIC", MADT_ENTRIES_OFFSET);
 
 	memset(out, 0, sizeof(*out));
-	if (len < MADT_ENTRIES_OFFSET || memcmp(p, "APIC", 4))
-		return -1;
-	table_len = rd32(p + 4);
-	if (table_len < MADT_ENTRIES_OFFSET || table_len > len)
+	if (!table_len)
 		return -1;
 	out->lapic_base = rd32(p + 36);
 	for (u64 off = MADT_ENTRIES_OFFSET; off < table_len; off += p[off + 1]) {
@@ -232,13 +241,10 @@ static u32 fadt_port(const u8 *fadt, u64 len, u32 legacy_off, u32 gas_off)
 int acpi_parse_fadt(const void *fadt, u64 len, struct fadt_info *out)
 {
 	const u8 *p = fadt;
-	u64 table_len;
+	u64 table_len = checked_length(p, len, "FACP", FADT_V1_LEN);
 
 	memset(out, 0, sizeof(*out));
-	if (len < FADT_V1_LEN || memcmp(p, "FACP", 4))
-		return -1;
-	table_len = rd32(p + 4);
-	if (table_len < FADT_V1_LEN || table_len > len)
+	if (!table_len)
 		return -1;
 	out->dsdt = rd32(p + FADT_DSDT);
 	if (table_len >= FADT_X_DSDT + 8 && rd64(p + FADT_X_DSDT))
@@ -261,8 +267,11 @@ int acpi_parse_fadt(const void *fadt, u64 len, struct fadt_info *out)
  * nibble and each following byte adds 8 bits. The length counts itself. */
 static bool parse_pkg_length(const u8 *p, u64 avail, u64 *pkg_len, u32 *bytes)
 {
-	u32 follow = p[0] >> 6;
+	u32 follow;
 
+	if (!avail)
+		return false;
+	follow = p[0] >> 6;
 	if (avail < 1 + follow)
 		return false;
 	*bytes = 1 + follow;

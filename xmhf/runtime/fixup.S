@@ -37,4 +37,18 @@ wrmsr_safe:
 	ret
 	ex_entry 3b, 4b
 
+/* bool xsetbv_safe(u32 xcr, u64 value) */
+	.global xsetbv_safe
+xsetbv_safe:
+	mov	%edi, %ecx
+	mov	%rsi, %rax
+	mov	%rsi, %rdx
+	shr	$32, %rdx
+5:	xsetbv
+	mov	$1, %eax
+	ret
+6:	xor	%eax, %eax
+	ret
+	ex_entry 5b, 6b
+
 	.section .note.GNU-stack, "", @progbits

@@ -4,6 +4,7 @@
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/smp.h>
+#include <runtime/vmexit.h>
 #include <xmhf/acpi.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
@@ -104,8 +105,12 @@ static void revise_e820(const struct boot_info *bi)
 	for (u32 i = 0; i < guest_e820.n; i++)
 		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
 			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
-	if (e820_top(&guest_e820) > CONFIG_MEM)
-		pr_warn("xmhf: memory above --mem 0x%llx is not mapped for the guest", (u64)CONFIG_MEM);
+	u64 top = e820_top(&guest_e820);
+	if (top > CONFIG_MEM) {
+		pr_warn("xmhf: memory above --mem 0x%llx is hidden from the guest", (u64)CONFIG_MEM);
+		if (!e820_reserve(&guest_e820, CONFIG_MEM, top - CONFIG_MEM))
+			panic("xmhf: the E820 map has no room to hide memory above --mem");
+	}
 }
 
 void runtime_main(struct boot_info *bi)
@@ -140,8 +145,12 @@ void runtime_main(struct boot_info *bi)
 		halt_all_cpus();
 	}
 	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count);
-	if (!bi->has_guest_boot_sector)
-		pr_info("xmhf: no guest boot module");
-	pr_info("xmhf: guest launch not implemented yet; powering off");
-	power_off();
+	if (!bi->has_guest_boot_sector) {
+		pr_info("xmhf: no guest boot module (module --nounzip (hdN)+1): powering off");
+		power_off();
+	}
+	guest_prepare_cpu(0);
+	__atomic_store_n(&guest_go, true, __ATOMIC_RELEASE);
+	pr_info("xmhf: starting the guest at 0000:7c00, boot drive 0x%x", cmdline.boot_drive);
+	guest_start_bsp(cmdline.boot_drive, bi->guest_boot_sector);
 }

@@ -2,10 +2,13 @@
  * after 200 us if it has not started), as SDM Vol. 3 9.4.4.1 describes. The
  * APs are started one at a time because they share the trampoline's data. */
 #include <runtime/asm_offsets.h>
+#include <runtime/ept01.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/smp.h>
+#include <runtime/vmcs01.h>
+#include <runtime/vmexit.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
@@ -48,12 +51,28 @@ void cpu_enter_vmx_root(u32 index)
 	p->state = CPU_VMX_ROOT;
 }
 
+volatile bool guest_go;
+
+void guest_prepare_cpu(u32 index)
+{
+	ept01_init_mtrr(index);
+	const char *err = vmcs01_init(index);
+	if (err)
+		panic("xmhf: cpu %u: cannot set up VMCS01: %s", index, err);
+	pr_debug("xmhf: cpu %u: EPT01 uses %u pages", index, ept01_pages(index));
+}
+
 void ap_main(u32 index)
 {
 	percpu_cpu_init(index);
 	percpu[index].state = CPU_STARTED;
 	cpu_enter_vmx_root(index);
-	cpu_halt_forever();
+	if (percpu[index].state != CPU_VMX_ROOT)
+		cpu_halt_forever();
+	while (!__atomic_load_n(&guest_go, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	guest_prepare_cpu(index);
+	guest_start_ap();
 }
 
 void smp_start_aps(void)

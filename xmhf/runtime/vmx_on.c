@@ -92,6 +92,10 @@ const char *vmx_cpu_on(struct vmx_caps *caps, void *vmxon_region)
 	write_cr0((read_cr0() | caps->cr0_fixed0) & caps->cr0_fixed1);
 	write_cr4((read_cr4() | caps->cr4_fixed0 | CR4_VMXE) & caps->cr4_fixed1);
 
+	/* XSETBV on behalf of the guest needs CR4.OSXSAVE in the host */
+	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+
 	*(u32 *)vmxon_region = (u32)(caps->basic & VMX_BASIC_REVISION_MASK);
 	u64 pa = (u64)vmxon_region;
 	u8 failed;

@@ -48,11 +48,12 @@ struct fadt_info {
 };
 
 /* Search the EBDA's first KiB and 0xE0000..0xFFFFF for a valid RSDP
- * (checksum; extended checksum for revision >= 2). Returns its address or 0. */
+ * (checksum; extended checksum for revision >= 2) that lies within the
+ * searched area. Returns its address or 0. */
 u64 acpi_find_rsdp(acpi_map_fn map);
 /* Find a table by signature through the XSDT (revision >= 2 and non-zero
- * address) or the RSDT; the table's checksum must be valid. Returns its
- * physical address or 0. */
+ * address) or the RSDT (also when the XSDT is invalid or lacks the table);
+ * the table's checksum must be valid. Returns its physical address or 0. */
 u64 acpi_find_table(u64 rsdp, const char sig[4], acpi_map_fn map);
 /* Parse a MADT of 'len' bytes. Returns 0, or -1 if malformed. */
 int acpi_parse_madt(const void *madt, u64 len, struct madt_info *out);

@@ -40,7 +40,8 @@ struct cmdline {
 };
 
 void cmdline_defaults(struct cmdline *c);
-/* Parse s (NUL-terminated, may be NULL) over the defaults. Never fails. */
+/* Reset c to the defaults, then parse s (NUL-terminated, may be NULL) over
+ * them; a later key=value overrides an earlier one. Never fails. */
 void cmdline_parse(const char *s, struct cmdline *c);
 /* Value of an extra key, or NULL. */
 const char *cmdline_extra(const struct cmdline *c, const char *key);

@@ -46,9 +46,10 @@ struct multiboot_mmap_entry {
 	u32 type;
 } PACKED;
 
-/* Convert GRUB's memory map (mmap_length bytes at mmap) to an E820 map.
- * Records are walked by their size field; a truncated or zero-size record
- * ends the walk. False if the map is empty, malformed or overflows. */
+/* Convert GRUB's memory map (mmap_length bytes at mmap) to an E820 map
+ * (out is reset first). Records are walked by their size field; a truncated
+ * or zero-size record ends the walk, one too small for addr, len and type is
+ * malformed. False if the map is empty, malformed or overflows. */
 bool multiboot_mmap_to_e820(const void *mmap, u32 mmap_length, struct e820_map *out);
 #endif
 

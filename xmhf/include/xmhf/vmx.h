@@ -9,6 +9,7 @@
 #define CPUID1_ECX_VMX BIT(5)
 #define CPUID1_ECX_SMX BIT(6)
 #define CPUID1_ECX_X2APIC BIT(21)
+#define CPUID1_ECX_XSAVE BIT(26)
 #define CPUID1_ECX_OSXSAVE BIT(27)
 #define CPUID1_ECX_HYPERVISOR BIT(31)
 /* CPUID.80000001H:EDX */
@@ -43,4 +44,80 @@
 static inline u32 vmx_ctl_allowed1(u64 msr) { return (u32)(msr >> 32); }
 static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 
+#endif
+
+#ifndef XMHF_VMX_CONTROLS
+#define XMHF_VMX_CONTROLS
+/* Pin-based controls (Table 26-5) */
+#define PIN_NMI_EXITING BIT(3)
+#define PIN_VIRTUAL_NMIS BIT(5)
+/* Primary processor-based controls (Table 26-6) */
+#define PROC_NMI_WINDOW_EXITING BIT(22)
+#define PROC_USE_IO_BITMAPS BIT(25)
+#define PROC_USE_MSR_BITMAPS BIT(28)
+#define PROC_CR3_LOAD_EXITING BIT(15)
+#define PROC_CR3_STORE_EXITING BIT(16)
+/* Secondary processor-based controls (Table 26-7) */
+#define PROC2_ENABLE_RDTSCP BIT(3)
+#define PROC2_ENABLE_INVPCID BIT(12)
+#define PROC2_ENABLE_XSAVES BIT(20)
+/* VM-exit controls (Table 26-15) */
+#define EXIT_HOST_ADDR_SPACE_SIZE BIT(9)
+#define EXIT_SAVE_PAT BIT(18)
+#define EXIT_LOAD_PAT BIT(19)
+#define EXIT_SAVE_EFER BIT(20)
+#define EXIT_LOAD_EFER BIT(21)
+/* VM-entry controls (Table 26-17) */
+#define ENTRY_IA32E_MODE_GUEST BIT(9)
+#define ENTRY_LOAD_PAT BIT(14)
+#define ENTRY_LOAD_EFER BIT(15)
+
+/* Exit reasons (Appendix C) */
+#define EXIT_REASON_EXCEPTION_NMI 0
+#define EXIT_REASON_TRIPLE_FAULT 2
+#define EXIT_REASON_INIT 3
+#define EXIT_REASON_SIPI 4
+#define EXIT_REASON_NMI_WINDOW 8
+#define EXIT_REASON_TASK_SWITCH 9
+#define EXIT_REASON_CPUID 10
+#define EXIT_REASON_HLT 12
+#define EXIT_REASON_VMCALL 18
+#define EXIT_REASON_CR_ACCESS 28
+#define EXIT_REASON_IO 30
+#define EXIT_REASON_RDMSR 31
+#define EXIT_REASON_WRMSR 32
+#define EXIT_REASON_ENTRY_FAIL_GUEST 33
+#define EXIT_REASON_ENTRY_FAIL_MSR 34
+#define EXIT_REASON_EPT_VIOLATION 48
+#define EXIT_REASON_EPT_MISCONFIG 49
+#define EXIT_REASON_XSETBV 55
+#define EXIT_REASON_ENTRY_FAILURE BIT(31)
+
+/* VM-entry interruption information (26.8.3) */
+#define INTR_INFO_VALID BIT(31)
+#define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
+#define INTR_TYPE_NMI (2u << 8)
+#define INTR_TYPE_HW_EXCEPTION (3u << 8)
+/* Guest interruptibility (26.4.2) */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_NMI BIT(3)
+/* RFLAGS */
+#define RFLAGS_TF BIT(8)
+#define RFLAGS_IF BIT(9)
+#define RFLAGS_RESERVED_1 BIT(1)
+/* More CR bits */
+#define CR0_ET BIT(4)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
+#define CR4_OSXSAVE BIT(18)
+#define CR4_PKE BIT(22)
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+
+/* Exceptions */
+#define VECTOR_DB 1
+#define VECTOR_NMI 2
+#define VECTOR_UD 6
+#define VECTOR_GP 13
 #endif

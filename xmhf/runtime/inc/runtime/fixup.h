@@ -16,4 +16,7 @@ struct ex_table_entry {
 /* The fix-up address for a fault at rip, or 0. */
 u64 ex_table_lookup(u64 rip);
 
+/* XSETBV of XCR xcr; false if it faulted. */
+bool xsetbv_safe(u32 xcr, u64 value);
+
 #endif

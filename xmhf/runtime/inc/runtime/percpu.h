@@ -5,6 +5,7 @@
 
 #include <config.h>
 #include <runtime/vmx_caps.h>
+#include <xmhf/mtrr.h>
 #include <xmhf/paging.h>
 #include <xmhf/types.h>
 
@@ -38,12 +39,22 @@ struct idt_gate {
 
 enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
 
+/* Requests from other CPUs, applied before the next VM entry. */
+#define REQUEST_INIT BIT(0) /* guest INIT: wait for SIPI */
+#define REQUEST_SIPI BIT(1) /* guest SIPI with sipi_vector */
+
 struct percpu {
 	struct percpu *self; /* GS:0 */
 	u32 index;
 	u32 apic_id;
 	volatile enum cpu_state state;
 	struct vmx_caps vmx;
+	u64 cr0_mask, cr4_mask;   /* guest/host masks of VMCS01 */
+	volatile u32 requests;    /* REQUEST_* bits posted by other CPUs */
+	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
+	bool in_guest;            /* VMCS01 launched */
+	u32 nmi_pending;          /* NMIs to inject into the guest */
+	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 	struct tss64 tss __attribute__((aligned(16)));
@@ -56,6 +67,10 @@ struct percpu_pages {
 	u8 ist_df[IST_STACK_SIZE];
 	u8 ist_mc[IST_STACK_SIZE];
 	u8 stack[STACK_SIZE];
+	u8 vmcs01[PAGE_SIZE];
+	u8 msr_bitmap[PAGE_SIZE];
+	u8 io_bitmap_a[PAGE_SIZE];
+	u8 io_bitmap_b[PAGE_SIZE];
 };
 
 extern struct percpu percpu[MAX_CPUS];

@@ -13,4 +13,10 @@ u32 smp_wait_vmx_root(void);
 /* Per-CPU start-up common to the boot CPU and the APs: VMX on. */
 void cpu_enter_vmx_root(u32 index);
 
+/* Set when the boot CPU starts the guest: APs then build their VMCS01
+ * and wait for the guest's SIPI. */
+extern volatile bool guest_go;
+/* EPT01 and VMCS01 for this CPU (run on that CPU). */
+void guest_prepare_cpu(u32 index);
+
 #endif

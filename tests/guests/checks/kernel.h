@@ -1,0 +1,109 @@
+/* Shared declarations and inline x86 helpers for the checks guest (32-bit, paging off). */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BIT(n) (1u << (n))
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
+{
+    struct cpuid_regs r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
+    return r;
+}
+
+static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* Physical memory (paging is off: linear = physical). */
+static inline uint32_t peek32(uint32_t addr) { return *(volatile uint32_t *)addr; }
+static inline uint16_t peek16(uint32_t addr) { return *(volatile uint16_t *)addr; }
+static inline void poke32(uint32_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+static inline void poke16(uint32_t addr, uint16_t v) { *(volatile uint16_t *)addr = v; }
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* boot.S: run fn(arg); returns -1 if it returned, else the vector it faulted with. */
+int try_call(void (*fn)(void *), void *arg);
+extern uint32_t fault_error, fault_eip;
+extern const char isr_stubs[], isr_other[];
+extern const char ap_tramp_start[], ap_tramp_ret[], ap_tramp_end[];
+bool expect_fault(int vector, void (*fn)(void *), void *arg);
+
+/* console.c: COM1 (115200 8n1) and port 0xE9 */
+void console_init(void);
+void console_drain(void);
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vsformat(char *buf, size_t size, const char *fmt, va_list ap);
+int sformat(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* main.c: configuration from the multiboot command line and memory map, check bookkeeping */
+enum expect { EXPECT_BARE, EXPECT_XMHF };
+extern enum expect g_expect;
+extern uint32_t g_hv_base, g_hv_end;
+struct mmap_entry { uint64_t base, len; uint32_t type; };
+extern struct mmap_entry g_mmap[];
+extern int g_mmap_n;
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* acpi.c */
+void acpi_init(void);
+int acpi_cpus(uint32_t *apic_ids, int max);   /* enabled CPUs from the MADT; -1: no MADT */
+bool acpi_have_pm_timer(void);
+void udelay(uint32_t us);                     /* ACPI PM timer */
+uint32_t pm_ticks_elapsed(uint32_t start);
+uint32_t pm_timer_read(void);
+void acpi_poweroff(void);
+
+/* checks.c, smp.c */
+void check_efer_initial(void);
+void check_cpuid_vmx_hidden(void);
+void check_cpuid_hypervisor_bit(void);
+void check_cpuid_osxsave_mirror(void);
+void check_cr4_vmxe_hidden(void);
+void check_cr0_fixed_bits(void);
+void check_msr_unknown_gp(void);
+void check_msr_fs_gs_base(void);
+void check_xsetbv_invalid(void);
+void check_e820_hidden(void);
+void check_hv_memory_blocked(void);
+void check_smp_init_sipi_twice_xapic(void);
+void check_smp_sipi_x2apic(void);
+
+#endif

@@ -1,0 +1,195 @@
+/* Entry from boot.S: IDT, configuration from multiboot, the list of checks, verdict, power-off. */
+#include "kernel.h"
+
+enum expect g_expect;
+uint32_t g_hv_base, g_hv_end;
+struct mmap_entry g_mmap[64];
+int g_mmap_n;
+
+static char cmdline[256];
+static int n_pass, n_fail;
+
+/* --- IDT: interrupt gates to boot.S's stubs (SDM Vol.3A 6.11) ------------------------------ */
+static uint64_t idt[256] __attribute__((aligned(8)));
+
+static void idt_init(void)
+{
+    for (int v = 0; v < 256; v++) {
+        uint32_t h = (uint32_t)(v < 32 ? isr_stubs + 16 * v : isr_other);
+        idt[v] = (h & 0xFFFF) | (uint64_t)0x08 << 16 | (uint64_t)0x8E00 << 32 | (uint64_t)(h >> 16) << 48;
+    }
+    struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d = { sizeof idt - 1, (uint32_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(d));
+}
+
+bool expect_fault(int vector, void (*fn)(void *), void *arg) { return try_call(fn, arg) == vector; }
+
+/* --- check bookkeeping: a check calls fail()/note(); run_check prints one line for it ------ */
+static char fail_msg[200], note_msg[120];
+static bool failed;
+
+static void append(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    size_t len = 0;
+    while (buf[len])
+        len++;
+    if (len && len + 2 < size)
+        buf[len++] = ';', buf[len++] = ' ';
+    vsformat(buf + len, size - len, fmt, ap);
+}
+
+void fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    append(fail_msg, sizeof fail_msg, fmt, ap);
+    va_end(ap);
+    failed = true;
+}
+
+void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    append(note_msg, sizeof note_msg, fmt, ap);
+    va_end(ap);
+}
+
+static void run_check(const char *name, void (*fn)(void))
+{
+    fail_msg[0] = note_msg[0] = 0;
+    failed = false;
+    fn();
+    if (failed) {
+        n_fail++;
+        kprintf("CHECK %s: FAIL %s\n", name, fail_msg);
+    } else {
+        n_pass++;
+        kprintf("CHECK %s: PASS%s%s%s\n", name, note_msg[0] ? " (" : "", note_msg, note_msg[0] ? ")" : "");
+    }
+}
+
+static void finish(void)
+{
+    kprintf("CHECKS-DONE pass=%u fail=%u\n", n_pass, n_fail);
+    console_drain();
+    acpi_poweroff();
+    kprintf("checks: ACPI power-off did not work\n");
+    console_drain();
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+/* Called by boot.S for an exception outside try_call: report it and end the run. */
+struct regs { uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax, vector, error, eip, cs, eflags; };
+void unexpected_exception(struct regs *r);
+void unexpected_exception(struct regs *r)
+{
+    n_fail++;
+    kprintf("checks: FATAL: unexpected exception %u error %x at %x:%x\n", r->vector, r->error, r->cs, r->eip);
+    finish();
+}
+
+/* --- multiboot v1 info (Multiboot 0.6.96 section 3.3): copy what we need before touching low memory */
+static uint64_t parse_num(const char *s)
+{
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    for (;; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9') d = *s - '0';
+        else if (base == 16 && *s >= 'a' && *s <= 'f') d = *s - 'a' + 10;
+        else if (base == 16 && *s >= 'A' && *s <= 'F') d = *s - 'A' + 10;
+        else break;
+        v = v * base + d;
+    }
+    return v;
+}
+
+/* Value of "key=" in the command line, or NULL. */
+static const char *arg(const char *key)
+{
+    size_t klen = 0;
+    while (key[klen])
+        klen++;
+    for (const char *p = cmdline; *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, klen) && p[klen] == '=')
+            return p + klen + 1;
+    return NULL;
+}
+
+static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
+{
+    if (magic != 0x2BADB002) {
+        kprintf("checks: not started by a multiboot loader (eax=%x)\n", magic);
+        return false;
+    }
+    uint32_t flags = *(const uint32_t *)mbi;
+    if (flags & BIT(2)) {                                /* cmdline */
+        const char *s = (const char *)*(const uint32_t *)(mbi + 16);
+        size_t i = 0;
+        for (; s[i] && i + 1 < sizeof cmdline; i++)
+            cmdline[i] = s[i];
+        cmdline[i] = 0;
+    }
+    if (flags & BIT(6)) {                                /* mmap_length, mmap_addr */
+        uint32_t len = *(const uint32_t *)(mbi + 44);
+        const uint8_t *p = (const uint8_t *)*(const uint32_t *)(mbi + 48), *end = p + len;
+        for (; p < end && g_mmap_n < (int)(sizeof g_mmap / sizeof g_mmap[0]); p += *(const uint32_t *)p + 4) {
+            g_mmap[g_mmap_n].base = *(const uint64_t *)(p + 4);
+            g_mmap[g_mmap_n].len = *(const uint64_t *)(p + 12);
+            g_mmap[g_mmap_n].type = *(const uint32_t *)(p + 20);
+            g_mmap_n++;
+        }
+    }
+    const char *e = arg("expect");
+    if (e && !memcmp(e, "bare", 4) && (e[4] == 0 || e[4] == ' ')) {
+        g_expect = EXPECT_BARE;
+        return true;
+    }
+    if (e && !memcmp(e, "xmhf", 4) && (e[4] == 0 || e[4] == ' ')) {
+        g_expect = EXPECT_XMHF;
+        const char *b = arg("hv_base"), *en = arg("hv_end");
+        if (b && en) {
+            uint64_t lo = parse_num(b), hi = parse_num(en);
+            if (lo < hi && hi <= 0xFFFFFFFFull) {
+                g_hv_base = (uint32_t)lo, g_hv_end = (uint32_t)hi;
+                return true;
+            }
+        }
+        kprintf("checks: expect=xmhf needs hv_base=0x... hv_end=0x... below 4 GiB (cmdline '%s')\n", cmdline);
+        return false;
+    }
+    kprintf("checks: cmdline needs expect=bare or expect=xmhf (got '%s')\n", cmdline);
+    return false;
+}
+
+void kmain(uint32_t magic, const uint8_t *mbi);
+void kmain(uint32_t magic, const uint8_t *mbi)
+{
+    console_init();
+    idt_init();
+    if (!read_multiboot(magic, mbi)) {
+        n_fail++;
+        finish();
+    }
+    acpi_init();
+    kprintf("checks: cmdline '%s'\n", cmdline);
+
+    run_check("efer_initial", check_efer_initial);          /* first: the state we were given */
+    run_check("cpuid_vmx_hidden", check_cpuid_vmx_hidden);
+    run_check("cpuid_hypervisor_bit", check_cpuid_hypervisor_bit);
+    run_check("cpuid_osxsave_mirror", check_cpuid_osxsave_mirror);
+    run_check("cr4_vmxe_hidden", check_cr4_vmxe_hidden);
+    run_check("cr0_fixed_bits", check_cr0_fixed_bits);
+    run_check("msr_unknown_gp", check_msr_unknown_gp);
+    run_check("msr_fs_gs_base", check_msr_fs_gs_base);
+    run_check("xsetbv_invalid", check_xsetbv_invalid);
+    run_check("e820_hidden", check_e820_hidden);
+    run_check("hv_memory_blocked", check_hv_memory_blocked);
+    run_check("smp_init_sipi_twice_xapic", check_smp_init_sipi_twice_xapic);
+    run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* last: leaves the BSP in x2APIC mode */
+    finish();
+}

@@ -1,0 +1,30 @@
+#!/bin/bash
+# tools/deps.sh [--list|--check] -- install the Debian packages this project needs (the only list;
+# used by .ci/run and `make deps`). Installs only when something is missing; runs
+# `apt-get update` only then. --list prints the packages; --check only reports missing ones
+# (exit 1 if any).
+set -euo pipefail
+PKGS=(
+  build-essential                          # gcc make binutils
+  bochs bochsbios vgabios bochs-sdl        # the VMX platform; sdl2 display library (headless)
+  grub-pc-bin grub-common xorriso mtools   # GRUB disk images and ISOs (tools/image)
+  libcmocka-dev                            # unit tests
+  busybox-static syslinux syslinux-common fdisk   # Linux test guest (tools/linux-guest)
+  python3 bc                               # test runners, scripts
+  qemu-system-x86                          # TCG smoke tests (no VMX)
+  file                                     # build-guest.sh checks static binaries
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+case ${1:-} in
+  --list) printf '%s\n' "${PKGS[@]}"; exit 0 ;;
+  --check) [ ${#missing[@]} = 0 ] && exit 0; echo "missing: ${missing[*]}" >&2; exit 1 ;;
+esac
+[ ${#missing[@]} = 0 ] && { echo "deps: all ${#PKGS[@]} packages installed"; exit 0; }
+echo "deps: installing ${missing[*]}"
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

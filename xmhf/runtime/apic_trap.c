@@ -1,0 +1,183 @@
+/* The guest's INIT and SIPI IPIs. Real INIT/SIPI never reach a CPU that
+ * runs the guest (Bochs holds INITs in VMX root and mishandles SIPI exits,
+ * see docs/bochs.md); the hypervisor captures ICR writes instead:
+ * - xAPIC: the LAPIC page is read-only in EPT01. A write is single-stepped
+ *   (RFLAGS.TF, #DB exit) with the page mapped writable for one
+ *   instruction, to the real LAPIC, or for ICR writes to a scratch page
+ *   whose value is then decoded.
+ * - x2APIC: WRMSR to the ICR (0x830) exits through the MSR bitmap.
+ * INIT and SIPI are emulated (SDM Vol. 3 9.4, 12.6.1); every other IPI is
+ * sent as the guest asked. */
+#include <runtime/ept01.h>
+#include <runtime/percpu.h>
+#include <runtime/vmcs01.h>
+#include <runtime/vmexit.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/cpu.h>
+#include <xmhf/lapic.h>
+#include <xmhf/log.h>
+#include <xmhf/paging.h>
+#include <xmhf/vmx.h>
+
+#define APIC_ICR_LOW 0x300
+#define APIC_ICR_HIGH 0x310
+#define EPT_QUAL_WRITE BIT(1)
+#define DR6_BS BIT(14)
+
+struct apic_step {
+	bool active;
+	bool to_scratch;
+	u32 offset;   /* LAPIC register being written */
+	u64 saved_rflags;
+	u32 icr_high; /* what the guest wrote to ICR high */
+	u8 scratch[PAGE_SIZE] __attribute__((aligned(4096)));
+};
+static struct apic_step steps[MAX_CPUS] __attribute__((section(".bss.pages"), aligned(4096)));
+
+static void map_apic_page(u32 cpu, u64 target, u64 rwx)
+{
+	u64 *e = ept01_apic_entry(cpu);
+	*e = (*e & ~(PT_ADDR_MASK | EPT_RWX)) | target | rwx;
+	invept(INVEPT_SINGLE_CONTEXT, vmread(VMCS_EPT_POINTER));
+}
+
+static void start_step(u32 offset)
+{
+	struct percpu *p = this_cpu();
+	struct apic_step *s = &steps[p->index];
+	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+
+	s->active = true;
+	s->offset = offset;
+	s->to_scratch = offset == APIC_ICR_LOW || offset == APIC_ICR_HIGH;
+	s->saved_rflags = rflags;
+	map_apic_page(p->index, s->to_scratch ? (u64)s->scratch : lapic_base(), EPT_R | EPT_W);
+	/* one instruction, no interrupt in between */
+	vmwrite(VMCS_GUEST_RFLAGS, (rflags | RFLAGS_TF) & ~RFLAGS_IF);
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VECTOR_DB));
+}
+
+/* Called on a #DB exit: true if it ends our single step. */
+bool apic_trap_step_done(void)
+{
+	struct percpu *p = this_cpu();
+	struct apic_step *s = &steps[p->index];
+	if (!s->active || !(vmread(VMCS_EXIT_QUALIFICATION) & DR6_BS))
+		return false;
+	s->active = false;
+	map_apic_page(p->index, lapic_base(), EPT_R);
+	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+	rflags = (rflags & ~(RFLAGS_TF | RFLAGS_IF)) | (s->saved_rflags & (RFLAGS_TF | RFLAGS_IF));
+	vmwrite(VMCS_GUEST_RFLAGS, rflags);
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
+	if (s->offset == APIC_ICR_HIGH)
+		s->icr_high = *(volatile u32 *)(s->scratch + APIC_ICR_HIGH);
+	else if (s->offset == APIC_ICR_LOW)
+		apic_icr_write(NULL, *(volatile u32 *)(s->scratch + APIC_ICR_LOW), s->icr_high >> 24);
+	return true;
+}
+
+static void post_request(u32 cpu, u32 request)
+{
+	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
+	if (percpu[cpu].in_guest)
+		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+}
+
+static bool is_target(u32 cpu, u32 self, u32 shorthand, u32 dest)
+{
+	switch (shorthand) {
+	case ICR_SHORTHAND_SELF: return cpu == self;
+	case ICR_SHORTHAND_ALL: return true;
+	case ICR_SHORTHAND_ALL_BUT_SELF: return cpu != self;
+	default: return percpu[cpu].apic_id == dest;
+	}
+}
+
+/* The guest wrote ICR low (the IPI is sent on this write). */
+void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
+{
+	u32 self = this_cpu()->index;
+	u32 mode = low & ICR_DELIVERY_MASK, shorthand = low & ICR_SHORTHAND_MASK;
+	bool init_deassert = mode == ICR_DELIVERY_INIT && !(low & ICR_LEVEL_ASSERT) && (low & ICR_TRIGGER_LEVEL);
+
+	if ((mode != ICR_DELIVERY_INIT && mode != ICR_DELIVERY_STARTUP) || init_deassert) {
+		if (init_deassert)
+			return; /* 12.6.1: INIT level de-assert does nothing on current CPUs */
+		lapic_send_ipi(dest, low);
+		return;
+	}
+	if (low & ICR_DEST_LOGICAL) {
+		pr_warn("xmhf: guest %s IPI with a logical destination ignored",
+			mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI");
+		return;
+	}
+	for (u32 cpu = 0; cpu < cpu_count; cpu++) {
+		if (!is_target(cpu, self, shorthand, dest))
+			continue;
+		if (cpu == 0 || cpu == self) {
+			pr_warn("xmhf: guest %s to cpu %u (the boot CPU or itself) ignored",
+				mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI", cpu);
+			continue;
+		}
+		if (mode == ICR_DELIVERY_INIT) {
+			post_request(cpu, REQUEST_INIT);
+		} else {
+			percpu[cpu].sipi_vector = low & 0xff;
+			post_request(cpu, REQUEST_SIPI);
+		}
+	}
+}
+
+void handle_ept_violation(struct guest_regs *regs)
+{
+	u64 gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+
+	if (ALIGN_DOWN(gpa, PAGE_SIZE) == lapic_base() && (q & EPT_QUAL_WRITE) && !steps[this_cpu()->index].active) {
+		start_step((u32)(gpa & (PAGE_SIZE - 1)));
+		return;
+	}
+	pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0)", this_cpu()->index,
+		gpa, vmread(VMCS_GUEST_RIP), gpa_is_hypervisor(l1_gpa(gpa), 1) ? "hypervisor memory" : "unmapped");
+	inject_gp0();
+}
+
+/* Wait in VMX root, as the SDM's wait-for-SIPI state, for a SIPI; then
+ * load the INIT state with CS:IP = vector << 8 : 0. */
+static void wait_for_sipi(struct guest_regs *regs)
+{
+	struct percpu *p = this_cpu();
+	for (;;) {
+		u32 r = __atomic_exchange_n(&p->requests, 0, __ATOMIC_SEQ_CST);
+		if (r & REQUEST_SIPI)
+			break;
+		cpu_relax();
+	}
+	u32 vector = p->sipi_vector;
+	vmcs01_guest_init_state((u16)(vector << 8), 0);
+	*regs = (struct guest_regs){ .rdx = cpuid(1, 0).eax }; /* 10.1.4: EDX = signature */
+	steps[p->index].active = false;
+	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	pr_debug("xmhf: cpu %u: guest SIPI vector 0x%x", p->index, vector);
+}
+
+/* Before each VM entry: apply what other CPUs posted. */
+void apic_requests(struct guest_regs *regs)
+{
+	struct percpu *p = this_cpu();
+	u32 r = __atomic_load_n(&p->requests, __ATOMIC_SEQ_CST);
+	if (!(r & REQUEST_INIT))
+		return;
+	__atomic_fetch_and(&p->requests, ~(u32)(REQUEST_INIT | REQUEST_SIPI), __ATOMIC_SEQ_CST);
+	pr_debug("xmhf: cpu %u: guest INIT", p->index);
+	wait_for_sipi(regs);
+}
+
+NORETURN void guest_start_ap(void)
+{
+	struct guest_regs regs;
+	wait_for_sipi(&regs);
+	this_cpu()->in_guest = true;
+	vmx_launch(&regs);
+}

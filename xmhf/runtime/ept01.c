@@ -1,0 +1,160 @@
+/* EPT01 construction (SDM Vol. 3 29.3). */
+#include <config.h>
+#include <runtime/ept01.h>
+#include <runtime/panic.h>
+#include <runtime/percpu.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/cpu.h>
+#include <xmhf/lapic.h>
+#include <xmhf/log.h>
+#include <xmhf/msr.h>
+#include <xmhf/paging.h>
+#include <xmhf/string.h>
+#include <xmhf/check.h>
+#include <xmhf/vmx.h>
+
+#define EPT_PAGES_PER_CPU 64
+#define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
+#define EPTP_WB_4LEVEL (MT_WB | (3 << 3))
+#define EPTP_AD_ENABLE BIT(6)
+
+extern const u8 __runtime_base[], __reserved_end[];
+
+/* Each CPU's EPT01 pages; a rebuild starts its pool over. */
+static u64 pool[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
+static u32 pages_of[MAX_CPUS];
+static u64 apic_page;
+
+static u64 *pool_alloc(void *ctx, hpa_t *pa)
+{
+	u32 cpu = *(u32 *)ctx;
+	if (pages_of[cpu] == EPT_PAGES_PER_CPU)
+		return NULL;
+	u64 *page = pool[cpu][pages_of[cpu]++];
+	memset(page, 0, PAGE_SIZE);
+	*pa = hpa((u64)page);
+	return page;
+}
+
+/* The root is the first page of the CPU's pool. */
+static hpa_t root_of(u32 cpu) { return hpa((u64)pool[cpu][0]); }
+
+static u64 *pool_to_virt(void *ctx, hpa_t pa) { return (u64 *)pa.v; }
+
+bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size)
+{
+	return gpa.v < (u64)__reserved_end && (u64)__runtime_base < gpa.v + size;
+}
+
+void ept01_init_mtrr(u32 cpu)
+{
+	struct mtrr_state *m = &percpu[cpu].mtrr;
+	u32 maxphys = cpuid(0x80000000, 0).eax >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xff) : 36;
+	bool w;
+
+	m->phys_addr_mask = (1ull << maxphys) - 1;
+	m->cap = rdmsr(MSR_MTRRCAP);
+	m->def_type = rdmsr(MSR_MTRR_DEF_TYPE);
+	for (u32 msr = MSR_MTRR_FIX64K_00000; msr <= MSR_MTRR_FIX4K_F8000; msr++) {
+		u64 *slot = mtrr_msr(m, msr, &w);
+		if (slot && (m->cap & MTRR_CAP_FIX))
+			*slot = rdmsr(msr);
+	}
+	for (u32 i = 0; i < (m->cap & MTRR_CAP_VCNT_MASK) && i < MTRR_MAX_VAR; i++) {
+		m->var_base[i] = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i);
+		m->var_mask[i] = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i + 1);
+	}
+	apic_page = lapic_base();
+}
+
+/* What a naturally aligned region maps to: a memory type, REGION_HIDDEN,
+ * or MTRR_MIXED when it needs smaller pages. */
+static u8 region_kind(const struct mtrr_state *mtrr, u64 base, u64 size)
+{
+	u64 hv_lo = (u64)__runtime_base, hv_hi = (u64)__reserved_end;
+	if (base >= hv_lo && base + size <= hv_hi)
+		return REGION_HIDDEN;
+	if (base < hv_hi && hv_lo < base + size)
+		return MTRR_MIXED;
+	if (size > PAGE_SIZE && base <= apic_page && apic_page < base + size)
+		return MTRR_MIXED;
+	return mtrr_range_type(mtrr, base, size);
+}
+
+static bool leaf_allowed(unsigned level, u64 ept_cap)
+{
+	return level == 1 || (level == 2 && (ept_cap & EPT_CAP_2M)) || (level == 3 && (ept_cap & EPT_CAP_1G));
+}
+
+static void map_region(const struct pt_alloc *a, hpa_t root, u64 base, unsigned level, u64 ept_cap,
+		       const struct mtrr_state *mtrr)
+{
+	u64 size = PT_LEVEL_SIZE(level);
+	u8 kind = region_kind(mtrr, base, size);
+
+	if (kind == REGION_HIDDEN)
+		return;
+	if (kind != MTRR_MIXED && leaf_allowed(level, ept_cap)) {
+		u64 *e = pt_entry(&pt_format_ept, a, root, base, level);
+		if (!e)
+			panic("xmhf: EPT01 pool (%u pages) exhausted", (u32)EPT_PAGES_PER_CPU);
+		u64 rwx = base == apic_page ? EPT_R : EPT_RWX;
+		*e = base | rwx | ((u64)kind << EPT_MT_SHIFT) | (level > 1 ? EPT_LARGE : 0);
+		return;
+	}
+	CHECK(level > 1);
+	for (u64 i = 0; i < PT_ENTRIES; i++)
+		map_region(a, root, base + i * PT_LEVEL_SIZE(level - 1), level - 1, ept_cap, mtrr);
+}
+
+/* (Re)build this CPU's EPT01 from scratch; returns the EPTP. */
+u64 ept01_build(u32 cpu)
+{
+	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	u64 cap = percpu[cpu].vmx.ept_vpid;
+	hpa_t root;
+
+	pages_of[cpu] = 0;
+	if (!a.alloc(&cpu, &root))
+		panic("xmhf: EPT01 pool exhausted");
+	CHECK(root.v == root_of(cpu).v);
+	for (u64 base = 0; base < CONFIG_MEM; base += PT_LEVEL_SIZE(3))
+		map_region(&a, root, base, 3, cap, &percpu[cpu].mtrr);
+	return root.v | EPTP_WB_4LEVEL;
+}
+
+void ept01_rebuild(u32 cpu)
+{
+	invept(INVEPT_SINGLE_CONTEXT, ept01_build(cpu));
+}
+
+u32 ept01_pages(u32 cpu) { return pages_of[cpu]; }
+
+bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
+{
+	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	if (gpa_is_hypervisor(gpa, PAGE_SIZE))
+		return false;
+	u64 *e = pt_entry(&pt_format_ept, &a, root_of(cpu), ALIGN_DOWN(gpa.v, PAGE_SIZE), 1);
+	if (!e)
+		return false;
+	*e = (*e & ~EPT_RWX) | (rwx & EPT_RWX);
+	return true;
+}
+
+u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa)
+{
+	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	unsigned level;
+	u64 *e = pt_lookup(&pt_format_ept, &a, root_of(cpu), gpa.v, &level);
+	return e ? (*e & EPT_RWX) : 0;
+}
+
+u64 *ept01_apic_entry(u32 cpu)
+{
+	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	unsigned level;
+	u64 *e = pt_lookup(&pt_format_ept, &a, root_of(cpu), apic_page, &level);
+	CHECK(e && level == 1);
+	return e;
+}

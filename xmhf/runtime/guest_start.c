@@ -1,0 +1,28 @@
+/* Starting the rich guest on the boot CPU as the BIOS would start a boot
+ * sector: real mode, CS:IP = 0:7C00, DL = boot drive (the BIOS Boot
+ * Specification's hand-off), interrupts on, IVT at 0. */
+#include <runtime/percpu.h>
+#include <runtime/vmcs01.h>
+#include <runtime/vmexit.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/bootinfo.h>
+#include <xmhf/string.h>
+#include <xmhf/vmx.h>
+
+#define BOOT_SECTOR_ADDR 0x7c00
+#define IVT_LIMIT 0x3ff
+
+NORETURN void guest_start_bsp(u8 boot_drive, const u8 *boot_sector)
+{
+	struct guest_regs regs = { .rdx = boot_drive };
+
+	memcpy((void *)BOOT_SECTOR_ADDR, boot_sector, BOOT_SECTOR_SIZE);
+	e820_hook_install();
+	vmcs01_guest_init_state(0, BOOT_SECTOR_ADDR);
+	vmwrite(VMCS_CR0_READ_SHADOW, CR0_ET); /* the BIOS left caches on */
+	vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED_1 | RFLAGS_IF);
+	vmwrite(VMCS_GUEST_RSP, BOOT_SECTOR_ADDR);
+	vmwrite(VMCS_GUEST_IDTR_LIMIT, IVT_LIMIT);
+	this_cpu()->in_guest = true;
+	vmx_launch(&regs);
+}

@@ -1,0 +1,31 @@
+/* EPT01: per CPU, the identity map of guest-physical [0, CONFIG_MEM) with
+ * the guest's MTRR memory types, the largest pages that are uniform, the
+ * hypervisor's range not present, and the local APIC page read-only (so
+ * that ICR writes are seen, see apic_trap.c). */
+#ifndef RUNTIME_EPT01_H
+#define RUNTIME_EPT01_H
+
+#include <xmhf/mtrr.h>
+#include <xmhf/types.h>
+
+/* Read this CPU's MTRRs as the firmware left them into its guest view. */
+void ept01_init_mtrr(u32 cpu);
+/* Build this CPU's EPT01; returns the EPTP. */
+u64 ept01_build(u32 cpu);
+/* Rebuild this CPU's EPT01 after a guest MTRR change, INVEPT it (4 KiB
+ * permissions set by hypapps are lost: TODO when hypapps exist). */
+void ept01_rebuild(u32 cpu);
+/* Pages of EPT tables this CPU's EPT01 uses. */
+u32 ept01_pages(u32 cpu);
+
+/* 4 KiB permissions (EPT_R/W/X bits) for hypapps: split on demand. */
+bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
+u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
+
+/* This CPU's 4 KiB EPT01 entry of the local APIC page. */
+u64 *ept01_apic_entry(u32 cpu);
+
+/* Whether [gpa, gpa+size) touches the hypervisor's range. */
+bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size);
+
+#endif

@@ -1,0 +1,36 @@
+/* VM-exit handling for the rich guest (VMCS01). */
+#ifndef RUNTIME_VMEXIT_H
+#define RUNTIME_VMEXIT_H
+
+#include <runtime/guest_regs.h>
+
+void vmexit_handler(struct guest_regs *regs);
+NORETURN void vmentry_failed(bool invalid_vmcs);
+
+/* Guest-visible effects */
+void inject_exception(u32 vector, bool has_error_code, u32 error_code);
+static inline void inject_gp0(void) { inject_exception(13, true, 0); }
+void skip_instruction(void);
+/* Print every readable VMCS field by name, then halt all CPUs. */
+NORETURN void vmexit_unexpected(const char *why);
+
+/* Handlers (one file each) */
+void handle_cpuid(struct guest_regs *regs);
+void handle_rdmsr(struct guest_regs *regs);
+void handle_wrmsr(struct guest_regs *regs);
+void handle_cr_access(struct guest_regs *regs);
+void handle_xsetbv(struct guest_regs *regs);
+void handle_vmcall(struct guest_regs *regs);
+void handle_ept_violation(struct guest_regs *regs);
+bool apic_trap_step_done(void);
+void apic_requests(struct guest_regs *regs);
+/* The guest wrote ICR low (x2APIC: the whole ICR); dest = destination field. */
+void apic_icr_write(struct guest_regs *regs, u32 icr_low, u32 dest);
+void e820_hook_install(void);
+bool e820_hook_handle(struct guest_regs *regs);
+
+/* Start the guest on this CPU: BSP at 0:7C00, APs after their SIPI. */
+NORETURN void guest_start_bsp(u8 boot_drive, const u8 *boot_sector);
+NORETURN void guest_start_ap(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* VMX instructions on the current VMCS (SDM Vol. 3 chapter 31). A failed
+ * VMREAD/VMWRITE of a field the hypervisor chose is a hypervisor bug. */
+#ifndef RUNTIME_VMX_OPS_H
+#define RUNTIME_VMX_OPS_H
+
+#include <runtime/panic.h>
+#include <xmhf/vmcs_fields.h>
+
+static inline u64 vmread(enum vmcs_field f)
+{
+	u64 v;
+	u8 failed;
+	__asm__ volatile("vmread %2, %0; setbe %1" : "=r"(v), "=qm"(failed) : "r"((u64)f) : "cc");
+	if (failed)
+		panic("xmhf: VMREAD of field 0x%x failed", f);
+	return v;
+}
+
+static inline void vmwrite(enum vmcs_field f, u64 v)
+{
+	u8 failed;
+	__asm__ volatile("vmwrite %1, %2; setbe %0" : "=qm"(failed) : "r"(v), "r"((u64)f) : "cc", "memory");
+	if (failed)
+		panic("xmhf: VMWRITE of field 0x%x = 0x%llx failed", f, v);
+}
+
+/* VMCLEAR / VMPTRLD / INVEPT: true on success. */
+static inline bool vmclear(u64 pa)
+{
+	u8 failed;
+	__asm__ volatile("vmclear %1; setbe %0" : "=qm"(failed) : "m"(pa) : "cc", "memory");
+	return !failed;
+}
+
+static inline bool vmptrld(u64 pa)
+{
+	u8 failed;
+	__asm__ volatile("vmptrld %1; setbe %0" : "=qm"(failed) : "m"(pa) : "cc", "memory");
+	return !failed;
+}
+
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXT 2
+static inline bool invept(u64 type, u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+	u8 failed;
+	__asm__ volatile("invept %1, %2; setbe %0" : "=qm"(failed) : "m"(desc), "r"(type) : "cc", "memory");
+	return !failed;
+}
+
+#endif

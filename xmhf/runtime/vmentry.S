@@ -1,0 +1,73 @@
+/* VM entry and exit (SDM Vol. 3 chapters 27 and 28). HOST_RSP is the top
+ * of this CPU's stack: at VM exit the stub pushes the guest GPRs there as a
+ * struct guest_regs and calls vmexit_handler(regs); when it returns, the
+ * registers are popped and the guest resumed. */
+	.macro push_guest_regs
+	push	%r15
+	push	%r14
+	push	%r13
+	push	%r12
+	push	%r11
+	push	%r10
+	push	%r9
+	push	%r8
+	push	%rdi
+	push	%rsi
+	push	%rbp
+	sub	$8, %rsp	/* rsp slot */
+	push	%rbx
+	push	%rdx
+	push	%rcx
+	push	%rax
+	.endm
+
+	.macro pop_guest_regs
+	pop	%rax
+	pop	%rcx
+	pop	%rdx
+	pop	%rbx
+	add	$8, %rsp
+	pop	%rbp
+	pop	%rsi
+	pop	%rdi
+	pop	%r8
+	pop	%r9
+	pop	%r10
+	pop	%r11
+	pop	%r12
+	pop	%r13
+	pop	%r14
+	pop	%r15
+	.endm
+
+	.text
+	.global vmexit_stub
+vmexit_stub:
+	push_guest_regs
+	mov	%rsp, %rdi
+	cld
+	call	vmexit_handler
+	pop_guest_regs
+	vmresume
+	/* VMfailInvalid (CF) or VMfailValid (ZF): report it, never returns */
+	setc	%dil
+	movzbl	%dil, %edi
+	call	vmentry_failed
+
+/* void vmx_launch(const struct guest_regs *regs) */
+	.global vmx_launch
+vmx_launch:
+	mov	$0x6c14, %eax	/* VMCS_HOST_RSP */
+	vmread	%rax, %rsp
+	sub	$128, %rsp
+	mov	%rdi, %rsi	/* copy regs to the stack top, then pop them */
+	mov	%rsp, %rdi
+	mov	$16, %ecx
+	rep movsq
+	pop_guest_regs
+	vmlaunch
+	setc	%dil
+	movzbl	%dil, %edi
+	call	vmentry_failed
+
+	.section .note.GNU-stack, "", @progbits
