@@ -14,8 +14,10 @@ while it runs (a second run of the same file fails with "image locked", and a ki
 a stale .lock behind), and the copy keeps the guest's writes out of the build. The copies are
 deleted after a PASS (kept after a FAIL, for rerunning DIR/bochsrc by hand) unless --keep-disks.
 
-Writes DIR/bochsrc, debugger.rc, serial.txt (COM1), serial.stamped (wall seconds + line),
-stdout.txt (Bochs stdout = port 0xE9 output + a few debugger lines), bochs.log, result.txt.
+Writes DIR/bochsrc, debugger.rc, serial.txt (COM1), serial.stamped (wall seconds + line; with
+--e9 stdout.stamped), stdout.txt (Bochs stdout = port 0xE9 output + a few debugger lines),
+bochs.log, result.txt (verdict, reason, bochs_rc, wall_s, ticks = Bochs tick count at exit,
+first_line_s, stopped_by, end = Bochs' last PANIC message, e.g. "ACPI control: soft power off").
 
 Verdict: PASS iff every --expect regex (re.search) matched a line of the log in the given order
 (one line may satisfy several consecutive expects), no --reject regex matched any line, and the
@@ -152,7 +154,8 @@ def run(a):
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     name = a.name or os.path.basename(out)
-    for f in ("serial.txt", "serial.stamped", "stdout.txt", "bochs.log", "result.txt"):
+    for f in ("serial.txt", "serial.stamped", "stdout.txt", "stdout.stamped", "bochs.log",
+              "result.txt"):
         try:
             os.unlink(os.path.join(out, f))
         except FileNotFoundError:
@@ -174,7 +177,7 @@ def run(a):
                                  "-rc", rc_file], stdin=subprocess.DEVNULL, stdout=so,
                                 stderr=subprocess.STDOUT, env=env, cwd=out, start_new_session=True)
     log = Log(os.path.join(out, "stdout.txt" if a.e9 else "serial.txt"))
-    stamped = open(os.path.join(out, "serial.stamped"), "w")
+    stamped = open(os.path.join(out, "stdout.stamped" if a.e9 else "serial.stamped"), "w")
     n_exp, rejected, stop_at, stop_why, interrupted = 0, None, None, None, False
     first_line_s = None
 

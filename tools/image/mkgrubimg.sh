@@ -21,7 +21,7 @@
 # Options:
 #   --boot-drive BD  BIOS number of the guest disk (default 0x81: this image is 0x80, guest 0x81)
 #   --cmdline ARGS   extra hypervisor arguments appended to the multiboot line
-#   --size MiB       partition size (default: kernel + 8 MiB of room for later mcopy, min 8 MiB)
+#   --size MiB       partition size (default: kernel + GRUB modules + 8 MiB free for mcopy)
 #   --grub-serial    also show GRUB's own messages on COM1 (for debugging a boot that never
 #                    reaches the kernel; costs ~5 M instructions and adds ANSI escapes)
 #
@@ -93,7 +93,7 @@ EOF
 # --- FAT partition ----------------------------------------------------------------------------
 CYL=516096; PSTART=2048
 if [ -n "$SIZE_MIB" ]; then need=$(( SIZE_MIB * 1048576 ))
-else need=$(( $(stat -c %s "$ELF") + 8 * 1048576 )); fi
+else need=$(( $(stat -c %s "$ELF") + $(du -cb "$G"/*.mod "$G"/*.lst | tail -1 | cut -f1) + 8 * 1048576 )); fi
 PCYL=$(( (need + CYL - 1) / CYL )); [ $PCYL -lt 17 ] && PCYL=17        # >= 8 MiB
 PSECT=$(( PCYL * 1008 ))
 P=$W/part.img

@@ -44,8 +44,10 @@ mkdir -p "$(dirname "$OUT")"; OUT=$(readlink -f "$OUT")
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
 # console on COM1 only; panic=-1: a panic reboots, which ends Bochs (reset_on_triple_fault
-# aside) instead of hanging; 8250.nr_uarts=1: no probing of absent UARTs
-KARGS="console=ttyS0,115200 panic=-1 nokaslr mitigations=off tsc=reliable 8250.nr_uarts=1"
+# aside) instead of hanging; 8250.nr_uarts=1: no probing of absent UARTs; cryptomgr.notests:
+# skip the crypto self-tests (crypto_algapi_init waits 15 s of emulated time for them in Bochs,
+# more than half of the whole boot)
+KARGS="console=ttyS0,115200 panic=-1 nokaslr mitigations=off tsc=reliable 8250.nr_uarts=1 cryptomgr.notests"
 [ "$TSC_KHZ" != 0 ] && KARGS="$KARGS tsc_early_khz=$TSC_KHZ"
 KARGS="$KARGS${EXTRA_ARGS}"
 

@@ -10,28 +10,26 @@
 #define ICR_SPIN_LIMIT 1000000
 
 static u64 base;
-static bool x2apic;
 
 void lapic_init(void)
 {
-	u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);
-	base = apic_base & APIC_BASE_ADDR_MASK;
-	x2apic = (apic_base & APIC_BASE_X2APIC) != 0;
+	base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
 }
 
-bool lapic_x2apic_mode(void) { return x2apic; }
+/* Per CPU: the guest may switch its APIC (= this CPU's) to x2APIC mode. */
+bool lapic_x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
 u64 lapic_base(void) { return base; }
 
 u32 lapic_id(void)
 {
-	if (x2apic)
+	if (lapic_x2apic_mode())
 		return (u32)rdmsr(MSR_X2APIC_ID);
 	return mmio_read32(base + XAPIC_ID) >> 24;
 }
 
 void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 {
-	if (x2apic) {
+	if (lapic_x2apic_mode()) {
 		/* 12.12.9: one 64-bit write, no delivery status to poll */
 		wrmsr(MSR_X2APIC_ICR, ((u64)dest_apic_id << 32) | icr_low);
 		return;

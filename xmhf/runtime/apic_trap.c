@@ -77,10 +77,12 @@ bool apic_trap_step_done(void)
 	return true;
 }
 
+/* An INIT must stop the target's guest at once: kick it out with an NMI.
+ * A SIPI only matters to a CPU waiting for one, which polls. */
 static void post_request(u32 cpu, u32 request)
 {
 	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
-	if (percpu[cpu].in_guest)
+	if ((request & REQUEST_INIT) && percpu[cpu].in_guest)
 		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
 }
 
@@ -107,6 +109,7 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 		lapic_send_ipi(dest, low);
 		return;
 	}
+	pr_trace("xmhf: guest ICR 0x%x dest 0x%x", low, dest);
 	if (low & ICR_DEST_LOGICAL) {
 		pr_warn("xmhf: guest %s IPI with a logical destination ignored",
 			mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI");
@@ -167,8 +170,11 @@ void apic_requests(struct guest_regs *regs)
 {
 	struct percpu *p = this_cpu();
 	u32 r = __atomic_load_n(&p->requests, __ATOMIC_SEQ_CST);
-	if (!(r & REQUEST_INIT))
+	if (!(r & REQUEST_INIT)) {
+		if (r & REQUEST_SIPI) /* 9.4.2: a SIPI to a running CPU is ignored */
+			__atomic_fetch_and(&p->requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
 		return;
+	}
 	__atomic_fetch_and(&p->requests, ~(u32)(REQUEST_INIT | REQUEST_SIPI), __ATOMIC_SEQ_CST);
 	pr_debug("xmhf: cpu %u: guest INIT", p->index);
 	wait_for_sipi(regs);

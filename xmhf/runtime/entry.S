@@ -77,6 +77,23 @@ isr_stubs:
 	.quad isr_\v
 	.endr
 
+	.text
+/* void nmi_unblock(void): an IRET to the next instruction ends NMI
+ * blocking (SDM Vol. 3 7.7.1). */
+	.global nmi_unblock
+nmi_unblock:
+	mov	%ss, %eax
+	push	%rax
+	lea	8(%rsp), %rax
+	push	%rax
+	pushfq
+	mov	%cs, %eax
+	push	%rax
+	lea	7f(%rip), %rax
+	push	%rax
+	iretq
+7:	ret
+
 /* AP trampoline, copied to TRAMPOLINE_PA (< 1 MiB, 4 KiB aligned) and
  * started by SIPI in real mode (SDM Vol. 3 9.4.4). The boot CPU fills the
  * data words at its end before each SIPI. It enters long mode with the

@@ -65,8 +65,6 @@ void handle_wrmsr(struct guest_regs *regs)
 		ok = true;
 	} else {
 		ok = wrmsr_safe(msr, value);
-		if (ok && msr == MSR_IA32_APIC_BASE)
-			lapic_init(); /* the guest switched APIC modes */
 	}
 	if (!ok) {
 		inject_gp0();

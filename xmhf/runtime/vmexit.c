@@ -9,6 +9,7 @@
 #include <xmhf/vmx.h>
 
 void vmcs_dump(void);
+void nmi_unblock(void);
 
 void skip_instruction(void)
 {
@@ -70,8 +71,11 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 	u32 vector = info & 0xff;
 
 	if (vector == VECTOR_NMI && ((info >> 8) & 7) == 2) {
+		/* After an NMI-caused VM exit NMIs stay blocked in VMX root until
+		 * the next IRET (as XMHF64 found too): unblock them. */
+		nmi_unblock();
 		/* our own request NMIs are handled before entry; others are the guest's */
-		if (!this_cpu()->requests)
+		if (!(this_cpu()->requests & REQUEST_INIT))
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 		return;
 	}
