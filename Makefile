@@ -36,7 +36,7 @@ BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
 
 IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf.iso
 
-.PHONY: all test unit-test bochs-test run deps guest clean
+.PHONY: all test unit-test bochs-test run deps guests clean
 all: $(IMAGES)
 
 $(BUILD)/config.h: $(BUILD)/config.mk
@@ -73,14 +73,37 @@ $(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh
 deps:
 	tools/deps.sh
 
+# Guests. The Linux guest is shared by every build directory; the checks
+# guest is told this build's hypervisor range.
+GUESTS := $(BUILD)/../guests
+$(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mkcpio.py
+	tools/linux-guest/build-guest.sh -o $@
+
+CHECKS_SRCS := $(wildcard tests/guests/checks/*)
+$(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
+	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf hv_base=$(CONFIG_BASE) \
+		hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')" >/dev/null
+
+guests: $(GUESTS)/linux-guest.img $(BUILD)/checks/checks-disk.img
+
+# make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
+RUN_CPUS ?= 2
+run: all $(GUESTS)/linux-guest.img
+	python3 tools/bochs/bxrun.py --out $(BUILD)/run --disk $(BUILD)/xmhf-grub.img \
+		--disk $(GUESTS)/linux-guest.img --cpus $(RUN_CPUS) --mem 512 --timeout 3600 --follow \
+		--stop-on 'xmhf: halted'
+
 unit-test:
 	$(MAKE) -C tests/unit check BUILD=$(abspath $(BUILD))
 
-# Bochs cases run against the O0 and O3 builds of the default configuration.
-bochs-test:
+# Bochs cases run against an -O0 and an -O3 build of the default configuration.
+BOCHS_JOBS ?= 2
+bochs-test: $(GUESTS)/linux-guest.img
 	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
 	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
-	python3 tools/bochs/bxtest.py --build $(BUILD) tests/bochs/*.case
+	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
+	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
+	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case
 
 test: unit-test bochs-test
 

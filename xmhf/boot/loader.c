@@ -98,6 +98,7 @@ void loader_main(u32 magic, u32 mbi_pa)
 	const struct runtime_header *rt = (const void *)runtime_payload;
 	const char *cmd = "";
 
+	boot_info.loader_tsc = rdtsc();
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
 		cmd = (const char *)(u64)mbi->cmdline;
 	cmdline_parse(cmd, &cmdline);

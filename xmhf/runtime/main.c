@@ -9,6 +9,7 @@
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
 #include <xmhf/console.h>
+#include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
@@ -151,6 +152,8 @@ void runtime_main(struct boot_info *bi)
 	}
 	guest_prepare_cpu(0);
 	__atomic_store_n(&guest_go, true, __ATOMIC_RELEASE);
+	pr_info("xmhf: start-up took %llu TSC ticks from the loader; hypervisor range %llu KiB",
+		rdtsc() - bi->loader_tsc, (u64)(__reserved_end - __runtime_base) / 1024);
 	pr_info("xmhf: starting the guest at 0000:7c00, boot drive 0x%x", cmdline.boot_drive);
 	guest_start_bsp(cmdline.boot_drive, bi->guest_boot_sector);
 }

@@ -39,6 +39,7 @@ struct boot_info {
 	/* module 0, the guest's boot sector (the next disk's MBR), copied */
 	u8 guest_boot_sector[BOOT_SECTOR_SIZE];
 	bool has_guest_boot_sector;
+	u64 loader_tsc; /* TSC when the loader started (Bochs: instructions) */
 };
 #endif
 
