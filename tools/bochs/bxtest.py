@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """bxtest.py -- run Bochs test cases (tests/bochs/*.case) in parallel with bxrun.py.
 
-  bxtest.py --build DIR [--only REGEX] [-j N] CASE...
+  bxtest.py --build DIR [--build DIR2]... [--only REGEX] [-j N] CASE...
 
-Each case runs as `bxrun.py --out DIR/bochs/NAME ...` (NAME = case file name without .case).
+Each case runs as `bxrun.py --out DIR/bochs/NAME ...` (NAME = case file name without .case),
+once per build dir; with several build dirs a case is reported as NAME@BUILDDIRNAME.
 Prints `PASS name (12.3 s)` or `FAIL name: reason (12.3 s)` plus log tails per case as it
 finishes, and as the very last line `N passed, N failed`. Exit status 1 if any case failed.
 The case format is described in tests/bochs/README.md.
@@ -70,9 +71,11 @@ def parse_case(path, build):
     return args, missing
 
 
-def run_case(path, build):
+def run_case(path, build, label):
     name = os.path.basename(path)[:-len(".case")] if path.endswith(".case") else os.path.basename(path)
     out = os.path.join(build, "bochs", name)
+    if label:
+        name += "@" + os.path.basename(build)
     t0 = time.time()
     try:
         args, missing = parse_case(path, build)
@@ -96,14 +99,16 @@ def run_case(path, build):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--build", required=True, help="build dir: case paths are relative to it")
+    ap.add_argument("--build", required=True, action="append",
+                    help="build dir: case paths are relative to it (repeatable: every case "
+                         "runs against each)")
     ap.add_argument("--only", help="run only cases whose name matches this regex")
     ap.add_argument("-j", type=int, default=2, help="parallel Bochs runs (default 2)")
     ap.add_argument("cases", nargs="+")
     a = ap.parse_args()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop_all)
-    build = os.path.abspath(a.build)
+    builds = [os.path.abspath(b) for b in a.build]
     cases = sorted(set(a.cases))
     if a.only:
         cases = [c for c in cases if re.search(a.only, os.path.basename(c)[:-5])]
@@ -111,8 +116,8 @@ def main():
         print("bxtest: no cases selected", file=sys.stderr)
     lock, results = threading.Lock(), []
 
-    def one(c):
-        r = run_case(c, build)
+    def one(job):
+        r = run_case(job[0], job[1], len(builds) > 1)
         with lock:
             name, ok, reason, detail, secs = r
             if ok:
@@ -125,7 +130,7 @@ def main():
             results.append(ok)
 
     with ThreadPoolExecutor(max_workers=max(1, a.j)) as ex:
-        list(ex.map(one, cases))
+        list(ex.map(one, [(c, b) for c in cases for b in builds]))
     passed = sum(results)
     print("%d passed, %d failed" % (passed, len(results) - passed))
     return 0 if results and passed == len(results) else 1

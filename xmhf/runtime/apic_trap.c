@@ -9,6 +9,7 @@
  * INIT and SIPI are emulated (SDM Vol. 3 9.4, 12.6.1); every other IPI is
  * sent as the guest asked. */
 #include <runtime/ept01.h>
+#include <runtime/guest_step.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
 #include <runtime/vmexit.h>
@@ -22,17 +23,13 @@
 #define APIC_ICR_LOW 0x300
 #define APIC_ICR_HIGH 0x310
 #define EPT_QUAL_WRITE BIT(1)
-#define DR6_BS BIT(14)
 
-struct apic_step {
-	bool active;
-	bool to_scratch;
+struct apic_write {
 	u32 offset;   /* LAPIC register being written */
-	u64 saved_rflags;
 	u32 icr_high; /* what the guest wrote to ICR high */
 	u8 scratch[PAGE_SIZE] __attribute__((aligned(4096)));
 };
-static struct apic_step steps[MAX_CPUS] __attribute__((section(".bss.pages"), aligned(4096)));
+static struct apic_write writes[MAX_CPUS] __attribute__((section(".bss.pages"), aligned(4096)));
 
 static void map_apic_page(u32 cpu, u64 target, u64 rwx)
 {
@@ -41,40 +38,29 @@ static void map_apic_page(u32 cpu, u64 target, u64 rwx)
 	invept(INVEPT_SINGLE_CONTEXT, vmread(VMCS_EPT_POINTER));
 }
 
-static void start_step(u32 offset)
+/* The written instruction has run: read-only again; decode ICR writes. */
+static void apic_write_done(void)
 {
-	struct percpu *p = this_cpu();
-	struct apic_step *s = &steps[p->index];
-	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+	u32 cpu = this_cpu()->index;
+	struct apic_write *w = &writes[cpu];
 
-	s->active = true;
-	s->offset = offset;
-	s->to_scratch = offset == APIC_ICR_LOW || offset == APIC_ICR_HIGH;
-	s->saved_rflags = rflags;
-	map_apic_page(p->index, s->to_scratch ? (u64)s->scratch : lapic_base(), EPT_R | EPT_W);
-	/* one instruction, no interrupt in between */
-	vmwrite(VMCS_GUEST_RFLAGS, (rflags | RFLAGS_TF) & ~RFLAGS_IF);
-	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VECTOR_DB));
+	map_apic_page(cpu, lapic_base(), EPT_R);
+	if (w->offset == APIC_ICR_HIGH)
+		w->icr_high = *(volatile u32 *)(w->scratch + APIC_ICR_HIGH);
+	else if (w->offset == APIC_ICR_LOW)
+		apic_icr_write(NULL, *(volatile u32 *)(w->scratch + APIC_ICR_LOW), w->icr_high >> 24);
 }
 
-/* Called on a #DB exit: true if it ends our single step. */
-bool apic_trap_step_done(void)
+/* Let one write through: to the real LAPIC, or ICR writes to the scratch page. */
+static void apic_write_begin(u32 offset)
 {
-	struct percpu *p = this_cpu();
-	struct apic_step *s = &steps[p->index];
-	if (!s->active || !(vmread(VMCS_EXIT_QUALIFICATION) & DR6_BS))
-		return false;
-	s->active = false;
-	map_apic_page(p->index, lapic_base(), EPT_R);
-	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
-	rflags = (rflags & ~(RFLAGS_TF | RFLAGS_IF)) | (s->saved_rflags & (RFLAGS_TF | RFLAGS_IF));
-	vmwrite(VMCS_GUEST_RFLAGS, rflags);
-	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
-	if (s->offset == APIC_ICR_HIGH)
-		s->icr_high = *(volatile u32 *)(s->scratch + APIC_ICR_HIGH);
-	else if (s->offset == APIC_ICR_LOW)
-		apic_icr_write(NULL, *(volatile u32 *)(s->scratch + APIC_ICR_LOW), s->icr_high >> 24);
-	return true;
+	u32 cpu = this_cpu()->index;
+	struct apic_write *w = &writes[cpu];
+	bool icr = offset == APIC_ICR_LOW || offset == APIC_ICR_HIGH;
+
+	w->offset = offset;
+	map_apic_page(cpu, icr ? (u64)w->scratch : lapic_base(), EPT_R | EPT_W);
+	guest_step_begin(apic_write_done);
 }
 
 /* An INIT must stop the target's guest at once: kick it out with an NMI.
@@ -137,8 +123,8 @@ void handle_ept_violation(struct guest_regs *regs)
 	u64 gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
 
-	if (ALIGN_DOWN(gpa, PAGE_SIZE) == lapic_base() && (q & EPT_QUAL_WRITE) && !steps[this_cpu()->index].active) {
-		start_step((u32)(gpa & (PAGE_SIZE - 1)));
+	if (ALIGN_DOWN(gpa, PAGE_SIZE) == lapic_base() && (q & EPT_QUAL_WRITE) && !guest_step_active()) {
+		apic_write_begin((u32)(gpa & (PAGE_SIZE - 1)));
 		return;
 	}
 	pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0)", this_cpu()->index,
@@ -160,8 +146,10 @@ static void wait_for_sipi(struct guest_regs *regs)
 	u32 vector = p->sipi_vector;
 	vmcs01_guest_init_state((u16)(vector << 8), 0);
 	*regs = (struct guest_regs){ .rdx = cpuid(1, 0).eax }; /* 10.1.4: EDX = signature */
-	steps[p->index].active = false;
-	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	if (guest_step_active()) {
+		guest_step_cancel();
+		map_apic_page(p->index, lapic_base(), EPT_R);
+	}
 	pr_debug("xmhf: cpu %u: guest SIPI vector 0x%x", p->index, vector);
 }
 

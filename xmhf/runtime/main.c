@@ -63,6 +63,7 @@ static void read_acpi(void)
 	else if (!have_s5)
 		pr_warn("xmhf: no \\_S5 in the DSDT: no S5 power-off");
 	power_init(have_fadt ? &fadt : NULL, have_s5, typa, typb);
+	io_watch_init(have_fadt ? (u16)fadt.pm1a_cnt : 0, have_fadt ? (u16)fadt.pm1b_cnt : 0);
 }
 
 /* Dense indexes: 0 is this CPU, then the MADT's CPUs in table order. */

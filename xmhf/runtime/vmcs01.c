@@ -4,6 +4,7 @@
 #include <runtime/guest_regs.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
+#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/msr.h>
@@ -183,6 +184,7 @@ const char *vmcs01_init(u32 cpu)
 	if (proc & PROC_USE_IO_BITMAPS) {
 		vmwrite(VMCS_IO_BITMAP_A, (u64)pg->io_bitmap_a);
 		vmwrite(VMCS_IO_BITMAP_B, (u64)pg->io_bitmap_b);
+		io_watch_cpu(cpu);
 	}
 	intercept_msrs(cpu);
 	vmwrite(VMCS_MSR_BITMAP, (u64)pg->msr_bitmap);

@@ -1,5 +1,6 @@
 /* VM-exit dispatch for VMCS01 (SDM Vol. 3 chapter 28, Appendix C). Each
  * handler reads and writes only the fields it needs. */
+#include <runtime/guest_step.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
@@ -79,9 +80,16 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (vector == VECTOR_DB && apic_trap_step_done())
+	if (vector == VECTOR_DB && guest_step_end())
 		return;
 	vmexit_unexpected("unexpected exception exit");
+}
+
+/* A real INIT (only another agent than the guest can send one: the guest's
+ * are captured): the CPU goes to wait-for-SIPI like the guest's INIT. */
+static void handle_init_signal(void)
+{
+	__atomic_fetch_or(&this_cpu()->requests, REQUEST_INIT, __ATOMIC_SEQ_CST);
 }
 
 static void handle_triple_fault(void)
@@ -108,6 +116,8 @@ void vmexit_handler(struct guest_regs *regs)
 	case EXIT_REASON_WRMSR: handle_wrmsr(regs); break;
 	case EXIT_REASON_EPT_VIOLATION: handle_ept_violation(regs); break;
 	case EXIT_REASON_XSETBV: handle_xsetbv(regs); break;
+	case EXIT_REASON_IO: handle_io(regs); break;
+	case EXIT_REASON_INIT: handle_init_signal(); break;
 	default: vmexit_unexpected("unexpected VM exit");
 	}
 	apic_requests(regs);

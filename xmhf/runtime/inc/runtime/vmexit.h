@@ -22,7 +22,10 @@ void handle_cr_access(struct guest_regs *regs);
 void handle_xsetbv(struct guest_regs *regs);
 void handle_vmcall(struct guest_regs *regs);
 void handle_ept_violation(struct guest_regs *regs);
-bool apic_trap_step_done(void);
+void handle_io(struct guest_regs *regs);
+/* Ports whose writes are announced (reset, ACPI sleep); per-CPU bitmaps. */
+void io_watch_init(u16 pm1a_cnt, u16 pm1b_cnt);
+void io_watch_cpu(u32 cpu);
 void apic_requests(struct guest_regs *regs);
 /* The guest wrote ICR low (x2APIC: the whole ICR); dest = destination field. */
 void apic_icr_write(struct guest_regs *regs, u32 icr_low, u32 dest);

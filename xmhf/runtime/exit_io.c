@@ -1,0 +1,104 @@
+/* I/O exits. The guest owns every port; the I/O bitmap catches only the
+ * ports through which it powers off or resets the machine, so that the
+ * hypervisor can say so on its console before it happens. The access
+ * itself is then done as the guest asked (SDM Vol. 3 Table 28-5 gives the
+ * exit qualification). String I/O runs natively as a one-instruction step
+ * with the port's bitmap bit cleared. */
+#include <runtime/guest_step.h>
+#include <runtime/percpu.h>
+#include <runtime/vmexit.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/console.h>
+#include <xmhf/cpu.h>
+#include <xmhf/log.h>
+
+#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
+#define IO_QUAL_IN BIT(3)
+#define IO_QUAL_STRING BIT(4)
+#define IO_QUAL_PORT(q) ((u16)((q) >> 16))
+#define PORT_RESET_CONTROL 0xcf9
+#define PORT_KBC_COMMAND 0x64
+#define RESET_CONTROL_RESET BIT(2)
+#define KBC_PULSE_RESET 0xfe
+#define PM1_SLP_EN BIT(13)
+
+static u16 watched_ports[4];
+static u32 n_watched;
+
+static void io_bitmap_set(u32 cpu, u16 port, bool intercept)
+{
+	u8 *bitmap = port < 0x8000 ? percpu_pages[cpu].io_bitmap_a : percpu_pages[cpu].io_bitmap_b;
+	u16 bit = port & 0x7fff;
+	if (intercept)
+		bitmap[bit / 8] |= (u8)(1u << (bit % 8));
+	else
+		bitmap[bit / 8] &= (u8)~(1u << (bit % 8));
+}
+
+void io_watch_init(u16 pm1a_cnt, u16 pm1b_cnt)
+{
+	watched_ports[n_watched++] = PORT_RESET_CONTROL;
+	watched_ports[n_watched++] = PORT_KBC_COMMAND;
+	if (pm1a_cnt)
+		watched_ports[n_watched++] = pm1a_cnt;
+	if (pm1b_cnt)
+		watched_ports[n_watched++] = pm1b_cnt;
+}
+
+void io_watch_cpu(u32 cpu)
+{
+	for (u32 i = 0; i < n_watched; i++)
+		for (u32 b = 0; b < 2; b++) /* a 16-bit access to port - 1 touches port */
+			io_bitmap_set(cpu, (u16)(watched_ports[i] + b), true);
+}
+
+static void announce(u16 port, u32 value)
+{
+	u32 cpu = this_cpu()->index;
+	if (port == PORT_RESET_CONTROL && (value & RESET_CONTROL_RESET))
+		pr_info("xmhf: cpu %u: the guest resets the machine (port 0xcf9)", cpu);
+	else if (port == PORT_KBC_COMMAND && (value & 0xff) == KBC_PULSE_RESET)
+		pr_info("xmhf: cpu %u: the guest resets the machine (keyboard controller)", cpu);
+	else if (port != PORT_RESET_CONTROL && port != PORT_KBC_COMMAND && (value & PM1_SLP_EN))
+		pr_info("xmhf: cpu %u: the guest enters ACPI sleep state SLP_TYP %u (port 0x%x)", cpu,
+			(value >> 10) & 7, port);
+	else
+		return;
+	console_drain();
+}
+
+static void string_step_done(void)
+{
+	io_watch_cpu(this_cpu()->index);
+}
+
+void handle_io(struct guest_regs *regs)
+{
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+	u16 port = IO_QUAL_PORT(q);
+	u32 size = IO_QUAL_SIZE(q);
+
+	if (q & IO_QUAL_STRING) {
+		u32 cpu = this_cpu()->index;
+		pr_info("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);
+		for (u32 b = 0; b < size; b++)
+			io_bitmap_set(cpu, (u16)(port + b), false);
+		guest_step_begin(string_step_done);
+		return;
+	}
+	u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	if (q & IO_QUAL_IN) {
+		u32 v = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+		regs->rax = (regs->rax & ~(u64)mask) | v;
+	} else {
+		u32 v = (u32)regs->rax & mask;
+		announce(port, v);
+		if (size == 1)
+			outb(port, (u8)v);
+		else if (size == 2)
+			outw(port, (u16)v);
+		else
+			outl(port, v);
+	}
+	skip_instruction();
+}

@@ -1,0 +1,48 @@
+/* One-instruction steps of the guest. */
+#include <runtime/guest_step.h>
+#include <runtime/percpu.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/vmx.h>
+
+#define DR6_BS BIT(14)
+
+struct guest_step {
+	guest_step_done_fn done; /* NULL when no step is in progress */
+	u64 saved_rflags;
+};
+static struct guest_step steps[MAX_CPUS];
+
+void guest_step_begin(guest_step_done_fn done)
+{
+	struct guest_step *s = &steps[this_cpu()->index];
+	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+
+	s->done = done;
+	s->saved_rflags = rflags;
+	vmwrite(VMCS_GUEST_RFLAGS, (rflags | RFLAGS_TF) & ~RFLAGS_IF);
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VECTOR_DB));
+}
+
+bool guest_step_active(void) { return steps[this_cpu()->index].done != NULL; }
+
+void guest_step_cancel(void)
+{
+	steps[this_cpu()->index].done = NULL;
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
+}
+
+bool guest_step_end(void)
+{
+	struct guest_step *s = &steps[this_cpu()->index];
+	guest_step_done_fn done = s->done;
+
+	if (!done || !(vmread(VMCS_EXIT_QUALIFICATION) & DR6_BS))
+		return false;
+	s->done = NULL;
+	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+	rflags = (rflags & ~(RFLAGS_TF | RFLAGS_IF)) | (s->saved_rflags & (RFLAGS_TF | RFLAGS_IF));
+	vmwrite(VMCS_GUEST_RFLAGS, rflags);
+	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
+	done();
+	return true;
+}
