@@ -73,24 +73,27 @@ $(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh
 deps:
 	tools/deps.sh
 
-# Guests. The Linux guest is shared by every build directory; the checks
-# guest is told this build's hypervisor range.
-GUESTS := $(BUILD)/../guests
+# Guests. The Linux guest is built once (GUESTS) and linked into every
+# build directory; the checks guest is told this build's hypervisor range.
+GUESTS ?= build/guests
 $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mkcpio.py
-	tools/linux-guest/build-guest.sh -o $@
+	@mkdir -p $(@D)
+	tools/linux-guest/build-guest.sh -o $@ >/dev/null
+
+$(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
+	ln -sf $(abspath $<) $@
 
 CHECKS_SRCS := $(wildcard tests/guests/checks/*)
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
-	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf hv_base=$(CONFIG_BASE) \
-		hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')" >/dev/null
+	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')" >/dev/null
 
-guests: $(GUESTS)/linux-guest.img $(BUILD)/checks/checks-disk.img
+guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
 RUN_CPUS ?= 2
-run: all $(GUESTS)/linux-guest.img
+run: all $(BUILD)/linux-guest.img
 	python3 tools/bochs/bxrun.py --out $(BUILD)/run --disk $(BUILD)/xmhf-grub.img \
-		--disk $(GUESTS)/linux-guest.img --cpus $(RUN_CPUS) --mem 512 --timeout 3600 --follow \
+		--disk $(BUILD)/linux-guest.img --cpus $(RUN_CPUS) --mem 512 --timeout 3600 --follow \
 		--stop-on 'xmhf: halted'
 
 unit-test:
@@ -98,7 +101,7 @@ unit-test:
 
 # Bochs cases run against an -O0 and an -O3 build of the default configuration.
 BOCHS_JOBS ?= 2
-bochs-test: $(GUESTS)/linux-guest.img
+bochs-test:
 	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
 	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null

@@ -66,6 +66,21 @@ static void dump(const struct exception_frame *f)
 	pr_err("  r13=0x%016llx r14=0x%016llx r15=0x%016llx", f->r13, f->r14, f->r15);
 }
 
+extern const u8 vmresume_check[], vmresume_insn[], vmlaunch_check[], vmlaunch_insn[];
+
+/* An NMI while this CPU is in VMX root: an INIT request's kick (see
+ * vmentry.S; rewind a VM entry that already tested the request bit), or an
+ * NMI for the guest, injected at the next VM entry. */
+static void nmi_in_root(struct exception_frame *f)
+{
+	if (f->rip > (u64)vmresume_check && f->rip <= (u64)vmresume_insn)
+		f->rip = (u64)vmresume_check;
+	else if (f->rip > (u64)vmlaunch_check && f->rip <= (u64)vmlaunch_insn)
+		f->rip = (u64)vmlaunch_check;
+	else if (!(this_cpu()->requests & REQUEST_INIT) && this_cpu()->in_guest)
+		__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
+}
+
 void exception_entry(struct exception_frame *f)
 {
 	if (f->vector == VECTOR_NMI) {
@@ -73,6 +88,7 @@ void exception_entry(struct exception_frame *f)
 		 * inside the console. */
 		if (system_halting)
 			cpu_halt_forever();
+		nmi_in_root(f);
 		return;
 	}
 	u64 fixup = ex_table_lookup(f->rip);

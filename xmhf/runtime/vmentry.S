@@ -1,7 +1,13 @@
 /* VM entry and exit (SDM Vol. 3 chapters 27 and 28). HOST_RSP is the top
  * of this CPU's stack: at VM exit the stub pushes the guest GPRs there as a
  * struct guest_regs and calls vmexit_handler(regs); when it returns, the
- * registers are popped and the guest resumed. */
+ * registers are popped and the guest resumed.
+ *
+ * Just before VMRESUME/VMLAUNCH the CPU tests its INIT request bit. Another
+ * CPU posts the bit, then sends an NMI; if that NMI lands between the test
+ * and the VM entry, the NMI handler moves RIP back to the test
+ * (vmentry_rewind), so no INIT can be lost in that window. */
+#include <runtime/asm_offsets.h>
 	.macro push_guest_regs
 	push	%r15
 	push	%r14
@@ -48,6 +54,11 @@ vmexit_stub:
 	cld
 	call	vmexit_handler
 	pop_guest_regs
+	.global vmresume_check, vmresume_insn
+vmresume_check:
+	testl	$PERCPU_REQUEST_INIT, %gs:PERCPU_REQUESTS
+	jnz	vmresume_requests
+vmresume_insn:
 	vmresume
 	/* VMfailInvalid (CF) or VMfailValid (ZF): report it, never returns */
 	setc	%dil
@@ -65,9 +76,29 @@ vmx_launch:
 	mov	$16, %ecx
 	rep movsq
 	pop_guest_regs
+	.global vmlaunch_check, vmlaunch_insn
+vmlaunch_check:
+	testl	$PERCPU_REQUEST_INIT, %gs:PERCPU_REQUESTS
+	jnz	vmlaunch_requests
+vmlaunch_insn:
 	vmlaunch
 	setc	%dil
 	movzbl	%dil, %edi
 	call	vmentry_failed
+
+/* Slow paths: apply the requests with the guest registers saved, retry. */
+vmresume_requests:
+	push_guest_regs
+	mov	%rsp, %rdi
+	call	apic_requests
+	pop_guest_regs
+	jmp	vmresume_check
+
+vmlaunch_requests:
+	push_guest_regs
+	mov	%rsp, %rdi
+	call	apic_requests
+	pop_guest_regs
+	jmp	vmlaunch_check
 
 	.section .note.GNU-stack, "", @progbits

@@ -48,9 +48,9 @@ struct percpu {
 	u32 index;
 	u32 apic_id;
 	volatile enum cpu_state state;
+	volatile u32 requests; /* REQUEST_* bits posted by other CPUs (vmentry.S tests it) */
 	struct vmx_caps vmx;
 	u64 cr0_mask, cr4_mask;   /* guest/host masks of VMCS01 */
-	volatile u32 requests;    /* REQUEST_* bits posted by other CPUs */
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
