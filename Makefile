@@ -36,7 +36,7 @@ BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
 
 IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf.iso
 
-.PHONY: all test unit-test bochs-test run deps guests clean
+.PHONY: all test unit-test bochs-test run deps guests bench clean
 all: $(IMAGES)
 
 $(BUILD)/config.h: $(BUILD)/config.mk
@@ -91,7 +91,8 @@ guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
 RUN_CPUS ?= 2
-run: all $(BUILD)/linux-guest.img
+run: deps
+	$(MAKE) BUILD=$(BUILD) all $(BUILD)/linux-guest.img
 	python3 tools/bochs/bxrun.py --out $(BUILD)/run --disk $(BUILD)/xmhf-grub.img \
 		--disk $(BUILD)/linux-guest.img --cpus $(RUN_CPUS) --mem 512 --timeout 3600 --follow \
 		--stop-on 'xmhf: halted'
@@ -108,7 +109,11 @@ bochs-test:
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
 	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case
 
-test: unit-test bochs-test
+test: deps
+	$(MAKE) BUILD=$(BUILD) unit-test bochs-test
+
+bench: deps all
+	tools/bench/all.sh
 
 clean:
 	rm -rf $(BUILD)

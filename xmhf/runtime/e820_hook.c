@@ -27,17 +27,15 @@ static u32 bios_int15; /* segment:offset of the BIOS handler */
 void e820_hook_install(void)
 {
 	static const u8 stub[] = { 0x0f, 0x01, 0xc1, 0xcf }; /* VMCALL; IRET */
-	memcpy((void *)(STUB_SEGMENT * 16 + STUB_OFFSET), stub, sizeof(stub));
-	memcpy(&bios_int15, (const void *)IVT_INT15, sizeof(bios_int15));
+	void *ivt_int15 = l1_gpa_to_ptr(l1_gpa(IVT_INT15));
+	memcpy(l1_gpa_to_ptr(l1_gpa(STUB_SEGMENT * 16 + STUB_OFFSET)), stub, sizeof(stub));
+	memcpy(&bios_int15, ivt_int15, sizeof(bios_int15));
 	u32 hook = (STUB_SEGMENT << 16) | STUB_OFFSET;
-	memcpy((void *)IVT_INT15, &hook, sizeof(hook));
+	memcpy(ivt_int15, &hook, sizeof(hook));
 }
 
-/* Guest memory for a real-mode access, or NULL if it is not plain RAM. */
-static void *guest_ptr(u64 gpa, u64 size)
-{
-	return gpa_is_hypervisor(l1_gpa(gpa), size) ? NULL : (void *)gpa;
-}
+/* Guest memory for a real-mode access, or NULL if it is the hypervisor's. */
+static void *guest_ptr(u64 gpa, u64 size) { return guest_ram_ptr(l1_gpa(gpa), size); }
 
 static void set_iret_cf(bool cf)
 {

@@ -32,22 +32,42 @@ static void update_long_mode(u64 cr0)
 	vmwrite(VMCS_VM_ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST);
 }
 
-/* PAE paging outside IA-32e mode: the PDPTEs come from CR3 (4.4.1). */
-static void load_pdptes(u64 cr0, u64 cr4)
+/* PAE paging outside IA-32e mode (4.4.1): a MOV to CR0/CR4 that leaves it
+ * in effect loads the PDPTEs from CR3, and faults instead if a present one
+ * has a reserved bit set (Table 4-8; VM entry would fail on it, 27.3.1.6). */
+#define PDPTE_P BIT(0)
+#define PDPTE_RESERVED 0x1e6ull /* bits 2:1 and 8:5; 63:MAXPHYADDR come from the CPU */
+
+static bool pae_legacy_paging(u64 cr0, u64 cr4)
 {
-	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
-		return;
+	/* with CR0.PG set, EFER.LMA follows EFER.LME */
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmread(VMCS_GUEST_IA32_EFER) & EFER_LME);
+}
+
+static bool read_pdptes(u64 pdpte[4])
+{
 	l1_gpa_t table = l1_gpa(vmread(VMCS_GUEST_CR3) & 0xffffffe0ull);
-	const u64 *pdpte = (const u64 *)table.v;
-	bool hidden = gpa_is_hypervisor(table, 32);
+	const u64 *src = guest_ram_ptr(table, 32); /* the hypervisor's memory reads as 0 */
+	u64 reserved = PDPTE_RESERVED | ~this_cpu()->mtrr.phys_addr_mask;
+	for (u32 i = 0; i < 4; i++) {
+		pdpte[i] = src ? src[i] : 0;
+		if ((pdpte[i] & PDPTE_P) && (pdpte[i] & reserved))
+			return false;
+	}
+	return true;
+}
+
+static void write_pdptes(const u64 pdpte[4])
+{
 	for (u32 i = 0; i < 4; i++)
-		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, hidden ? 0 : pdpte[i]);
+		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
 }
 
 static bool guest_write_cr0(u64 value)
 {
 	struct percpu *p = this_cpu();
 	u64 cr4 = vmread(VMCS_GUEST_CR4);
+	u64 pdpte[4];
 	if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)))
 		return false;
 	if ((value & CR0_PG) && (vmread(VMCS_GUEST_IA32_EFER) & EFER_LME) && !(cr4 & CR4_PAE))
@@ -55,12 +75,16 @@ static bool guest_write_cr0(u64 value)
 	if (!(value & CR0_PG) && (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L) &&
 	    (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
 		return false; /* leaving paging from 64-bit code */
+	bool pae = pae_legacy_paging(value, cr4);
+	if (pae && !read_pdptes(pdpte))
+		return false;
 	u64 owned = p->cr0_mask;
 	u64 real = ((value & ~owned) | (p->vmx.cr0_fixed0 & owned)) & ~(CR0_CD | CR0_NW);
 	vmwrite(VMCS_CR0_READ_SHADOW, value);
 	vmwrite(VMCS_GUEST_CR0, real);
 	update_long_mode(value);
-	load_pdptes(value, cr4);
+	if (pae)
+		write_pdptes(pdpte);
 	return true;
 }
 
@@ -68,17 +92,23 @@ static bool guest_write_cr4(u64 value)
 {
 	struct percpu *p = this_cpu();
 	bool lma = vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA;
-	/* reserved: bits the CPU does not allow, and VMXE (VMX is not offered) */
-	if ((value & ~p->vmx.cr4_fixed1) || (value & CR4_VMXE))
+	u64 pdpte[4];
+	/* reserved: bits the CPU does not allow, and VMXE and SMXE (VMX and
+	 * SMX are not offered) */
+	if ((value & ~p->vmx.cr4_fixed1) || (value & (CR4_VMXE | CR4_SMXE)))
 		return false;
 	if (lma && !(value & CR4_PAE))
 		return false;
 	if ((value & CR4_PCIDE) && !(vmread(VMCS_GUEST_CR4) & CR4_PCIDE) &&
 	    (!lma || (vmread(VMCS_GUEST_CR3) & 0xfff)))
 		return false;
+	bool pae = pae_legacy_paging(vmread(VMCS_GUEST_CR0), value);
+	if (pae && !read_pdptes(pdpte))
+		return false;
 	vmwrite(VMCS_CR4_READ_SHADOW, value);
 	vmwrite(VMCS_GUEST_CR4, value | p->vmx.cr4_fixed0);
-	load_pdptes(vmread(VMCS_GUEST_CR0), value | p->vmx.cr4_fixed0);
+	if (pae)
+		write_pdptes(pdpte);
 	return true;
 }
 

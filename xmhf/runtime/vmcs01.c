@@ -64,8 +64,7 @@ static void intercept_msrs(u32 cpu)
 static void host_state(u32 cpu)
 {
 	struct percpu *p = &percpu[cpu];
-	struct { u16 limit; u64 base; } PACKED gdtr, idtr;
-	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	struct desc_ptr gdtr = store_gdtr(), idtr = store_idtr();
 
 	vmwrite(VMCS_HOST_CR0, read_cr0());
 	vmwrite(VMCS_HOST_CR3, read_cr3());
@@ -197,7 +196,7 @@ const char *vmcs01_init(u32 cpu)
 	/* 25.8 / 27.3.1.1: the guest owns CR0.PE/PG (unrestricted guest); the
 	 * hypervisor owns every other fixed bit, and CD/NW (caches stay on). */
 	p->cr0_mask = ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_CD | CR0_NW;
-	p->cr4_mask = c->cr4_fixed0 | ~c->cr4_fixed1;
+	p->cr4_mask = c->cr4_fixed0 | ~c->cr4_fixed1 | CR4_SMXE;
 	vmwrite(VMCS_CR0_GUEST_HOST_MASK, p->cr0_mask);
 	vmwrite(VMCS_CR4_GUEST_HOST_MASK, p->cr4_mask);
 	host_state(cpu);

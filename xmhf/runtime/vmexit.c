@@ -92,6 +92,15 @@ static void handle_init_signal(void)
 	__atomic_fetch_or(&this_cpu()->requests, REQUEST_INIT, __ATOMIC_SEQ_CST);
 }
 
+/* Hardware task switches (32-bit task gates, e.g. for #DF) are not
+ * emulated yet: stop the guest cleanly rather than run it incorrectly. */
+static void handle_task_switch(void)
+{
+	pr_err("xmhf: cpu %u: guest task switch (qualification 0x%llx) is not emulated; stopping the guest",
+	       this_cpu()->index, vmread(VMCS_EXIT_QUALIFICATION));
+	power_off();
+}
+
 static void handle_triple_fault(void)
 {
 	pr_info("xmhf: cpu %u: guest triple fault (shutdown): the guest reset; powering off",
@@ -117,6 +126,23 @@ void vmexit_handler(struct guest_regs *regs)
 	case EXIT_REASON_EPT_VIOLATION: handle_ept_violation(regs); break;
 	case EXIT_REASON_XSETBV: handle_xsetbv(regs); break;
 	case EXIT_REASON_IO: handle_io(regs); break;
+	case EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_GETSEC:
+		/* VMX and SMX are not offered: to the guest these instructions
+		 * are undefined (Vol. 3 31.3 "not in VMX operation"; GETSEC with
+		 * CR4.SMXE = 0) */
+		inject_exception(VECTOR_UD, false, 0);
+		break;
+	case EXIT_REASON_INVD:
+		/* INVD would drop the hypervisor's dirty cache lines too: write
+		 * them back instead (as KVM does) */
+		__asm__ volatile("wbinvd" : : : "memory");
+		skip_instruction();
+		break;
+	case EXIT_REASON_TASK_SWITCH: handle_task_switch(); break;
 	case EXIT_REASON_INIT: handle_init_signal(); break;
 	default: vmexit_unexpected("unexpected VM exit");
 	}

@@ -91,6 +91,13 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_EPT_MISCONFIG 49
 #define EXIT_REASON_XSETBV 55
+#define EXIT_REASON_GETSEC 11
+#define EXIT_REASON_INVD 13
+#define EXIT_REASON_VMCLEAR 19
+#define EXIT_REASON_VMXON 27
+#define EXIT_REASON_INVEPT 50
+#define EXIT_REASON_INVVPID 53
+#define EXIT_REASON_VMFUNC 59
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
 /* VM-entry interruption information (26.8.3) */
@@ -110,6 +117,7 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define CR0_ET BIT(4)
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
+#define CR4_SMXE BIT(14)
 #define CR4_OSXSAVE BIT(18)
 #define CR4_PKE BIT(22)
 #define EFER_LME BIT(8)

@@ -28,4 +28,19 @@ u64 *ept01_apic_entry(u32 cpu);
 /* Whether [gpa, gpa+size) touches the hypervisor's range. */
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size);
 
+/* The hypervisor's pointer to guest-physical gpa: EPT01 and the host page
+ * tables are both identity maps. */
+#ifdef XMHF_HOST_TEST
+void *l1_gpa_to_ptr(l1_gpa_t gpa); /* fake guest memory, tests/unit */
+#else
+static inline void *l1_gpa_to_ptr(l1_gpa_t gpa) { return (void *)gpa.v; }
+#endif
+
+/* Guest memory [gpa, gpa+size) for the hypervisor to read or write on the
+ * guest's behalf, or NULL if it is the hypervisor's (hidden from the guest). */
+static inline void *guest_ram_ptr(l1_gpa_t gpa, u64 size)
+{
+	return gpa_is_hypervisor(gpa, size) ? NULL : l1_gpa_to_ptr(gpa);
+}
+
 #endif

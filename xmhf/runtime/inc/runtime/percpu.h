@@ -77,12 +77,16 @@ extern struct percpu percpu[MAX_CPUS];
 extern struct percpu_pages percpu_pages[MAX_CPUS];
 extern u32 cpu_count; /* CPUs found (and started), <= MAX_CPUS */
 
+#ifdef XMHF_HOST_TEST
+struct percpu *this_cpu(void); /* tests/unit/fake_cpu.c */
+#else
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
 }
+#endif
 
 static inline u64 percpu_stack_top(u32 index)
 {

@@ -6,6 +6,17 @@
 #include <runtime/panic.h>
 #include <xmhf/vmcs_fields.h>
 
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXT 2
+
+#ifdef XMHF_HOST_TEST
+/* Host unit tests: a fake VMCS (tests/unit/fake_cpu.c). */
+u64 vmread(enum vmcs_field f);
+void vmwrite(enum vmcs_field f, u64 v);
+bool vmclear(u64 pa);
+bool vmptrld(u64 pa);
+bool invept(u64 type, u64 eptp);
+#else
 static inline u64 vmread(enum vmcs_field f)
 {
 	u64 v;
@@ -39,8 +50,6 @@ static inline bool vmptrld(u64 pa)
 	return !failed;
 }
 
-#define INVEPT_SINGLE_CONTEXT 1
-#define INVEPT_ALL_CONTEXT 2
 static inline bool invept(u64 type, u64 eptp)
 {
 	struct { u64 eptp, reserved; } desc = { eptp, 0 };
@@ -48,5 +57,6 @@ static inline bool invept(u64 type, u64 eptp)
 	__asm__ volatile("invept %1, %2; setbe %0" : "=qm"(failed) : "m"(desc), "r"(type) : "cc", "memory");
 	return !failed;
 }
+#endif /* XMHF_HOST_TEST */
 
 #endif

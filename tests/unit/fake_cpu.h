@@ -1,0 +1,68 @@
+/* Fake VMX/CPU backend for host unit tests of runtime code (see README.md).
+ * With -DXMHF_HOST_TEST the primitives of vmx_ops.h, cpu.h, percpu.h
+ * (this_cpu) and ept01.h (l1_gpa_to_ptr), plus rdmsr_safe/wrmsr_safe/
+ * xsetbv_safe and the LAPIC API, are the functions of fake_cpu.c. */
+#ifndef FAKE_CPU_H
+#define FAKE_CPU_H
+
+#include "unit.h"
+#include <runtime/guest_regs.h>
+#include <runtime/percpu.h>
+#include <xmhf/cpu.h>
+#include <xmhf/vmcs_fields.h>
+
+/* The hypervisor's range in the test programs (Makefile --defsym). */
+#define FAKE_HV_BASE 0x80000ull
+#define FAKE_HV_END 0x90000ull
+/* Fake guest-physical memory [0, FAKE_GUEST_MEM) */
+#define FAKE_GUEST_MEM 0x200000ull
+
+/* Reset every fake (VMCS, MSRs, CPUID, CRs, guest memory, call records,
+ * percpu) and make CPU `cpu` the current one. */
+void fake_reset(u32 cpu);
+void fake_set_cpu(u32 cpu);
+
+/* VMCS: every field of VMCS_FIELDS exists and reads 0 after a reset;
+ * VMREAD/VMWRITE of any other encoding fails the test. */
+u64 vmcs_get(enum vmcs_field f);
+void vmcs_set(enum vmcs_field f, u64 v);
+u32 vmcs_writes(enum vmcs_field f); /* VMWRITEs since the reset */
+/* Seed every guest-state and control field with a recognizable garbage
+ * value, so that a field a function should write but does not shows. */
+void vmcs_fill_garbage(void);
+extern u64 fake_vmcs_current;            /* VMPTRLD'd pointer */
+extern bool fake_vmclear_fails, fake_vmptrld_fails;
+extern u32 fake_invept_calls;
+extern u64 fake_invept_type, fake_invept_eptp;
+
+/* CPUID: leaves not set read as zeros. */
+void cpuid_set(u32 leaf, u32 subleaf, struct cpuid_regs r);
+/* MSRs: rdmsr/wrmsr of an MSR not set fails the test; rdmsr_safe/
+ * wrmsr_safe report a fault for it. */
+void msr_set(u32 msr, u64 v);
+bool msr_present(u32 msr);
+u64 msr_get(u32 msr);
+u32 fake_wrmsr_safe_calls;
+extern u64 fake_cr[5];
+extern bool fake_xsetbv_fails;
+extern u32 fake_xsetbv_calls;
+extern u64 fake_xcr0;
+
+/* LAPIC */
+extern bool fake_x2apic;
+struct ipi { u32 dest, icr_low; };
+#define MAX_IPIS 32
+extern struct ipi fake_ipis[MAX_IPIS];
+extern u32 fake_n_ipis;
+
+/* Guest memory */
+u8 *guest_mem(u64 gpa, u64 size);
+
+/* Runtime functions a test does not link (runtime_stubs.c): the weak
+ * recording fakes, each counting its calls. */
+extern u32 fake_ept01_rebuild_calls, fake_ept01_rebuild_cpu;
+extern u32 fake_ept01_build_calls;
+#define FAKE_EPTP 0x123456000ull
+/* panic/halt_all_cpus/CHECK fail the test (expect_assert_failure works). */
+
+#endif
