@@ -34,7 +34,7 @@ LIB_OBJS := $(call objs,$(LIB_SRCS))
 RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS)) $(LIB_OBJS)
 BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
 
-IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf.iso
+IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf-grub-debug.img $(BUILD)/xmhf.iso
 
 .PHONY: all test unit-test bochs-test run deps guests bench clean
 all: $(IMAGES)
@@ -66,6 +66,10 @@ $(BUILD)/xmhf.elf: $(BOOT_OBJS) xmhf/boot/loader.ld
 
 $(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh
 	tools/image/mkgrubimg.sh $< $@
+
+# the same at loglvl=debug (cases that compare the hypervisor's view with the guest's)
+$(BUILD)/xmhf-grub-debug.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh
+	tools/image/mkgrubimg.sh $< $@ --cmdline loglvl=debug
 
 $(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh
 	tools/image/mkiso.sh $< $@

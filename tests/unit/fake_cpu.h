@@ -11,9 +11,8 @@
 #include <xmhf/cpu.h>
 #include <xmhf/vmcs_fields.h>
 
-/* The hypervisor's range in the test programs (Makefile --defsym). */
-#define FAKE_HV_BASE 0x80000ull
-#define FAKE_HV_END 0x90000ull
+/* FAKE_HV_BASE, FAKE_HV_END: the hypervisor's range in the test programs
+ * (from the Makefile, which also sets the linker symbols). */
 /* Fake guest-physical memory [0, FAKE_GUEST_MEM) */
 #define FAKE_GUEST_MEM 0x200000ull
 
@@ -42,7 +41,7 @@ void cpuid_set(u32 leaf, u32 subleaf, struct cpuid_regs r);
 void msr_set(u32 msr, u64 v);
 bool msr_present(u32 msr);
 u64 msr_get(u32 msr);
-u32 fake_wrmsr_safe_calls;
+extern u32 fake_wrmsr_safe_calls;
 extern u64 fake_cr[5];
 extern bool fake_xsetbv_fails;
 extern u32 fake_xsetbv_calls;
@@ -54,6 +53,11 @@ struct ipi { u32 dest, icr_low; };
 #define MAX_IPIS 32
 extern struct ipi fake_ipis[MAX_IPIS];
 extern u32 fake_n_ipis;
+
+/* The capability MSRs of Bochs' corei7_skylake_x and core2_penryn_t9600
+ * (/work/shared/platform/bochs-vmx.md section 5) as vmx_cpu_on reads them. */
+void caps_skylake_x(struct vmx_caps *c);
+void caps_penryn(struct vmx_caps *c);
 
 /* Guest memory */
 u8 *guest_mem(u64 gpa, u64 size);

@@ -22,8 +22,9 @@ KEYS = {
     "ips": ("--ips", False, False), "timeout": ("--timeout", False, False),
     "expect": ("--expect", True, False), "reject": ("--reject", True, False),
     "stop_on": ("--stop-on", True, False), "e9": (None, False, False),
-    "bochs_line": ("--bochs-line", True, False),
+    "bochs_line": ("--bochs-line", True, False), "check": (None, True, False),
 }
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 RUNNING = set()     # bxrun.py processes, stopped (each stops its Bochs) if we are interrupted
@@ -36,7 +37,8 @@ def stop_all(*_):
 
 
 def parse_case(path, build):
-    """Returns (args for bxrun.py, missing input files). Raises ValueError on a bad file."""
+    """Returns (args for bxrun.py, missing input files, `check` scripts, judged log name).
+    Raises ValueError on a bad file."""
     vals = {}
     with open(path) as f:
         for n, ln in enumerate(f, 1):
@@ -65,10 +67,25 @@ def parse_case(path, build):
             args += ["%s=%s" % (opt, x) for x in v]
     if "iso" not in vals:
         args.append("--boot=disk")
-    if vals.get("e9", ["0"])[0] not in ("0", "no", "false"):
+    e9 = vals.get("e9", ["0"])[0] not in ("0", "no", "false")
+    if e9:
         args.append("--e9")
+    checks = vals.get("check", [])
     missing = [p for p in disks + vals.get("iso", []) if not os.path.exists(p)]
-    return args, missing
+    missing += [c for c in checks if not os.path.exists(os.path.join(ROOT, c))]
+    return args, missing, checks, "stdout.txt" if e9 else "serial.txt"
+
+
+def run_checks(checks, log):
+    """Runs each `check` script on the judged log; returns (reason, output) of the first failure."""
+    for c in checks:
+        r = subprocess.run([os.path.join(ROOT, c), log], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, errors="replace")
+        if r.returncode != 0:
+            out = r.stdout.strip()
+            msg = out.splitlines()[0] if out else "exited %d" % r.returncode
+            return "check %s: %s" % (c, msg), out
+    return None, ""
 
 
 def run_case(path, build, label):
@@ -78,7 +95,7 @@ def run_case(path, build, label):
         name += "@" + os.path.basename(build)
     t0 = time.time()
     try:
-        args, missing = parse_case(path, build)
+        args, missing, checks, log = parse_case(path, build)
     except (OSError, ValueError) as e:
         return name, False, "bad case file: %s" % e, "", 0.0
     if missing:
@@ -94,7 +111,11 @@ def run_case(path, build, label):
     reason = head.split(": ", 1)[1] if head.startswith("FAIL") and ": " in head else \
         (head or "bxrun.py exited %d" % p.returncode)
     ok = p.returncode == 0 and head.startswith("PASS")
-    return name, ok, "" if ok else reason, "\n".join(lines[1:]), time.time() - t0
+    detail = "\n".join(lines[1:])
+    if ok:
+        reason, detail = run_checks(checks, os.path.join(out, log))
+        ok = reason is None
+    return name, ok, "" if ok else reason, detail, time.time() - t0
 
 
 def main():

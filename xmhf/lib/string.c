@@ -4,13 +4,12 @@
 /* Keep gcc from turning these loops back into calls to themselves. */
 #define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
-NO_LIBCALLS void *XMHF_LIBC(memcpy)(void *dst, const void *src, size_t n)
+/* REP MOVSB/STOSB: one instruction for the whole range (fast strings),
+ * which matters for zeroing the hypervisor's megabytes of .bss. */
+void *XMHF_LIBC(memcpy)(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
-
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
 	return dst;
 }
 
@@ -27,12 +26,10 @@ NO_LIBCALLS void *XMHF_LIBC(memmove)(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-NO_LIBCALLS void *XMHF_LIBC(memset)(void *dst, int c, size_t n)
+void *XMHF_LIBC(memset)(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
-
-	while (n--)
-		*d++ = (u8)c;
+	void *d = dst;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 

@@ -78,7 +78,8 @@ static bool is_target(u32 cpu, u32 self, u32 shorthand, u32 dest)
 	case ICR_SHORTHAND_SELF: return cpu == self;
 	case ICR_SHORTHAND_ALL: return true;
 	case ICR_SHORTHAND_ALL_BUT_SELF: return cpu != self;
-	default: return percpu[cpu].apic_id == dest;
+	default: /* 12.6.2.1: the all-ones physical destination is a broadcast */
+		return percpu[cpu].apic_id == dest || dest == (lapic_x2apic_mode() ? 0xffffffffu : 0xffu);
 	}
 }
 

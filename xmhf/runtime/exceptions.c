@@ -6,6 +6,7 @@
 #include <runtime/percpu.h>
 #include <xmhf/power.h>
 #include <xmhf/check.h>
+#include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
@@ -30,9 +31,15 @@ u64 ex_table_lookup(u64 rip)
 	return 0;
 }
 
+/* The first CPU to halt takes the console line lock, so that no CPU is
+ * stopped while it holds it, then stops the others by NMI. A CPU that
+ * halts after that one just stops. */
 NORETURN void halt_all_cpus(void)
 {
-	if (!__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST) && cpu_count > 1)
+	if (__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST))
+		cpu_halt_forever();
+	console_lock(this_cpu()->index);
+	if (cpu_count > 1)
 		lapic_send_ipi(0, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT | ICR_SHORTHAND_ALL_BUT_SELF);
 	pr_err("xmhf: halted");
 	console_drain_and_halt();

@@ -104,15 +104,15 @@ static void revise_e820(const struct boot_info *bi)
 	guest_e820 = bi->e820;
 	if (!e820_reserve(&guest_e820, base, size))
 		panic("xmhf: the E820 map has no room to reserve the hypervisor range");
-	for (u32 i = 0; i < guest_e820.n; i++)
-		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
-			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
 	u64 top = e820_top(&guest_e820);
 	if (top > CONFIG_MEM) {
 		pr_warn("xmhf: memory above --mem 0x%llx is hidden from the guest", (u64)CONFIG_MEM);
 		if (!e820_reserve(&guest_e820, CONFIG_MEM, top - CONFIG_MEM))
 			panic("xmhf: the E820 map has no room to hide memory above --mem");
 	}
+	for (u32 i = 0; i < guest_e820.n; i++)
+		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
+			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
 }
 
 void runtime_main(struct boot_info *bi)

@@ -91,7 +91,7 @@ uint32_t pm_ticks_elapsed(uint32_t start);
 uint32_t pm_timer_read(void);
 void acpi_poweroff(void);
 
-/* checks.c, smp.c */
+/* checks.c, smp.c, insn.c, paging.c */
 void check_efer_initial(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
@@ -104,6 +104,12 @@ void check_xsetbv_invalid(void);
 void check_e820_hidden(void);
 void check_hv_memory_blocked(void);
 void check_smp_init_sipi_twice_xapic(void);
+void check_smp_broadcast_sipi(void);
 void check_smp_sipi_x2apic(void);
+void check_e820_full(void);
+void check_vmx_insn_ud(void);
+void check_invd_survives(void);
+void check_cr4_smxe_gp(void);
+void check_pae_paging_toggle(void);
 
 #endif

@@ -187,9 +187,15 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("msr_unknown_gp", check_msr_unknown_gp);
     run_check("msr_fs_gs_base", check_msr_fs_gs_base);
     run_check("xsetbv_invalid", check_xsetbv_invalid);
+    run_check("cr4_smxe_gp", check_cr4_smxe_gp);
+    run_check("vmx_insn_ud", check_vmx_insn_ud);
+    run_check("invd_survives", check_invd_survives);
+    run_check("pae_paging_toggle", check_pae_paging_toggle);
     run_check("e820_hidden", check_e820_hidden);
+    run_check("e820_full", check_e820_full);
     run_check("hv_memory_blocked", check_hv_memory_blocked);
     run_check("smp_init_sipi_twice_xapic", check_smp_init_sipi_twice_xapic);
+    run_check("smp_broadcast_sipi", check_smp_broadcast_sipi);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* last: leaves the BSP in x2APIC mode */
     finish();
 }

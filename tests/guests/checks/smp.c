@@ -15,6 +15,7 @@
 #define ICR_INIT 0x00004500                /* delivery mode 101, level assert */
 #define ICR_SIPI (0x00004600 | SIPI_VECTOR) /* delivery mode 110 */
 #define ICR_BUSY BIT(12)                   /* delivery status (xAPIC only) */
+#define ICR_ALL_BUT_SELF (3u << 18)         /* destination shorthand 11 */
 #define MAX_CPUS 64
 
 static uint32_t apic_mmio;                  /* xAPIC register page (IA32_APIC_BASE[35:12]) */
@@ -89,7 +90,7 @@ static bool send_ipi(bool x2, uint32_t dest, uint32_t icr)
 
 /* INIT, 10 ms, SIPI, 200 us, SIPI to every AP (SDM Vol.3A 8.4.4.1), then wait for the trampoline
  * counter to grow by n_ap and check each AP's recorded start state. `what` names the round. */
-static void start_aps(bool x2, const char *what)
+static void start_aps(bool x2, bool broadcast, const char *what)
 {
     uint32_t before = peek32(AP_COUNT);
     poke16(AP_NEXT, 0);
@@ -97,7 +98,9 @@ static void start_aps(bool x2, const char *what)
     static const uint32_t seq[3] = { ICR_INIT, ICR_SIPI, ICR_SIPI };
     static const uint32_t wait_us[3] = { 10000, 200, 0 };
     for (int s = 0; s < 3; s++) {
-        for (int i = 0; i < n_ap; i++)
+        if (broadcast && !send_ipi(x2, 0, seq[s] | ICR_ALL_BUT_SELF))
+            return;
+        for (int i = 0; i < n_ap && !broadcast; i++)
             if (!send_ipi(x2, ap_ids[i], seq[s]))
                 return;
         udelay(wait_us[s]);
@@ -138,10 +141,22 @@ void check_smp_init_sipi_twice_xapic(void)
         note("1 CPU: no APs");
         return;
     }
-    start_aps(false, "xAPIC round 1");
-    start_aps(false, "xAPIC round 2");
+    start_aps(false, false, "xAPIC round 1");
+    start_aps(false, false, "xAPIC round 2");
     if (peek32(AP_COUNT) != 2 * (uint32_t)n_ap)
         fail("counter %u after two rounds, want 2 x %d", peek32(AP_COUNT), n_ap);
+    note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
+}
+
+/* INIT-SIPI-SIPI once, each IPI sent with the all-excluding-self shorthand (ICR[19:18] = 11,
+ * SDM Vol.3A 10.6.1, the BSP sequence of 8.4.4.1) instead of one per AP (XMHF64 bug 074): every
+ * AP starts once; with 1 CPU nobody does. */
+void check_smp_broadcast_sipi(void)
+{
+    if (!smp_setup())
+        return;
+    bochs_edx0 = 0;
+    start_aps(false, true, "xAPIC broadcast");
     note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
 }
 
@@ -171,6 +186,6 @@ void check_smp_sipi_x2apic(void)
         return;
     }
     bochs_edx0 = 0;
-    start_aps(true, "x2APIC");
+    start_aps(true, false, "x2APIC");
     note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
 }

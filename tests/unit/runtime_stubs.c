@@ -1,0 +1,80 @@
+/* Host stand-ins for what runtime code links against besides the sources
+ * a test program tests: linker symbols (Makefile --defsym), the per-CPU
+ * arrays of cpu_tables.c, panic and logging, and weak versions of the
+ * runtime functions a test does not link (a linked source overrides
+ * them): these fail the test when called, except the recording fakes. */
+#include "fake_cpu.h"
+#include <stdio.h>
+#include <runtime/ept01.h>
+#include <runtime/guest_step.h>
+#include <runtime/panic.h>
+#include <runtime/vmcs01.h>
+#include <runtime/vmexit.h>
+#include <xmhf/log.h>
+#include <xmhf/power.h>
+
+struct percpu percpu[MAX_CPUS];
+struct percpu_pages percpu_pages[MAX_CPUS] __attribute__((aligned(4096)));
+u32 cpu_count;
+
+/* Fatal paths of the hypervisor are CMocka assertions: expect_assert_failure
+ * catches them, anything else fails the test. */
+static NORETURN void fatal(const char *what)
+{
+	mock_assert(0, what, __FILE__, __LINE__);
+	abort();
+}
+
+void panic(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fatal(msg);
+}
+
+void halt_all_cpus(void) { fatal("halt_all_cpus"); }
+void power_off(void) { fatal("power_off"); }
+void vmcs_dump(void) {}
+void nmi_unblock(void) {}
+void vmexit_stub(void) {}
+void vmx_launch(const struct guest_regs *regs) { (void)regs; fatal("vmx_launch"); }
+
+/* Logging: formatted (so that UBSan/ASan see the arguments) and dropped. */
+void xlog(enum loglvl level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	(void)level;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+}
+
+u32 fake_ept01_rebuild_calls, fake_ept01_rebuild_cpu, fake_ept01_build_calls;
+
+#define WEAK __attribute__((weak))
+WEAK u64 ept01_build(u32 cpu) { (void)cpu; fake_ept01_build_calls++; return FAKE_EPTP; }
+WEAK void ept01_rebuild(u32 cpu) { fake_ept01_rebuild_calls++; fake_ept01_rebuild_cpu = cpu; }
+WEAK u64 *ept01_apic_entry(u32 cpu) { (void)cpu; fatal("ept01_apic_entry"); }
+WEAK bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size) { (void)gpa, (void)size; fatal("gpa_is_hypervisor"); }
+WEAK void vmcs01_guest_init_state(u16 cs, u16 ip) { (void)cs, (void)ip; fatal("vmcs01_guest_init_state"); }
+
+#define UNEXPECTED_HANDLER(name) \
+	WEAK void name(struct guest_regs *regs) { (void)regs; fatal(#name); }
+UNEXPECTED_HANDLER(handle_cpuid)
+UNEXPECTED_HANDLER(handle_rdmsr)
+UNEXPECTED_HANDLER(handle_wrmsr)
+UNEXPECTED_HANDLER(handle_cr_access)
+UNEXPECTED_HANDLER(handle_xsetbv)
+UNEXPECTED_HANDLER(handle_vmcall)
+UNEXPECTED_HANDLER(handle_ept_violation)
+UNEXPECTED_HANDLER(handle_io)
+UNEXPECTED_HANDLER(apic_requests)
+WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
+WEAK void guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
+WEAK bool guest_step_active(void) { return false; }
+WEAK bool guest_step_end(void) { fatal("guest_step_end"); }
+WEAK void guest_step_cancel(void) {}

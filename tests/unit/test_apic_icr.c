@@ -1,0 +1,145 @@
+/* xmhf/runtime/apic_trap.c apic_icr_write: the guest's IPIs (SDM Vol. 3
+ * 12.6.1 ICR, 9.4 INIT/SIPI). CPUs 0..3 have APIC IDs 0, 2, 4, 6 (so an
+ * index is never mistaken for an APIC ID); the guest runs on CPU 1. */
+#include "fake_cpu.h"
+#include <runtime/vmexit.h>
+#include <xmhf/lapic.h>
+
+#define SELF 1
+#define INIT (ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT)
+#define SIPI(v) (ICR_DELIVERY_STARTUP | (v))
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_reset(SELF);
+	cpu_count = 4;
+	for (u32 i = 0; i < 4; i++) {
+		percpu[i].apic_id = 2 * i;
+		percpu[i].in_guest = true;
+	}
+	return 0;
+}
+
+static u32 req(u32 cpu) { return percpu[cpu].requests; }
+
+static void test_init_physical_destination(void **state)
+{
+	(void)state;
+	percpu[3].in_guest = false; /* waiting for SIPI already: no NMI */
+	apic_icr_write(NULL, INIT, 4);
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(0) | req(1) | req(3), 0);
+	assert_int_equal(fake_n_ipis, 1);
+	assert_int_equal(fake_ipis[0].dest, 4);
+	assert_int_equal(fake_ipis[0].icr_low, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+	apic_icr_write(NULL, INIT, 6);
+	assert_int_equal(req(3), REQUEST_INIT);
+	assert_int_equal(fake_n_ipis, 1);
+	apic_icr_write(NULL, INIT, 3); /* no CPU has APIC ID 3 (CPU index 3 has 6) */
+	assert_int_equal(req(0) | req(1), 0);
+	assert_int_equal(fake_n_ipis, 1);
+}
+
+static void test_init_all_excluding_self(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, INIT | ICR_SHORTHAND_ALL_BUT_SELF, 0);
+	assert_int_equal(req(0), 0); /* the boot CPU is never reset */
+	assert_int_equal(req(1), 0);
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(3), REQUEST_INIT);
+	assert_int_equal(fake_n_ipis, 2);
+	assert_int_equal(fake_ipis[0].dest, 4);
+	assert_int_equal(fake_ipis[1].dest, 6);
+}
+
+static void test_init_all_including_self(void **state)
+{
+	(void)state;
+	fake_set_cpu(2);
+	apic_icr_write(NULL, INIT | ICR_SHORTHAND_ALL, 0);
+	assert_int_equal(req(0), 0);
+	assert_int_equal(req(1), REQUEST_INIT);
+	assert_int_equal(req(2), 0); /* itself: ignored */
+	assert_int_equal(req(3), REQUEST_INIT);
+	assert_int_equal(fake_n_ipis, 2);
+}
+
+static void test_self_and_cpu0_ignored(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, INIT | ICR_SHORTHAND_SELF, 0);
+	apic_icr_write(NULL, SIPI(0x10) | ICR_SHORTHAND_SELF, 0);
+	apic_icr_write(NULL, INIT, 0);       /* CPU 0 */
+	apic_icr_write(NULL, SIPI(0x10), 0);
+	apic_icr_write(NULL, INIT, 2);       /* itself by APIC ID */
+	for (u32 i = 0; i < 4; i++)
+		assert_int_equal(req(i), 0);
+	assert_int_equal(fake_n_ipis, 0);
+}
+
+static void test_sipi(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, SIPI(0x9a), 4);
+	assert_int_equal(req(2), REQUEST_SIPI);
+	assert_int_equal(percpu[2].sipi_vector, 0x9a);
+	assert_int_equal(fake_n_ipis, 0); /* no NMI for a SIPI */
+	apic_icr_write(NULL, SIPI(0x08) | ICR_SHORTHAND_ALL_BUT_SELF, 0);
+	assert_int_equal(req(3), REQUEST_SIPI);
+	assert_int_equal(percpu[3].sipi_vector, 0x08);
+	assert_int_equal(percpu[2].sipi_vector, 0x08);
+	assert_int_equal(req(0), 0);
+	assert_int_equal(fake_n_ipis, 0);
+}
+
+static void test_init_deassert_ignored(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, ICR_DELIVERY_INIT | ICR_TRIGGER_LEVEL | ICR_SHORTHAND_ALL_BUT_SELF, 0);
+	apic_icr_write(NULL, ICR_DELIVERY_INIT | ICR_TRIGGER_LEVEL, 4);
+	for (u32 i = 0; i < 4; i++)
+		assert_int_equal(req(i), 0);
+	assert_int_equal(fake_n_ipis, 0);
+}
+
+static void test_other_ipis_forwarded_unchanged(void **state)
+{
+	(void)state;
+	const u32 lows[] = { ICR_LEVEL_ASSERT | 0xec, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT,
+			     ICR_SHORTHAND_ALL_BUT_SELF | ICR_LEVEL_ASSERT | 0xfd,
+			     ICR_DEST_LOGICAL | ICR_LEVEL_ASSERT | 0x31, (1u << 8) | 0x41 /* lowest priority */ };
+	for (u32 i = 0; i < ARRAY_SIZE(lows); i++) {
+		apic_icr_write(NULL, lows[i], 0x10 + i);
+		assert_int_equal(fake_n_ipis, i + 1);
+		assert_int_equal(fake_ipis[i].dest, 0x10 + i);
+		assert_int_equal(fake_ipis[i].icr_low, lows[i]);
+	}
+	for (u32 i = 0; i < 4; i++)
+		assert_int_equal(req(i), 0);
+}
+
+static void test_logical_init_ignored(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, 0xff);
+	for (u32 i = 0; i < 4; i++)
+		assert_int_equal(req(i), 0);
+	assert_int_equal(fake_n_ipis, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_init_physical_destination, setup),
+		cmocka_unit_test_setup(test_init_all_excluding_self, setup),
+		cmocka_unit_test_setup(test_init_all_including_self, setup),
+		cmocka_unit_test_setup(test_self_and_cpu0_ignored, setup),
+		cmocka_unit_test_setup(test_sipi, setup),
+		cmocka_unit_test_setup(test_init_deassert_ignored, setup),
+		cmocka_unit_test_setup(test_other_ipis_forwarded_unchanged, setup),
+		cmocka_unit_test_setup(test_logical_init_ignored, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
