@@ -24,6 +24,7 @@
 
 static u16 watched_ports[4];
 static u32 n_watched;
+static u16 pm1_cnt[2]; /* PM1a/PM1b control, 0 if absent */
 
 static void io_bitmap_set(u32 cpu, u16 port, bool intercept)
 {
@@ -39,27 +40,32 @@ void io_watch_init(u16 pm1a_cnt, u16 pm1b_cnt)
 {
 	watched_ports[n_watched++] = PORT_RESET_CONTROL;
 	watched_ports[n_watched++] = PORT_KBC_COMMAND;
-	if (pm1a_cnt)
-		watched_ports[n_watched++] = pm1a_cnt;
-	if (pm1b_cnt)
-		watched_ports[n_watched++] = pm1b_cnt;
+	pm1_cnt[0] = pm1a_cnt;
+	pm1_cnt[1] = pm1b_cnt;
+	for (u32 i = 0; i < 2; i++)
+		if (pm1_cnt[i])
+			watched_ports[n_watched++] = pm1_cnt[i];
 }
 
+/* Any access whose bytes include a watched port exits (26.6.4), e.g. a
+ * 32-bit write of the PCI address to 0xcf8 covers 0xcf9: only the exact
+ * register and width below mean reset or sleep. */
 void io_watch_cpu(u32 cpu)
 {
 	for (u32 i = 0; i < n_watched; i++)
-		for (u32 b = 0; b < 2; b++) /* a 16-bit access to port - 1 touches port */
-			io_bitmap_set(cpu, (u16)(watched_ports[i] + b), true);
+		io_bitmap_set(cpu, watched_ports[i], true);
 }
 
-static void announce(u16 port, u32 value)
+static void announce(u16 port, u32 size, u32 value)
 {
 	u32 cpu = this_cpu()->index;
-	if (port == PORT_RESET_CONTROL && (value & RESET_CONTROL_RESET))
+	bool pm1 = size >= 2 && port && (port == pm1_cnt[0] || port == pm1_cnt[1]);
+
+	if (port == PORT_RESET_CONTROL && size == 1 && (value & RESET_CONTROL_RESET))
 		pr_info("xmhf: cpu %u: the guest resets the machine (port 0xcf9)", cpu);
-	else if (port == PORT_KBC_COMMAND && (value & 0xff) == KBC_PULSE_RESET)
+	else if (port == PORT_KBC_COMMAND && size == 1 && value == KBC_PULSE_RESET)
 		pr_info("xmhf: cpu %u: the guest resets the machine (keyboard controller)", cpu);
-	else if (port != PORT_RESET_CONTROL && port != PORT_KBC_COMMAND && (value & PM1_SLP_EN))
+	else if (pm1 && (value & PM1_SLP_EN))
 		pr_info("xmhf: cpu %u: the guest enters ACPI sleep state SLP_TYP %u (port 0x%x)", cpu,
 			(value >> 10) & 7, port);
 	else
@@ -92,7 +98,7 @@ void handle_io(struct guest_regs *regs)
 		regs->rax = (regs->rax & ~(u64)mask) | v;
 	} else {
 		u32 v = (u32)regs->rax & mask;
-		announce(port, v);
+		announce(port, size, v);
 		if (size == 1)
 			outb(port, (u8)v);
 		else if (size == 2)
