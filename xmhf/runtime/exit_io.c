@@ -70,6 +70,7 @@ static void announce(u16 port, u32 size, u32 value)
 			(value >> 10) & 7, port);
 	else
 		return;
+	vmexit_print_counts();
 	console_drain();
 }
 

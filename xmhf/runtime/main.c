@@ -147,6 +147,7 @@ void runtime_main(struct boot_info *bi)
 		halt_all_cpus();
 	}
 	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count);
+	pr_info("xmhf: VMX root reached %llu TSC ticks after the loader started", rdtsc() - bi->loader_tsc);
 	if (!bi->has_guest_boot_sector) {
 		pr_info("xmhf: no guest boot module (module --nounzip (hdN)+1): powering off");
 		power_off();

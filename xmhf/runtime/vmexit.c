@@ -114,6 +114,8 @@ void vmexit_handler(struct guest_regs *regs)
 
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		vmexit_unexpected("VM-entry failure");
+	if ((reason & 0xffff) < EXIT_REASON_COUNT)
+		this_cpu()->exits[reason & 0xffff]++;
 	switch (reason & 0xffff) {
 	case EXIT_REASON_EXCEPTION_NMI: handle_exception_or_nmi(regs); break;
 	case EXIT_REASON_TRIPLE_FAULT: handle_triple_fault(); break;
@@ -149,4 +151,12 @@ void vmexit_handler(struct guest_regs *regs)
 	apic_requests(regs);
 	if (this_cpu()->nmi_pending)
 		deliver_pending_nmi();
+}
+
+void vmexit_print_counts(void)
+{
+	for (u32 cpu = 0; cpu < cpu_count; cpu++)
+		for (u32 r = 0; r < EXIT_REASON_COUNT; r++)
+			if (percpu[cpu].exits[r])
+				pr_debug("xmhf: cpu %u: %llu exits with reason %u", cpu, percpu[cpu].exits[r], r);
 }

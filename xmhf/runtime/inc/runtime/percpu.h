@@ -42,6 +42,7 @@ enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
 /* Requests from other CPUs, applied before the next VM entry. */
 #define REQUEST_INIT BIT(0) /* guest INIT: wait for SIPI */
 #define REQUEST_SIPI BIT(1) /* guest SIPI with sipi_vector */
+#define EXIT_REASON_COUNT 80
 
 struct percpu {
 	struct percpu *self; /* GS:0 */
@@ -55,6 +56,7 @@ struct percpu {
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
+	u64 exits[EXIT_REASON_COUNT]; /* VM exits by basic reason */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 	struct tss64 tss __attribute__((aligned(16)));

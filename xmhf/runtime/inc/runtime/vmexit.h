@@ -5,6 +5,8 @@
 #include <runtime/guest_regs.h>
 
 void vmexit_handler(struct guest_regs *regs);
+/* Exit counts of every CPU by reason, at loglvl=debug. */
+void vmexit_print_counts(void);
 NORETURN void vmentry_failed(bool invalid_vmcs);
 
 /* Guest-visible effects */
