@@ -64,14 +64,14 @@ $(BUILD)/xmhf.elf: $(BOOT_OBJS) xmhf/boot/loader.ld
 	$(LD) $(LDFLAGS) -T xmhf/boot/loader.ld -o $@ $(BOOT_OBJS)
 	grub-file --is-x86-multiboot $@
 
-$(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh
+$(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
 	tools/image/mkgrubimg.sh $< $@
 
 # the same at loglvl=debug (cases that compare the hypervisor's view with the guest's)
-$(BUILD)/xmhf-grub-debug.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh
+$(BUILD)/xmhf-grub-debug.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
 	tools/image/mkgrubimg.sh $< $@ --cmdline loglvl=debug
 
-$(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh
+$(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh tools/image/grubcfg.sh
 	tools/image/mkiso.sh $< $@
 
 deps:

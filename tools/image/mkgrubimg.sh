@@ -49,8 +49,6 @@ for t in grub-mkimage mformat mcopy mmd sfdisk; do
   command -v $t >/dev/null || { echo "mkgrubimg: missing $t (tools/deps.sh installs it)" >&2; exit 1; }
 done
 grub-file --is-x86-multiboot "$ELF" || { echo "mkgrubimg: $ELF is not a multiboot v1 kernel" >&2; exit 1; }
-GUEST_HD=$(( BD - 0x80 ))
-[ $GUEST_HD -ge 0 ] && [ $GUEST_HD -lt 16 ] || { echo "mkgrubimg: bad --boot-drive $BD" >&2; exit 2; }
 
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
@@ -74,21 +72,7 @@ CORE_SECT=$(( ($(stat -c %s "$W/core.img") + 511) / 512 ))
 [ $CORE_SECT -le 2047 ] || { echo "mkgrubimg: core.img too big ($CORE_SECT sectors)" >&2; exit 1; }
 
 # --- grub.cfg ---------------------------------------------------------------------------------
-{
-  if [ $GSERIAL = 1 ]; then
-    echo "serial --unit=0 --speed=115200"
-    echo "terminal_output serial console"
-  fi
-  cat <<EOF
-set timeout=0
-set default=0
-menuentry "xmhf" {
-  multiboot /boot/xmhf.elf serial=115200,8n1,0x3f8 boot_drive=$BD${EXTRA:+ $EXTRA}
-  module --nounzip (hd$GUEST_HD)+1
-  boot
-}
-EOF
-} > "$W/grub.cfg"
+"$(dirname "$0")/grubcfg.sh" "$BD" "$GSERIAL" "$EXTRA" > "$W/grub.cfg"
 
 # --- FAT partition ----------------------------------------------------------------------------
 CYL=516096; PSTART=2048

@@ -28,27 +28,11 @@ for t in grub-mkrescue xorriso mformat; do
   command -v $t >/dev/null || { echo "mkiso: missing $t (tools/deps.sh installs it)" >&2; exit 1; }
 done
 grub-file --is-x86-multiboot "$ELF" || { echo "mkiso: $ELF is not a multiboot v1 kernel" >&2; exit 1; }
-GUEST_HD=$(( BD - 0x80 ))
-[ $GUEST_HD -ge 0 ] && [ $GUEST_HD -lt 16 ] || { echo "mkiso: bad --boot-drive $BD" >&2; exit 2; }
 
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/iso/boot/grub"
 cp "$ELF" "$W/iso/boot/xmhf.elf"
-{
-  if [ $GSERIAL = 1 ]; then
-    echo "serial --unit=0 --speed=115200"
-    echo "terminal_output serial console"
-  fi
-  cat <<EOF
-set timeout=0
-set default=0
-menuentry "xmhf" {
-  multiboot /boot/xmhf.elf serial=115200,8n1,0x3f8 boot_drive=$BD${EXTRA:+ $EXTRA}
-  module --nounzip (hd$GUEST_HD)+1
-  boot
-}
-EOF
-} > "$W/iso/boot/grub/grub.cfg"
+"$(dirname "$0")/grubcfg.sh" "$BD" "$GSERIAL" "$EXTRA" > "$W/iso/boot/grub/grub.cfg"
 # only the modules grub.cfg needs (grub-mkrescue adds their dependencies): a smaller ISO
 MODS="normal configfile multiboot boot test echo iso9660 biosdisk part_msdos serial terminal"
 grub-mkrescue -o "$OUT" "$W/iso" --install-modules="$MODS" --locales= --fonts= --themes= \
