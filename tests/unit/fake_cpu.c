@@ -277,7 +277,7 @@ void fake_reset(u32 cpu)
 	assert_non_null(guest_memory);
 	memset(percpu, 0, sizeof(percpu));
 	memset(percpu_pages, 0, sizeof(percpu_pages));
-	cpu_count = 0;
+	cpu_index_init(&cpu_index, MAX_CPUS);
 	for (u32 i = 0; i < MAX_CPUS; i++) {
 		percpu[i].self = &percpu[i];
 		percpu[i].index = i;

@@ -15,7 +15,6 @@
 
 struct percpu percpu[MAX_CPUS];
 struct percpu_pages percpu_pages[MAX_CPUS] __attribute__((aligned(4096)));
-u32 cpu_count;
 
 /* Fatal paths of the hypervisor are CMocka assertions: expect_assert_failure
  * catches them, anything else fails the test. */

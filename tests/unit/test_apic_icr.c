@@ -13,9 +13,8 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(SELF);
-	cpu_count = 4;
 	for (u32 i = 0; i < 4; i++) {
-		percpu[i].apic_id = 2 * i;
+		cpu_register(2 * i);
 		percpu[i].in_guest = true;
 	}
 	return 0;
@@ -64,6 +63,24 @@ static void test_init_all_including_self(void **state)
 	assert_int_equal(req(2), 0); /* itself: ignored */
 	assert_int_equal(req(3), REQUEST_INIT);
 	assert_int_equal(fake_n_ipis, 2);
+}
+
+/* 12.6.2.1: the all-ones physical destination (0xff in xAPIC mode,
+ * 0xffffffff in x2APIC mode) reaches every CPU, like the ALL shorthand. */
+static void test_init_physical_broadcast(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, INIT, 0xff);
+	assert_int_equal(req(0), 0);
+	assert_int_equal(req(1), 0); /* itself: ignored */
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(3), REQUEST_INIT);
+	fake_x2apic = true;
+	apic_icr_write(NULL, SIPI(0x12), 0xffffffffu);
+	assert_int_equal(req(2), REQUEST_INIT | REQUEST_SIPI);
+	assert_int_equal(percpu[3].sipi_vector, 0x12);
+	apic_icr_write(NULL, SIPI(0x13), 0xff); /* not a broadcast in x2APIC mode: no CPU has id 0xff */
+	assert_int_equal(percpu[3].sipi_vector, 0x12);
 }
 
 static void test_self_and_cpu0_ignored(void **state)
@@ -135,6 +152,7 @@ int main(void)
 		cmocka_unit_test_setup(test_init_physical_destination, setup),
 		cmocka_unit_test_setup(test_init_all_excluding_self, setup),
 		cmocka_unit_test_setup(test_init_all_including_self, setup),
+		cmocka_unit_test_setup(test_init_physical_broadcast, setup),
 		cmocka_unit_test_setup(test_self_and_cpu0_ignored, setup),
 		cmocka_unit_test_setup(test_sipi, setup),
 		cmocka_unit_test_setup(test_init_deassert_ignored, setup),

@@ -17,7 +17,8 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(CPU);
-	cpu_count = 4;
+	for (u32 i = 0; i < 4; i++)
+		cpu_register(2 * i); /* APIC ids 0, 2, 4, 6 */
 	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_NE | CR0_ET);
 	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, 2);
 	struct mtrr_state *m = &percpu[CPU].mtrr;
@@ -161,7 +162,6 @@ static void test_x2apic_icr(void **state)
 {
 	(void)state;
 	fake_x2apic = true;
-	percpu[2].apic_id = 4;
 	percpu[2].in_guest = true;
 	/* INIT to APIC ID 4 (CPU 2): emulated, NMI kick, never the real ICR */
 	assert_true(guest_wrmsr(MSR_X2APIC_ICR, (4ull << 32) | ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT));

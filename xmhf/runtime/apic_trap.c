@@ -79,7 +79,7 @@ static bool is_target(u32 cpu, u32 self, u32 shorthand, u32 dest)
 	case ICR_SHORTHAND_ALL: return true;
 	case ICR_SHORTHAND_ALL_BUT_SELF: return cpu != self;
 	default: /* 12.6.2.1: the all-ones physical destination is a broadcast */
-		return percpu[cpu].apic_id == dest || dest == (lapic_x2apic_mode() ? 0xffffffffu : 0xffu);
+		return cpu_index_of(&cpu_index, dest) == cpu || dest == (lapic_x2apic_mode() ? 0xffffffffu : 0xffu);
 	}
 }
 
@@ -102,7 +102,7 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 			mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI");
 		return;
 	}
-	for (u32 cpu = 0; cpu < cpu_count; cpu++) {
+	for (u32 cpu = 0; cpu < cpu_count(); cpu++) {
 		if (!is_target(cpu, self, shorthand, dest))
 			continue;
 		if (cpu == 0 || cpu == self) {

@@ -13,7 +13,6 @@ _Static_assert(sizeof(struct percpu_pages) % PAGE_SIZE == 0, "percpu_pages must 
 
 struct percpu percpu[MAX_CPUS];
 struct percpu_pages percpu_pages[MAX_CPUS] __attribute__((section(".bss.pages"), aligned(4096)));
-u32 cpu_count;
 
 extern const u64 isr_stubs[IDT_VECTORS];
 

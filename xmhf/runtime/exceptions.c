@@ -39,7 +39,7 @@ NORETURN void halt_all_cpus(void)
 	if (__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST))
 		cpu_halt_forever();
 	console_lock(this_cpu()->index);
-	if (cpu_count > 1)
+	if (cpu_count() > 1)
 		lapic_send_ipi(0, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT | ICR_SHORTHAND_ALL_BUT_SELF);
 	pr_err("xmhf: halted");
 	console_drain_and_halt();

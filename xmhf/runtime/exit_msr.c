@@ -40,6 +40,8 @@ static bool write_mtrr(u32 msr, u64 *slot, bool writable, u64 value)
 	struct percpu *p = this_cpu();
 	if (!writable || !mtrr_value_valid(&p->mtrr, msr, value))
 		return false;
+	if (*slot == value)
+		return true; /* nothing changes: no EPT01 rebuild */
 	*slot = value;
 	/* While the guest has MTRRs disabled it is reprogramming them; types
 	 * are recomputed once they are enabled again. */

@@ -69,20 +69,17 @@ static void read_acpi(void)
 /* Dense indexes: 0 is this CPU, then the MADT's CPUs in table order. */
 static void enumerate_cpus(void)
 {
-	cpu_count = 1;
+	cpu_register(lapic_id());
 	for (u32 i = 0; i < madt.n_cpus; i++) {
 		u32 id = madt.cpus[i].apic_id;
-		if (id == percpu[0].apic_id)
-			continue;
-		if (cpu_count == MAX_CPUS) {
-			pr_warn("xmhf: ignoring CPU apic %u and later ones: built with --max-cpus %u", id, MAX_CPUS);
-			break;
-		}
 		if (!lapic_x2apic_mode() && id > 0xfe) {
 			pr_warn("xmhf: ignoring CPU apic %u: unreachable in xAPIC mode", id);
 			continue;
 		}
-		percpu[cpu_count++].apic_id = id;
+		if (cpu_register(id) == CPU_INDEX_NONE) {
+			pr_warn("xmhf: ignoring CPU apic %u and later ones: built with --max-cpus %u", id, MAX_CPUS);
+			break;
+		}
 	}
 }
 
@@ -128,13 +125,12 @@ void runtime_main(struct boot_info *bi)
 		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM);
 
 	lapic_init();
-	percpu[0].apic_id = lapic_id();
 	percpu[0].state = CPU_STARTED;
 	read_acpi();
 	setup_host_paging();
 	revise_e820(bi);
 	enumerate_cpus();
-	pr_info("xmhf: %u CPUs (ACPI MADT lists %u enabled), %s mode", cpu_count, madt.n_cpus,
+	pr_info("xmhf: %u CPUs (ACPI MADT lists %u enabled), %s mode", cpu_count(), madt.n_cpus,
 		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");
 
 	cpu_enter_vmx_root(0);
@@ -142,11 +138,11 @@ void runtime_main(struct boot_info *bi)
 		halt_all_cpus();
 	smp_start_aps();
 	u32 in_root = smp_wait_vmx_root();
-	if (in_root != cpu_count) {
-		pr_err("xmhf: only %u of %u CPUs entered VMX root", in_root, cpu_count);
+	if (in_root != cpu_count()) {
+		pr_err("xmhf: only %u of %u CPUs entered VMX root", in_root, cpu_count());
 		halt_all_cpus();
 	}
-	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count);
+	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count());
 	pr_info("xmhf: VMX root reached %llu TSC ticks after the loader started", rdtsc() - bi->loader_tsc);
 	if (!bi->has_guest_boot_sector) {
 		pr_info("xmhf: no guest boot module (module --nounzip (hdN)+1): powering off");

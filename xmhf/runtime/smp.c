@@ -79,14 +79,14 @@ void smp_start_aps(void)
 {
 	u32 sipi = ICR_DELIVERY_STARTUP | (TRAMPOLINE_PA >> 12);
 
-	if (cpu_count < 2)
+	if (cpu_count() < 2)
 		return;
 	memcpy((void *)TRAMPOLINE_PA, ap_trampoline, (size_t)(ap_trampoline_end - ap_trampoline));
 	TRAMPOLINE_WORD(ap_trampoline_cr3) = hostpt_cr3();
-	for (u32 i = 1; i < cpu_count; i++)
+	for (u32 i = 1; i < cpu_count(); i++)
 		lapic_send_ipi(percpu[i].apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT);
 	udelay(INIT_DELAY_US);
-	for (u32 i = 1; i < cpu_count; i++) {
+	for (u32 i = 1; i < cpu_count(); i++) {
 		TRAMPOLINE_WORD(ap_trampoline_stack) = percpu_stack_top(i);
 		TRAMPOLINE_WORD(ap_trampoline_index) = i;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -103,7 +103,7 @@ void smp_start_aps(void)
 u32 smp_wait_vmx_root(void)
 {
 	u32 in_root = 0;
-	for (u32 i = 0; i < cpu_count; i++) {
+	for (u32 i = 0; i < cpu_count(); i++) {
 		if (!wait_state_change(i, CPU_STARTED, VMX_ROOT_TIMEOUT_US))
 			panic("xmhf: cpu %u (apic %u) hangs in start-up", i, percpu[i].apic_id);
 		in_root += percpu[i].state == CPU_VMX_ROOT;

@@ -155,7 +155,7 @@ void vmexit_handler(struct guest_regs *regs)
 
 void vmexit_print_counts(void)
 {
-	for (u32 cpu = 0; cpu < cpu_count; cpu++)
+	for (u32 cpu = 0; cpu < cpu_count(); cpu++)
 		for (u32 r = 0; r < EXIT_REASON_COUNT; r++)
 			if (percpu[cpu].exits[r])
 				pr_debug("xmhf: cpu %u: %llu exits with reason %u", cpu, percpu[cpu].exits[r], r);

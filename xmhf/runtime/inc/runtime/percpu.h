@@ -7,6 +7,7 @@
 #include <runtime/vmx_caps.h>
 #include <xmhf/mtrr.h>
 #include <xmhf/paging.h>
+#include <xmhf/percpu_index.h>
 #include <xmhf/types.h>
 
 #define MAX_CPUS CONFIG_MAX_CPUS
@@ -77,7 +78,13 @@ struct percpu_pages {
 
 extern struct percpu percpu[MAX_CPUS];
 extern struct percpu_pages percpu_pages[MAX_CPUS];
-extern u32 cpu_count; /* CPUs found (and started), <= MAX_CPUS */
+extern struct cpu_index_table cpu_index; /* APIC id <-> dense index */
+
+/* CPUs the hypervisor runs on (found in the MADT, <= MAX_CPUS). */
+static inline u32 cpu_count(void) { return cpu_index.n; }
+/* Give the CPU with this APIC id the next dense index (its percpu[]);
+ * returns the index, or CPU_INDEX_NONE when MAX_CPUS are registered. */
+u32 cpu_register(u32 apic_id);
 
 #ifdef XMHF_HOST_TEST
 struct percpu *this_cpu(void); /* tests/unit/fake_cpu.c */

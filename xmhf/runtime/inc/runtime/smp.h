@@ -4,7 +4,7 @@
 
 #include <xmhf/types.h>
 
-/* Start CPUs 1..cpu_count-1 (percpu[i].apic_id set) with INIT-SIPI-SIPI;
+/* Start CPUs 1..cpu_count()-1 (registered with cpu_register) with INIT-SIPI-SIPI;
  * each runs ap_main(). Panics if one does not start. */
 void smp_start_aps(void);
 /* Wait until no CPU is in CPU_STARTED any more; returns how many are in
