@@ -1,11 +1,10 @@
 # Top-level build. ./build.sh configures (BUILD/config.mk); make rebuilds
 # with the last configuration. See README.md.
 BUILD ?= build
--include $(BUILD)/config.mk
-ifeq ($(CONFIG_MAX_CPUS),)
-$(shell ./build.sh --out $(BUILD) --configure-only >&2)
+# Without a configuration, make creates the default one and restarts.
 include $(BUILD)/config.mk
-endif
+$(BUILD)/config.mk:
+	./build.sh --out $(BUILD) --configure-only
 
 CC := gcc
 LD := ld
