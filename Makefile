@@ -2,6 +2,7 @@
 # with the last configuration. See README.md.
 BUILD ?= build
 # Without a configuration, make creates the default one and restarts.
+.DEFAULT_GOAL := all
 include $(BUILD)/config.mk
 $(BUILD)/config.mk:
 	./build.sh --out $(BUILD) --configure-only
