@@ -32,6 +32,11 @@ bool fake_xsetbv_fails;
 u32 fake_xsetbv_calls;
 u64 fake_xcr0;
 
+bool fake_port_io;
+u32 fake_port_value;
+struct port_access fake_port_accesses[MAX_PORT_ACCESSES];
+u32 fake_n_port_accesses;
+
 bool fake_x2apic;
 struct ipi fake_ipis[MAX_IPIS];
 u32 fake_n_ipis;
@@ -184,20 +189,50 @@ u64 rdtsc(void)
 struct desc_ptr store_gdtr(void) { return (struct desc_ptr){ 0x27, 0xffff800000001000ull }; }
 struct desc_ptr store_idtr(void) { return (struct desc_ptr){ 0x1ff, 0xffff800000002000ull }; }
 
-/* No test expects port or MMIO accesses: any one fails. */
+/* Port I/O fails the test unless fake_port_io is set; then every access is
+ * recorded and an IN reads fake_port_value, truncated to its width. MMIO
+ * accesses always fail. */
 static void no_io(const char *what, u64 where) { fail_msg("unexpected %s 0x%llx", what, where); }
-void outb(u16 port, u8 v) { (void)v; no_io("OUT to port", port); }
-void outw(u16 port, u16 v) { (void)v; no_io("OUT to port", port); }
-void outl(u16 port, u32 v) { (void)v; no_io("OUT to port", port); }
-u8 inb(u16 port) { no_io("IN from port", port); return 0xff; }
-u16 inw(u16 port) { no_io("IN from port", port); return 0xffff; }
-u32 inl(u16 port) { no_io("IN from port", port); return ~0u; }
+static u32 port_access(u16 port, u32 size, bool in, u32 value)
+{
+	if (!fake_port_io)
+		no_io(in ? "IN from port" : "OUT to port", port);
+	assert_true(fake_n_port_accesses < MAX_PORT_ACCESSES);
+	if (in)
+		value = size == 4 ? fake_port_value : fake_port_value & ((1u << (8 * size)) - 1);
+	fake_port_accesses[fake_n_port_accesses++] = (struct port_access){ port, size, in, value };
+	return value;
+}
+void outb(u16 port, u8 v) { port_access(port, 1, false, v); }
+void outw(u16 port, u16 v) { port_access(port, 2, false, v); }
+void outl(u16 port, u32 v) { port_access(port, 4, false, v); }
+u8 inb(u16 port) { return (u8)port_access(port, 1, true, 0); }
+u16 inw(u16 port) { return (u16)port_access(port, 2, true, 0); }
+u32 inl(u16 port) { return port_access(port, 4, true, 0); }
 u32 mmio_read32(u64 addr) { no_io("MMIO read at", addr); return ~0u; }
 void mmio_write32(u64 addr, u32 v) { (void)v; no_io("MMIO write at", addr); }
 
 bool lapic_x2apic_mode(void) { return fake_x2apic; }
-u64 lapic_base(void) { return LAPIC_DEFAULT_BASE; }
+/* The platform code reads IA32_APIC_BASE once: here it is read each time. */
+u64 lapic_base(void)
+{
+	u64 v;
+	return rdmsr_safe(MSR_IA32_APIC_BASE, &v) ? v & APIC_BASE_ADDR_MASK : LAPIC_DEFAULT_BASE;
+}
 u32 lapic_id(void) { return percpu[current_cpu].apic_id; }
+
+u32 fake_apic_ldr, fake_apic_dfr = 0xffffffffu;
+u32 fake_lapic_resets;
+
+u32 lapic_read(u32 reg)
+{
+	if (reg == APIC_REG_LDR)
+		return fake_apic_ldr;
+	assert_int_equal(reg, APIC_REG_DFR);
+	return fake_apic_dfr;
+}
+
+void lapic_reset_for_init(void) { fake_lapic_resets++; }
 
 void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 {
@@ -269,6 +304,9 @@ void fake_reset(u32 cpu)
 	fake_xsetbv_calls = 0;
 	fake_xcr0 = 0;
 	fake_x2apic = false;
+	fake_apic_ldr = 0;
+	fake_apic_dfr = 0xffffffffu;
+	fake_lapic_resets = 0;
 	fake_n_ipis = 0;
 	memset(fake_ipis, 0, sizeof(fake_ipis));
 	/* exactly sized, so that ASan reports an access past its end */

@@ -9,6 +9,7 @@
 #include <runtime/guest_regs.h>
 #include <runtime/percpu.h>
 #include <xmhf/cpu.h>
+#include <xmhf/log.h>
 #include <xmhf/vmcs_fields.h>
 
 /* FAKE_HV_BASE, FAKE_HV_END: the hypervisor's range in the test programs
@@ -47,8 +48,29 @@ extern bool fake_xsetbv_fails;
 extern u32 fake_xsetbv_calls;
 extern u64 fake_xcr0;
 
-/* LAPIC */
+/* Port I/O: any access fails the test unless fake_port_io is set; then
+ * each is recorded (an IN with the value it read: fake_port_value
+ * truncated to its width). */
+extern bool fake_port_io;
+extern u32 fake_port_value;
+struct port_access { u16 port; u32 size; bool in; u32 value; };
+#define MAX_PORT_ACCESSES 16
+extern struct port_access fake_port_accesses[MAX_PORT_ACCESSES];
+extern u32 fake_n_port_accesses;
+
+/* Log lines (xlog, runtime_stubs.c): the first FAKE_LOG_LINES since the
+ * reset are kept, fake_n_log counts them all. */
+#define FAKE_LOG_LINES 16
+struct log_line { enum loglvl level; char text[LOG_LINE_MAX]; };
+extern struct log_line fake_log[FAKE_LOG_LINES];
+extern u32 fake_n_log;
+/* Kept lines at `level` that contain `needle`. */
+u32 fake_log_count(enum loglvl level, const char *needle);
+
+/* LAPIC: lapic_base() is IA32_APIC_BASE's address if that MSR is set. */
 extern bool fake_x2apic;
+extern u32 fake_apic_ldr, fake_apic_dfr; /* what lapic_read returns */
+extern u32 fake_lapic_resets;            /* lapic_reset_for_init calls */
 struct ipi { u32 dest, icr_low; };
 #define MAX_IPIS 32
 extern struct ipi fake_ipis[MAX_IPIS];

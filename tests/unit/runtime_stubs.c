@@ -10,6 +10,7 @@
 #include <runtime/panic.h>
 #include <runtime/vmcs01.h>
 #include <runtime/vmexit.h>
+#include <xmhf/console.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
 
@@ -41,15 +42,30 @@ void nmi_unblock(void) {}
 void vmexit_stub(void) {}
 void vmx_launch(const struct guest_regs *regs) { (void)regs; fatal("vmx_launch"); }
 
-/* Logging: formatted (so that UBSan/ASan see the arguments) and dropped. */
+/* Logging: formatted (so that UBSan/ASan see the arguments) and recorded. */
+struct log_line fake_log[FAKE_LOG_LINES];
+u32 fake_n_log;
+
 void xlog(enum loglvl level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
 	va_list ap;
-	(void)level;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (fake_n_log < FAKE_LOG_LINES) {
+		fake_log[fake_n_log].level = level;
+		memcpy(fake_log[fake_n_log].text, line, sizeof(line));
+	}
+	fake_n_log++;
+}
+
+u32 fake_log_count(enum loglvl level, const char *needle)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < fake_n_log && i < FAKE_LOG_LINES; i++)
+		n += fake_log[i].level == level && strstr(fake_log[i].text, needle);
+	return n;
 }
 
 u32 fake_ept01_rebuild_calls, fake_ept01_rebuild_cpu, fake_ept01_build_calls;
@@ -72,6 +88,7 @@ UNEXPECTED_HANDLER(handle_vmcall)
 UNEXPECTED_HANDLER(handle_ept_violation)
 UNEXPECTED_HANDLER(handle_io)
 UNEXPECTED_HANDLER(apic_requests)
+WEAK void console_drain(void) {}
 WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
 WEAK void guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
 WEAK bool guest_step_active(void) { return false; }

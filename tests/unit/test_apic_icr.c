@@ -137,13 +137,61 @@ static void test_other_ipis_forwarded_unchanged(void **state)
 		assert_int_equal(req(i), 0);
 }
 
-static void test_logical_init_ignored(void **state)
+/* 12.6.2.2 flat model: a CPU is a target if MDA & its LDR bits != 0. */
+static void test_logical_flat(void **state)
 {
 	(void)state;
-	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, 0xff);
-	for (u32 i = 0; i < 4; i++)
-		assert_int_equal(req(i), 0);
-	assert_int_equal(fake_n_ipis, 0);
+	for (u32 i = 0; i < 4; i++) {
+		percpu[i].apic_ldr = (1u << i) << 24;
+		percpu[i].apic_dfr = 0xffffffffu;
+	}
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, 0x0c); /* CPUs 2 and 3 */
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(3), REQUEST_INIT);
+	assert_int_equal(req(0) | req(1), 0);
+	percpu[3].requests = 0;
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, 0x01); /* CPU 0: never reset */
+	assert_int_equal(req(0) | req(3), 0);
+}
+
+/* Cluster model (DFR 0x0...): MDA[7:4] is the cluster, MDA[3:0] the mask. */
+static void test_logical_cluster(void **state)
+{
+	(void)state;
+	percpu[2].apic_ldr = 0x21u << 24; /* cluster 2, bit 0 */
+	percpu[3].apic_ldr = 0x12u << 24; /* cluster 1, bit 1 */
+	percpu[2].apic_dfr = percpu[3].apic_dfr = 0x0fffffffu;
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, 0x23);
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(3), 0);
+	apic_icr_write(NULL, SIPI(0x20) | ICR_DEST_LOGICAL, 0x12);
+	assert_int_equal(req(3), REQUEST_SIPI);
+}
+
+/* x2APIC: logical ID = cluster (id >> 4) << 16 | 1 << (id & 15), 12.12.10.2. */
+static void test_logical_x2apic(void **state)
+{
+	(void)state;
+	fake_x2apic = true;
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, (0u << 16) | (1u << 4)); /* APIC id 4 = CPU 2 */
+	assert_int_equal(req(2), REQUEST_INIT);
+	assert_int_equal(req(3), 0);
+	apic_icr_write(NULL, INIT | ICR_DEST_LOGICAL, (1u << 16) | (1u << 6)); /* cluster 1: nobody */
+	assert_int_equal(req(3), 0);
+}
+
+/* The target of an INIT puts its APIC into the after-INIT state. */
+static void test_init_resets_target_apic(void **state)
+{
+	(void)state;
+	percpu[1].apic_ldr = 0x02000000;
+	percpu[1].apic_dfr = 0x0fffffff;
+	percpu[1].requests = REQUEST_INIT | REQUEST_SIPI;
+	percpu[1].sipi_vector = 0x30;
+	apic_requests(&(struct guest_regs){ 0 });
+	assert_int_equal(fake_lapic_resets, 1);
+	assert_int_equal(percpu[1].apic_ldr, 0);
+	assert_int_equal(percpu[1].apic_dfr, 0xffffffffu);
 }
 
 int main(void)
@@ -157,7 +205,10 @@ int main(void)
 		cmocka_unit_test_setup(test_sipi, setup),
 		cmocka_unit_test_setup(test_init_deassert_ignored, setup),
 		cmocka_unit_test_setup(test_other_ipis_forwarded_unchanged, setup),
-		cmocka_unit_test_setup(test_logical_init_ignored, setup),
+		cmocka_unit_test_setup(test_logical_flat, setup),
+		cmocka_unit_test_setup(test_logical_cluster, setup),
+		cmocka_unit_test_setup(test_logical_x2apic, setup),
+		cmocka_unit_test_setup(test_init_resets_target_apic, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

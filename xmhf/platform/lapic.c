@@ -3,6 +3,7 @@
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
+#include <runtime/fixup.h>
 
 #define XAPIC_ID 0x020
 #define XAPIC_ICR_LOW 0x300
@@ -25,6 +26,63 @@ u32 lapic_id(void)
 	if (lapic_x2apic_mode())
 		return (u32)rdmsr(MSR_X2APIC_ID);
 	return mmio_read32(base + XAPIC_ID) >> 24;
+}
+
+#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
+#define APIC_REG_TPR 0x080
+#define APIC_REG_EOI 0x0b0
+#define APIC_REG_SVR 0x0f0
+#define APIC_REG_ISR0 0x100
+#define APIC_REG_LVT_CMCI 0x2f0
+#define APIC_REG_LVT_TIMER 0x320
+#define APIC_REG_LVT_ERROR 0x370
+#define APIC_REG_TIMER_INITIAL 0x380
+#define APIC_REG_TIMER_DIVIDE 0x3e0
+#define APIC_LVT_MASKED BIT(16)
+#define APIC_SVR_AFTER_INIT 0xff /* vector 0xff, software disabled */
+#define APIC_ISR_WORDS 8
+
+u32 lapic_read(u32 reg)
+{
+	u64 v = 0;
+	if (lapic_x2apic_mode())
+		return rdmsr_safe(X2APIC_MSR(reg), &v) ? (u32)v : 0;
+	return mmio_read32(base + reg);
+}
+
+/* A register that may not exist on this CPU (CMCI, thermal LVTs): x2APIC
+ * MSR writes are fault-safe, xAPIC writes to absent registers are ignored. */
+static void lapic_write(u32 reg, u32 v)
+{
+	if (lapic_x2apic_mode())
+		wrmsr_safe(X2APIC_MSR(reg), v);
+	else
+		mmio_write32(base + reg, v);
+}
+
+static bool lapic_in_service(void)
+{
+	for (u32 i = 0; i < APIC_ISR_WORDS; i++)
+		if (lapic_read(APIC_REG_ISR0 + 0x10 * i))
+			return true;
+	return false;
+}
+
+void lapic_reset_for_init(void)
+{
+	lapic_write(APIC_REG_LVT_CMCI, APIC_LVT_MASKED);
+	for (u32 reg = APIC_REG_LVT_TIMER; reg <= APIC_REG_LVT_ERROR; reg += 0x10)
+		lapic_write(reg, APIC_LVT_MASKED);
+	lapic_write(APIC_REG_TIMER_INITIAL, 0);
+	lapic_write(APIC_REG_TIMER_DIVIDE, 0);
+	lapic_write(APIC_REG_TPR, 0);
+	if (!lapic_x2apic_mode()) { /* x2APIC: LDR is read-only, there is no DFR */
+		lapic_write(APIC_REG_LDR, 0);
+		lapic_write(APIC_REG_DFR, 0xffffffffu);
+	}
+	for (u32 i = 0; i < 256 && lapic_in_service(); i++)
+		lapic_write(APIC_REG_EOI, 0);
+	lapic_write(APIC_REG_SVR, APIC_SVR_AFTER_INIT);
 }
 
 void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)

@@ -20,8 +20,10 @@
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
 
-#define APIC_ICR_LOW 0x300
-#define APIC_ICR_HIGH 0x310
+#define APIC_ICR_LOW APIC_REG_ICR_LOW
+#define APIC_ICR_HIGH APIC_REG_ICR_HIGH
+#define X2APIC_BROADCAST 0xffffffffu
+#define XAPIC_BROADCAST 0xffu
 #define EPT_QUAL_WRITE BIT(1)
 
 struct apic_write {
@@ -45,7 +47,10 @@ static void apic_write_done(void)
 	struct apic_write *w = &writes[cpu];
 
 	map_apic_page(cpu, lapic_base(), EPT_R);
-	if (w->offset == APIC_ICR_HIGH)
+	if (w->offset == APIC_REG_LDR || w->offset == APIC_REG_DFR) {
+		percpu[cpu].apic_ldr = lapic_read(APIC_REG_LDR);
+		percpu[cpu].apic_dfr = lapic_read(APIC_REG_DFR);
+	} else if (w->offset == APIC_ICR_HIGH)
 		w->icr_high = *(volatile u32 *)(w->scratch + APIC_ICR_HIGH);
 	else if (w->offset == APIC_ICR_LOW)
 		apic_icr_write(NULL, *(volatile u32 *)(w->scratch + APIC_ICR_LOW), w->icr_high >> 24);
@@ -67,19 +72,44 @@ static void apic_write_begin(u32 offset)
  * A SIPI only matters to a CPU waiting for one, which polls. */
 static void post_request(u32 cpu, u32 request)
 {
+	/* An INIT drops SIPIs that came before it; one that follows it stays
+	 * posted even before the target has acted on the INIT. */
+	if (request & REQUEST_INIT)
+		__atomic_fetch_and(&percpu[cpu].requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
 	if ((request & REQUEST_INIT) && percpu[cpu].in_guest)
 		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
 }
 
-static bool is_target(u32 cpu, u32 self, u32 shorthand, u32 dest)
+/* 12.6.2.2: logical destinations. x2APIC: the logical ID is derived from
+ * the x2APIC ID (12.12.10.2); xAPIC: flat (MDA & LDR) or cluster model. */
+static bool logical_match(u32 cpu, u32 dest)
 {
-	switch (shorthand) {
+	if (lapic_x2apic_mode()) {
+		u32 id = percpu[cpu].apic_id;
+		u32 lid = ((id >> 4) << 16) | (1u << (id & 0xf));
+		return dest == X2APIC_BROADCAST || ((dest >> 16) == (lid >> 16) && (dest & lid & 0xffff));
+	}
+	u32 mda = dest & 0xff, ldr = percpu[cpu].apic_ldr >> 24;
+	if (mda == XAPIC_BROADCAST)
+		return true;
+	if ((percpu[cpu].apic_dfr >> 28) == APIC_DFR_FLAT)
+		return (mda & ldr) != 0;
+	return (mda >> 4) == (ldr >> 4) && (mda & ldr & 0xf);
+}
+
+static bool is_target(u32 cpu, u32 self, u32 low, u32 dest)
+{
+	switch (low & ICR_SHORTHAND_MASK) {
 	case ICR_SHORTHAND_SELF: return cpu == self;
 	case ICR_SHORTHAND_ALL: return true;
 	case ICR_SHORTHAND_ALL_BUT_SELF: return cpu != self;
-	default: /* 12.6.2.1: the all-ones physical destination is a broadcast */
-		return cpu_index_of(&cpu_index, dest) == cpu || dest == (lapic_x2apic_mode() ? 0xffffffffu : 0xffu);
+	default:
+		if (low & ICR_DEST_LOGICAL)
+			return logical_match(cpu, dest);
+		/* 12.6.2.1: the all-ones physical destination is a broadcast */
+		return cpu_index_of(&cpu_index, dest) == cpu ||
+		       dest == (lapic_x2apic_mode() ? X2APIC_BROADCAST : XAPIC_BROADCAST);
 	}
 }
 
@@ -87,7 +117,7 @@ static bool is_target(u32 cpu, u32 self, u32 shorthand, u32 dest)
 void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 {
 	u32 self = this_cpu()->index;
-	u32 mode = low & ICR_DELIVERY_MASK, shorthand = low & ICR_SHORTHAND_MASK;
+	u32 mode = low & ICR_DELIVERY_MASK;
 	bool init_deassert = mode == ICR_DELIVERY_INIT && !(low & ICR_LEVEL_ASSERT) && (low & ICR_TRIGGER_LEVEL);
 
 	if ((mode != ICR_DELIVERY_INIT && mode != ICR_DELIVERY_STARTUP) || init_deassert) {
@@ -97,13 +127,8 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 		return;
 	}
 	pr_trace("xmhf: guest ICR 0x%x dest 0x%x", low, dest);
-	if (low & ICR_DEST_LOGICAL) {
-		pr_warn("xmhf: guest %s IPI with a logical destination ignored",
-			mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI");
-		return;
-	}
 	for (u32 cpu = 0; cpu < cpu_count(); cpu++) {
-		if (!is_target(cpu, self, shorthand, dest))
+		if (!is_target(cpu, self, low, dest))
 			continue;
 		if (cpu == 0 || cpu == self) {
 			pr_warn("xmhf: guest %s to cpu %u (the boot CPU or itself) ignored",
@@ -164,8 +189,11 @@ void apic_requests(struct guest_regs *regs)
 			__atomic_fetch_and(&p->requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
 		return;
 	}
-	__atomic_fetch_and(&p->requests, ~(u32)(REQUEST_INIT | REQUEST_SIPI), __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&p->requests, ~(u32)REQUEST_INIT, __ATOMIC_SEQ_CST);
 	pr_debug("xmhf: cpu %u: guest INIT", p->index);
+	lapic_reset_for_init();
+	p->apic_ldr = 0;
+	p->apic_dfr = 0xffffffffu;
 	wait_for_sipi(regs);
 }
 

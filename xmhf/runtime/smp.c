@@ -56,6 +56,8 @@ volatile bool guest_go;
 void guest_prepare_cpu(u32 index)
 {
 	ept01_init_mtrr(index);
+	percpu[index].apic_ldr = lapic_read(APIC_REG_LDR);
+	percpu[index].apic_dfr = lapic_read(APIC_REG_DFR);
 	const char *err = vmcs01_init(index);
 	if (err)
 		panic("xmhf: cpu %u: cannot set up VMCS01: %s", index, err);

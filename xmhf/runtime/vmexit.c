@@ -2,6 +2,7 @@
  * handler reads and writes only the fields it needs. */
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
+#include <runtime/task_switch.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
@@ -92,13 +93,10 @@ static void handle_init_signal(void)
 	__atomic_fetch_or(&this_cpu()->requests, REQUEST_INIT, __ATOMIC_SEQ_CST);
 }
 
-/* Hardware task switches (32-bit task gates, e.g. for #DF) are not
- * emulated yet: stop the guest cleanly rather than run it incorrectly. */
-static void handle_task_switch(void)
+/* Hardware task switches: emulated (task_switch.c). */
+static void handle_task_switch(struct guest_regs *regs)
 {
-	pr_err("xmhf: cpu %u: guest task switch (qualification 0x%llx) is not emulated; stopping the guest",
-	       this_cpu()->index, vmread(VMCS_EXIT_QUALIFICATION));
-	power_off();
+	task_switch_emulate(regs);
 }
 
 static void handle_triple_fault(void)
@@ -144,7 +142,7 @@ void vmexit_handler(struct guest_regs *regs)
 		__asm__ volatile("wbinvd" : : : "memory");
 		skip_instruction();
 		break;
-	case EXIT_REASON_TASK_SWITCH: handle_task_switch(); break;
+	case EXIT_REASON_TASK_SWITCH: handle_task_switch(regs); break;
 	case EXIT_REASON_INIT: handle_init_signal(); break;
 	default: vmexit_unexpected("unexpected VM exit");
 	}

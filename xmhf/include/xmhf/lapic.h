@@ -27,6 +27,19 @@ void lapic_init(void);
 bool lapic_x2apic_mode(void);
 u64 lapic_base(void);
 u32 lapic_id(void);
+/* xAPIC register offsets (SDM Vol. 3 Table 12-1) */
+#define APIC_REG_LDR 0x0d0
+#define APIC_REG_DFR 0x0e0
+#define APIC_REG_ICR_LOW 0x300
+#define APIC_REG_ICR_HIGH 0x310
+#define APIC_DFR_FLAT 0xf /* DFR bits 31:28 */
+
+/* Read this CPU's APIC register at xAPIC offset reg (x2APIC: its MSR). */
+u32 lapic_read(u32 reg);
+/* Put this CPU's APIC into its state after INIT (12.4.7.3) for a guest
+ * INIT that the hypervisor emulates: LVTs masked, timer stopped, TPR 0,
+ * LDR 0, DFR flat, software disabled, in-service interrupts ended. */
+void lapic_reset_for_init(void);
 /* Send an IPI: icr_low holds vector, delivery mode, level, shorthand. */
 void lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
 

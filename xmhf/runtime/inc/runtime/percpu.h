@@ -56,6 +56,7 @@ struct percpu {
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
+	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
 	u64 exits[EXIT_REASON_COUNT]; /* VM exits by basic reason */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));

@@ -1,0 +1,121 @@
+/* Hardware task switches between 32-bit TSSes (SDM Vol.3A 7.3 "Task Switching", 7.4 "Task
+ * Linking", Table 7-2 busy/NT/link effects; Vol.2A JMP/CALL "task switch", Vol.2A IRET
+ * "TASK-RETURN"). Under VMX every task switch is a VM exit (Vol.3C 26.4.2) that the hypervisor
+ * must emulate. Task A (ours) JMPs to task B, which counts and JMPs back; then A CALLs task C,
+ * which counts and returns by IRET through the back link (NT set by the CALL). */
+#include "kernel.h"
+
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_A 0x18
+#define SEL_B 0x20
+#define SEL_C 0x28
+#define GDT_N 6
+#define TSS_AVAIL 0x9
+#define TSS_BUSY 0xB
+#define EFLAGS_NT BIT(14)
+
+struct tss32 {
+    uint16_t link, r0;
+    uint32_t esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs, ldt;
+    uint16_t trap, iomap;
+} __attribute__((packed));
+
+static uint64_t gdt[GDT_N] __attribute__((aligned(8)));
+static struct tss32 tss_a, tss_b, tss_c;
+static uint32_t stack_b[256], stack_c[256];
+uint32_t ts_counter, ts_c_eflags, ts_esp_before;
+extern const char task_b_entry[], task_c_entry[], ts_after_jmp[];
+
+/* Task B: count, JMP back to A (and loop if entered again). Task C: count, note EFLAGS, IRET. */
+__asm__(".text\n"
+        "task_b_entry: incl ts_counter\n"
+        "    ljmp $0x18, $0\n"
+        "    jmp task_b_entry\n"
+        "task_c_entry: incl ts_counter\n"
+        "    pushfl\n"
+        "    popl ts_c_eflags\n"
+        "    iret\n"
+        "    jmp task_c_entry\n");
+
+static uint64_t tss_desc(const struct tss32 *t)
+{
+    uint32_t base = (uint32_t)t, limit = sizeof *t - 1;
+    return (limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 | (uint64_t)(0x80 | TSS_AVAIL) << 40 |
+           (uint64_t)(base >> 24) << 56;
+}
+
+static void init_task(struct tss32 *t, const char *entry, uint32_t *stack_top)
+{
+    memset(t, 0, sizeof *t);
+    t->eip = (uint32_t)entry;
+    t->eflags = 0x2;
+    t->esp = (uint32_t)stack_top;
+    t->cs = SEL_CODE;
+    t->es = t->ss = t->ds = t->fs = t->gs = SEL_DATA;
+    t->iomap = sizeof *t;
+}
+
+static unsigned type_of(uint16_t sel) { return (gdt[sel >> 3] >> 40) & 0xF; }
+
+void check_task_switch(void)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d;
+    __asm__ volatile("sgdt %0" : "=m"(d));
+    memcpy(gdt, (const void *)d.base, 3 * 8);           /* null, code, data as boot.S set them */
+    memset(&tss_a, 0, sizeof tss_a);
+    tss_a.iomap = sizeof tss_a;
+    init_task(&tss_b, task_b_entry, stack_b + 256);
+    init_task(&tss_c, task_c_entry, stack_c + 256);
+    gdt[SEL_A >> 3] = tss_desc(&tss_a);
+    gdt[SEL_B >> 3] = tss_desc(&tss_b);
+    gdt[SEL_C >> 3] = tss_desc(&tss_c);
+    d.limit = sizeof gdt - 1, d.base = (uint32_t)gdt;
+    __asm__ volatile("lgdt %0; ltr %w1" : : "m"(d), "r"(SEL_A) : "memory");   /* our GDT stays */
+
+    /* JMP A -> B -> A: A resumes after its JMP with its registers from TSS A */
+    uint32_t ebx, esi, edi, ebp, esp_after;
+    ts_counter = 0;
+    __asm__ volatile("push %%ebp\n"
+                     "mov %%esp, ts_esp_before\n"
+                     "mov $0x11111111, %%ebx; mov $0x22222222, %%esi\n"
+                     "mov $0x33333333, %%edi; mov $0x44444444, %%ebp\n"
+                     "ljmp $0x20, $0\n"
+                     "ts_after_jmp: mov %%ebp, %%eax\n"
+                     "mov %%esp, %%ecx\n"
+                     "pop %%ebp\n"
+                     : "=a"(ebp), "=b"(ebx), "=S"(esi), "=D"(edi), "=c"(esp_after)
+                     : : "edx", "memory", "cc");
+    if (ts_counter != 1)
+        fail("JMP: task B ran %u times, want 1", ts_counter);
+    if (ebx != 0x11111111 || esi != 0x22222222 || edi != 0x33333333 || ebp != 0x44444444)
+        fail("JMP: registers after return ebx=%x esi=%x edi=%x ebp=%x", ebx, esi, edi, ebp);
+    if (esp_after != ts_esp_before)
+        fail("JMP: ESP %x after return, was %x", esp_after, ts_esp_before);
+    if (tss_a.eip != (uint32_t)ts_after_jmp)
+        fail("JMP: TSS A saved EIP %x, want %x (after the JMP)", tss_a.eip, (uint32_t)ts_after_jmp);
+    if (type_of(SEL_A) != TSS_BUSY || type_of(SEL_B) != TSS_AVAIL)
+        fail("JMP: TSS types A=%x B=%x after return, want B 9", type_of(SEL_A), type_of(SEL_B));
+    if (tss_b.link != 0)
+        fail("JMP: TSS B back link %x, want none", tss_b.link);
+
+    /* CALL A -> C, IRET back (NT, back link, C's busy bit cleared by the IRET) */
+    uint32_t eflags;
+    __asm__ volatile("push %%ebp\n"
+                     "lcall $0x28, $0\n"
+                     "pop %%ebp\n"
+                     "pushfl; popl %0\n"
+                     : "=r"(eflags) : : "eax", "ebx", "ecx", "edx", "esi", "edi", "memory", "cc");
+    if (ts_counter != 2)
+        fail("CALL: task C ran %u times in all, want 2", ts_counter);
+    if (!(ts_c_eflags & EFLAGS_NT))
+        fail("CALL: task C ran with EFLAGS %x, NT clear", ts_c_eflags);
+    if (eflags & EFLAGS_NT)
+        fail("CALL: EFLAGS %x after the IRET, NT set", eflags);
+    if (tss_c.link != SEL_A)
+        fail("CALL: TSS C back link %x, want %x", tss_c.link, SEL_A);
+    if (type_of(SEL_A) != TSS_BUSY || type_of(SEL_C) != TSS_AVAIL)
+        fail("CALL: TSS types A=%x C=%x after the IRET, want B 9", type_of(SEL_A), type_of(SEL_C));
+}

@@ -1,0 +1,69 @@
+/* Guest linear-address translation as the CPU performs it (SDM Vol. 3
+ * chapter 4): paging off, 32-bit paging (4 KiB and, with CR4.PSE, 4 MiB
+ * pages), PAE paging with the PDPTE registers (the VMCS PDPTE fields,
+ * 4.4.1 and 28.3.1) and 4-level paging; 5-level paging (CR4.LA57) is
+ * refused. Used for the CPU's accesses the hypervisor emulates (the
+ * implicit supervisor accesses to the GDT and TSS of a task switch). Guest
+ * memory is reached only through guest_ram_ptr: the hypervisor's range is
+ * never read or written. Not modelled: protection keys (4.6.2) and the
+ * memory types of the accesses. */
+#ifndef RUNTIME_GUEST_WALK_H
+#define RUNTIME_GUEST_WALK_H
+
+#include <xmhf/types.h>
+
+/* The paging state a translation uses (the guest's real CR0/CR3/CR4/EFER). */
+struct guest_paging {
+	u64 cr0, cr3, cr4, efer;
+	u64 pdpte[4];       /* PAE paging: the PDPTE registers */
+	u64 phys_addr_mask; /* (1 << MAXPHYADDR) - 1 */
+};
+
+/* The current guest's paging state, from the VMCS. */
+void guest_paging_current(struct guest_paging *pg);
+
+/* Access kinds (combine): a write, a user-mode access (CPL 3 and not an
+ * implicit supervisor access, 4.6), an instruction fetch. */
+#define GW_WRITE BIT(0)
+#define GW_USER BIT(1)
+#define GW_FETCH BIT(2)
+
+/* Page-fault error code bits (4.7, Figure 4-12). */
+#define PFEC_P BIT(0)
+#define PFEC_W BIT(1)
+#define PFEC_U BIT(2)
+#define PFEC_RSVD BIT(3)
+#define PFEC_I BIT(4)
+
+enum gw_result {
+	GW_OK,
+	GW_PAGE_FAULT,   /* inject #PF(error_code) with CR2 = addr */
+	GW_GP,           /* #GP(0): the hypervisor's range, or a non-canonical address */
+	GW_UNSUPPORTED,  /* 5-level paging: not emulated */
+};
+
+struct gw_fault {
+	u32 error_code; /* GW_PAGE_FAULT */
+	u64 addr;       /* the faulting linear address (CR2) */
+};
+
+/* The guest-physical address of 'linear' for an access of kind 'access',
+ * setting the accessed flags of the entries used and, for a write, the
+ * dirty flag of the leaf (4.8), only when the translation succeeds. */
+enum gw_result guest_translate(const struct guest_paging *pg, gva_t linear, u32 access, l1_gpa_t *gpa,
+			       struct gw_fault *fault);
+
+/* Copy len bytes at guest linear 'linear' to or from buf, crossing pages.
+ * Every page is translated (and checked against the hypervisor's range)
+ * before any byte is copied: on failure the guest memory is unchanged
+ * (apart from A/D flags of the pages that translated). */
+enum gw_result guest_linear_read(const struct guest_paging *pg, gva_t linear, void *buf, u64 len, u32 access,
+				 struct gw_fault *fault);
+enum gw_result guest_linear_write(const struct guest_paging *pg, gva_t linear, const void *buf, u64 len,
+				  u32 access, struct gw_fault *fault);
+/* Translate every page of [linear, linear+len) for 'access' (A/D flags as
+ * an access would), copying nothing: whether the access would succeed. */
+enum gw_result guest_linear_probe(const struct guest_paging *pg, gva_t linear, u64 len, u32 access,
+				  struct gw_fault *fault);
+
+#endif
