@@ -27,7 +27,7 @@ static NORETURN void fatal(const char *what)
 
 void panic(const char *fmt, ...)
 {
-	char msg[256];
+	static char msg[256]; /* mock_assert reports it after longjmp */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -133,12 +133,18 @@ u32 ept01_pages(u32 cpu) { return pages_of[cpu]; }
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
 {
 	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
-	if (gpa_is_hypervisor(gpa, PAGE_SIZE))
+	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
+	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
+
+	/* 29.3.3.1: write without read, or execute-only without the
+	 * capability, is an EPT misconfiguration */
+	if ((rwx & ~EPT_RWX) || ((rwx & EPT_W) && !(rwx & EPT_R)) ||
+	    (rwx == EPT_X && !exec_only) || gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE))
 		return false;
-	u64 *e = pt_entry(&pt_format_ept, &a, root_of(cpu), ALIGN_DOWN(gpa.v, PAGE_SIZE), 1);
+	u64 *e = pt_entry(&pt_format_ept, &a, root_of(cpu), page, 1);
 	if (!e)
 		return false;
-	*e = (*e & ~EPT_RWX) | (rwx & EPT_RWX);
+	*e = (*e & ~EPT_RWX) | rwx;
 	return true;
 }
 

@@ -3,6 +3,7 @@
  * and Vol. 2C XSETBV. */
 #include <runtime/ept01.h>
 #include <runtime/fixup.h>
+#include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
@@ -35,9 +36,6 @@ static void update_long_mode(u64 cr0)
 /* PAE paging outside IA-32e mode (4.4.1): a MOV to CR0/CR4 that leaves it
  * in effect loads the PDPTEs from CR3, and faults instead if a present one
  * has a reserved bit set (Table 4-8; VM entry would fail on it, 27.3.1.6). */
-#define PDPTE_P BIT(0)
-#define PDPTE_RESERVED 0x1e6ull /* bits 2:1 and 8:5; 63:MAXPHYADDR come from the CPU */
-
 static bool pae_legacy_paging(u64 cr0, u64 cr4)
 {
 	/* with CR0.PG set, EFER.LMA follows EFER.LME */
@@ -46,15 +44,7 @@ static bool pae_legacy_paging(u64 cr0, u64 cr4)
 
 static bool read_pdptes(u64 pdpte[4])
 {
-	l1_gpa_t table = l1_gpa(vmread(VMCS_GUEST_CR3) & 0xffffffe0ull);
-	const u64 *src = guest_ram_ptr(table, 32); /* the hypervisor's memory reads as 0 */
-	u64 reserved = PDPTE_RESERVED | ~this_cpu()->mtrr.phys_addr_mask;
-	for (u32 i = 0; i < 4; i++) {
-		pdpte[i] = src ? src[i] : 0;
-		if ((pdpte[i] & PDPTE_P) && (pdpte[i] & reserved))
-			return false;
-	}
-	return true;
+	return guest_pae_pdptes(vmread(VMCS_GUEST_CR3), this_cpu()->mtrr.phys_addr_mask, pdpte);
 }
 
 static void write_pdptes(const u64 pdpte[4])

@@ -96,7 +96,8 @@ void handle_io(struct guest_regs *regs)
 	u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 	if (q & IO_QUAL_IN) {
 		u32 v = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-		regs->rax = (regs->rax & ~(u64)mask) | v;
+		/* AL, AX merge; EAX is zero-extended into RAX (Vol. 1 3.4.1.1) */
+		regs->rax = size == 4 ? v : (regs->rax & ~(u64)mask) | v;
 	} else {
 		u32 v = (u32)regs->rax & mask;
 		announce(port, size, v);

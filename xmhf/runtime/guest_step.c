@@ -1,6 +1,7 @@
 /* One-instruction steps of the guest. */
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
+#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/vmx.h>
 
@@ -19,6 +20,10 @@ void guest_step_begin(guest_step_done_fn done)
 
 	s->done = done;
 	s->saved_rflags = rflags;
+	/* 27.3.1.5: with STI/MOV-SS blocking and TF set, the single-step trap
+	 * must already be pending (BS) or VM entry fails */
+	if (vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmwrite(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, vmread(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 	vmwrite(VMCS_GUEST_RFLAGS, (rflags | RFLAGS_TF) & ~RFLAGS_IF);
 	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) | BIT(VECTOR_DB));
 }
@@ -44,5 +49,9 @@ bool guest_step_end(void)
 	vmwrite(VMCS_GUEST_RFLAGS, rflags);
 	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
 	done();
+	/* The guest was single-stepping itself: the trap is its own too. DR6
+	 * is not switched by VMX, so the #DB exit left DR6.BS set for it. */
+	if (s->saved_rflags & RFLAGS_TF)
+		inject_exception(VECTOR_DB, false, 0);
 	return true;
 }

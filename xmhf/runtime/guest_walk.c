@@ -220,3 +220,17 @@ enum gw_result guest_linear_write(const struct guest_paging *pg, gva_t linear, c
 	enum gw_result r = guest_linear_probe(pg, linear, len, access, fault);
 	return r == GW_OK ? linear_copy(pg, linear, (u8 *)buf, len, access, fault, true) : r;
 }
+
+#define PDPTE_RESERVED 0x1e6ull /* bits 2:1 and 8:5 */
+
+bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4])
+{
+	const u64 *src = guest_ram_ptr(l1_gpa(cr3 & 0xffffffe0ull), 4 * sizeof(u64));
+	u64 reserved = PDPTE_RESERVED | ~phys_addr_mask;
+	for (u32 i = 0; i < 4; i++) {
+		pdpte[i] = src ? src[i] : 0;
+		if ((pdpte[i] & PTE_P) && (pdpte[i] & reserved))
+			return false;
+	}
+	return true;
+}

@@ -62,7 +62,6 @@
 #define TSS_DYNAMIC_END 0x60
 #define SEL_TI BIT(2)
 #define SEL_RPL 3
-#define PDPTE_RESERVED 0x1e6ull
 
 /* The 32-bit TSS (Figure 8-2). */
 struct tss32 {
@@ -275,13 +274,8 @@ static bool load_cr3(struct task_switch *t, u32 cr3)
 		return true;
 	if (t->pg.cr4 & CR4_PAE) {
 		u64 pdpte[4];
-		const u64 *src = guest_ram_ptr(l1_gpa(cr3 & 0xffffffe0u), sizeof(pdpte));
-		u64 reserved = PDPTE_RESERVED | (PT_ADDR_MASK & ~t->pg.phys_addr_mask);
-		for (u32 i = 0; i < 4; i++) {
-			pdpte[i] = src ? src[i] : 0;
-			if ((pdpte[i] & PTE_P) && (pdpte[i] & reserved))
-				return ts_raise(t, VECTOR_GP, true, 0);
-		}
+		if (!guest_pae_pdptes(cr3, t->pg.phys_addr_mask, pdpte))
+			return ts_raise(t, VECTOR_GP, true, 0);
 		for (u32 i = 0; i < 4; i++)
 			vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, t->pg.pdpte[i] = pdpte[i]);
 	}

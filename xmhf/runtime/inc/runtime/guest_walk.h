@@ -22,6 +22,12 @@ struct guest_paging {
 /* The current guest's paging state, from the VMCS. */
 void guest_paging_current(struct guest_paging *pg);
 
+/* Load the four PAE PDPTEs for CR3 (SDM Vol. 3 4.4.1) into pdpte[]:
+ * false if a present one has a reserved bit set (Table 4-8: bits 2:1, 8:5
+ * and MAXPHYADDR and up), which is #GP(0) for the instruction that loads
+ * them. The hypervisor's memory reads as zeros. */
+bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4]);
+
 /* Access kinds (combine): a write, a user-mode access (CPL 3 and not an
  * implicit supervisor access, 4.6), an instruction fetch. */
 #define GW_WRITE BIT(0)

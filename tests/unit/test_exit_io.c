@@ -1,0 +1,222 @@
+/* xmhf/runtime/exit_io.c and guest_step.c: I/O-instruction exits on the
+ * watched ports (SDM Vol. 3 Table 28-5 qualification, 26.1.3 I/O bitmaps),
+ * done as the guest asked and announced when they reset or put the machine
+ * to sleep; string I/O as a one-instruction step (19.2.4 single-step,
+ * Table 28-1 DR6.BS in the #DB qualification). */
+#include "fake_cpu.h"
+#include <runtime/guest_step.h>
+#include <runtime/vmexit.h>
+#include <xmhf/vmx.h>
+
+#define CPU 2
+#define RIP0 0x7c00
+#define PM1A 0x604
+#define RAX0 0x1122334455667788ull
+#define QUAL_IN BIT(3)
+#define QUAL_STRING BIT(4)
+#define QUAL_REP BIT(5)
+#define QUAL(size, port) (((u64)(size) - 1) | (u64)(port) << 16)
+#define DR6_B0 BIT(0)
+#define DR6_BS BIT(14)
+#define RFLAGS_FIXED BIT(1)
+#define EXC_BITMAP0 (BIT(VECTOR_NMI) | BIT(18)) /* NMI, #MC: what else is intercepted stays */
+
+static struct guest_regs regs;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	io_watch_init(PM1A, 0); /* once: the hypervisor calls it once */
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_reset(CPU);
+	fake_port_io = true;
+	fake_port_value = 0x12345678;
+	guest_step_cancel(); /* no step left over from an earlier test */
+	io_watch_cpu(CPU);
+	vmcs_set(VMCS_GUEST_RIP, RIP0);
+	vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_IF);
+	vmcs_set(VMCS_EXCEPTION_BITMAP, EXC_BITMAP0);
+	memset(&regs, 0, sizeof(regs));
+	regs.rax = RAX0;
+	return 0;
+}
+
+static bool intercepted(u16 port)
+{
+	const u8 *bitmap = port < 0x8000 ? percpu_pages[CPU].io_bitmap_a : percpu_pages[CPU].io_bitmap_b;
+	return bitmap[(port & 0x7fff) / 8] & (1u << (port % 8));
+}
+
+/* An I/O exit with qualification q of an instruction of len bytes. */
+static void io_exit(u64 q, u32 len)
+{
+	fake_n_log = 0;
+	fake_n_port_accesses = 0;
+	vmcs_set(VMCS_GUEST_RIP, RIP0);
+	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, len);
+	vmcs_set(VMCS_EXIT_QUALIFICATION, q);
+	handle_io(&regs);
+}
+
+static void out(u32 size, u16 port, u64 rax)
+{
+	regs.rax = rax;
+	io_exit(QUAL(size, port), 1);
+	assert_int_equal(regs.rax, rax);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
+	assert_int_equal(fake_n_port_accesses, 1);
+	assert_int_equal(fake_port_accesses[0].port, port);
+	assert_int_equal(fake_port_accesses[0].size, size);
+	assert_false(fake_port_accesses[0].in);
+	assert_int_equal(fake_port_accesses[0].value, size == 4 ? (u32)rax : rax & ((1u << (8 * size)) - 1));
+}
+
+static u32 info_lines(const char *needle) { return fake_log_count(LOG_INFO, needle); }
+
+static void test_watched_ports_intercepted(void **state)
+{
+	(void)state;
+	assert_true(intercepted(0xcf9));
+	assert_true(intercepted(0x64));
+	assert_true(intercepted(PM1A));
+	assert_false(intercepted(0xcf8));
+	assert_false(intercepted(0xcfc));
+	assert_false(intercepted(0x60));
+	assert_false(intercepted(PM1A + 1));
+	assert_false(intercepted(0)); /* no PM1b */
+}
+
+static void test_reset_control_write_announced(void **state)
+{
+	(void)state;
+	out(1, 0xcf9, 0xdeadbeefcafe0006ull); /* SYS_RST | RST_CPU */
+	assert_int_equal(info_lines("cpu 2: the guest resets the machine (port 0xcf9)"), 1);
+	out(1, 0xcf9, 0x0e);                   /* full reset */
+	assert_int_equal(info_lines("resets the machine"), 1);
+	out(1, 0xcf9, 0x02);                   /* SYS_RST alone does not reset */
+	assert_int_equal(fake_n_log, 0);
+}
+
+/* 0xCF8 is the PCI configuration address: a 32-bit write covers 0xCF9 and
+ * exits, but is no reset, even with 0x06 in the byte of 0xCF9; nor is a
+ * wider write at 0xCF9. */
+static void test_pci_address_write_not_reset(void **state)
+{
+	(void)state;
+	out(4, 0xcf8, 0xffffffff80000604ull);
+	assert_int_equal(fake_n_log, 0);
+	out(2, 0xcf8, 0x0604);
+	assert_int_equal(fake_n_log, 0);
+	out(2, 0xcf9, 0x0006); /* the reset register is a byte: only OUT AL counts */
+	assert_int_equal(fake_n_log, 0);
+}
+
+static void test_kbc_reset_announced(void **state)
+{
+	(void)state;
+	out(1, 0x64, 0xfe); /* pulse the reset line */
+	assert_int_equal(info_lines("cpu 2: the guest resets the machine (keyboard controller)"), 1);
+	out(1, 0x64, 0xd1); /* write output port: no reset */
+	assert_int_equal(fake_n_log, 0);
+}
+
+static void test_pm1_sleep_announced(void **state)
+{
+	(void)state;
+	out(2, PM1A, 0xffff3401); /* SLP_EN | SLP_TYP 5 | SCI_EN */
+	assert_int_equal(info_lines("cpu 2: the guest enters ACPI sleep state SLP_TYP 5 (port 0x604)"), 1);
+	out(4, PM1A, 0x2000);
+	assert_int_equal(info_lines("sleep state SLP_TYP 0 (port 0x604)"), 1);
+	out(2, PM1A, 0x1401); /* SLP_TYP without SLP_EN */
+	assert_int_equal(fake_n_log, 0);
+}
+
+static void in(u32 size, u16 port, u32 len, u64 want_rax)
+{
+	regs.rax = RAX0;
+	io_exit(QUAL(size, port) | QUAL_IN, len);
+	assert_int_equal(regs.rax, want_rax);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + len);
+	assert_int_equal(fake_n_port_accesses, 1);
+	assert_true(fake_port_accesses[0].in);
+	assert_int_equal(fake_port_accesses[0].port, port);
+	assert_int_equal(fake_port_accesses[0].size, size);
+	assert_int_equal(fake_n_log, 0);
+}
+
+/* AL and AX keep the rest of RAX; EAX is zero-extended into RAX (Vol. 1
+ * 3.4.1.1; outside 64-bit mode the upper half is undefined). */
+static void test_in_merged_into_rax(void **state)
+{
+	(void)state;
+	in(1, 0x64, 1, 0x1122334455667778ull);
+	in(1, 0xcf9, 2, 0x1122334455667778ull); /* IN AL, imm8 */
+	in(2, 0xcf8, 1, 0x1122334455665678ull);
+	in(4, 0xcf8, 1, 0x12345678ull);
+	in(2, PM1A, 2, 0x1122334455665678ull);
+}
+
+/* A string I/O exit (REP OUTSB to 0xCF9; OUTSW to 0xCF8 covering 0xCF9)
+ * is not emulated: the guest runs it as a single step with its ports'
+ * bitmap bits clear, and the single-step #DB ends the step. */
+static void string_io_step(u16 port, u32 size, u64 rflags)
+{
+	vmcs_set(VMCS_GUEST_RFLAGS, rflags);
+	io_exit(QUAL(size, port) | QUAL_STRING | QUAL_REP, 2);
+	assert_int_equal(fake_n_port_accesses, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);
+	assert_int_equal(info_lines("cpu 2: guest string I/O on port"), 1);
+	for (u32 b = 0; b < size; b++)
+		assert_false(intercepted((u16)(port + b)));
+	assert_true(intercepted(0x64));
+	assert_true(intercepted(PM1A));
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), (rflags | RFLAGS_TF) & ~RFLAGS_IF);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0 | BIT(VECTOR_DB));
+	assert_true(guest_step_active());
+
+	/* a #DB that is not the single step (a data breakpoint) ends nothing */
+	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_B0);
+	assert_false(guest_step_end());
+	assert_true(guest_step_active());
+	assert_false(intercepted(0xcf9));
+
+	/* the instruction ran: RIP moved, RFLAGS as the guest left them */
+	vmcs_set(VMCS_GUEST_RIP, RIP0 + 2);
+	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_BS);
+	assert_true(guest_step_end());
+	assert_false(guest_step_active());
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), rflags);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
+	assert_true(intercepted(0xcf9));
+	assert_false(intercepted(0xcf8));
+	assert_false(guest_step_end()); /* no step any more */
+}
+
+static void test_string_io_single_step(void **state)
+{
+	(void)state;
+	string_io_step(0xcf9, 1, RFLAGS_FIXED | RFLAGS_IF);
+	string_io_step(0xcf8, 2, RFLAGS_FIXED | RFLAGS_IF | BIT(11) /* OF */);
+	string_io_step(0xcf9, 1, RFLAGS_FIXED);                          /* IF stays 0 */
+	string_io_step(0xcf9, 1, RFLAGS_FIXED | RFLAGS_TF | RFLAGS_IF);  /* the guest's TF stays */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_watched_ports_intercepted, setup),
+		cmocka_unit_test_setup(test_reset_control_write_announced, setup),
+		cmocka_unit_test_setup(test_pci_address_write_not_reset, setup),
+		cmocka_unit_test_setup(test_kbc_reset_announced, setup),
+		cmocka_unit_test_setup(test_pm1_sleep_announced, setup),
+		cmocka_unit_test_setup(test_in_merged_into_rax, setup),
+		cmocka_unit_test_setup(test_string_io_single_step, setup),
+	};
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
