@@ -118,6 +118,16 @@ def run_case(path, build, label):
     return name, ok, "" if ok else reason, detail, time.time() - t0
 
 
+def case_timeout(path):
+    """The case's timeout key (the default when absent), for scheduling."""
+    with open(path) as f:
+        for line in f:
+            key, _, val = line.partition("=")
+            if key.strip() == "timeout" and val.strip().isdigit():
+                return int(val.strip())
+    return 120  # bxrun.py's --timeout default
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--build", required=True, action="append",
@@ -150,8 +160,10 @@ def main():
             sys.stdout.flush()
             results.append(ok)
 
+    # longest first (by timeout), so that a long case does not start last
+    jobs = sorted(((c, b) for c in cases for b in builds), key=lambda j: -case_timeout(j[0]))
     with ThreadPoolExecutor(max_workers=max(1, a.j)) as ex:
-        list(ex.map(one, [(c, b) for c in cases for b in builds]))
+        list(ex.map(one, jobs))
     passed = sum(results)
     print("%d passed, %d failed" % (passed, len(results) - passed))
     return 0 if results and passed == len(results) else 1
