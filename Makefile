@@ -87,7 +87,7 @@ $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mk
 $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
-CHECKS_SRCS := $(wildcard tests/guests/checks/*)
+CHECKS_SRCS := $(wildcard tests/guests/checks/*) tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')" >/dev/null
 

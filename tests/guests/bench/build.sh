@@ -18,16 +18,5 @@ ld -m elf_i386 -n -nostdlib -z noexecstack --no-warn-rwx-segments -T "$HERE/link
   -o "$OUT/bench.elf" "$OUT/boot.o" "$OUT/bench.o" "$(gcc -m32 -print-libgcc-file-name)"
 grub-file --is-x86-multiboot "$OUT/bench.elf"
 IMG=$OUT/bench-disk.img
-"$ROOT/tools/image/mkgrubimg.sh" "$OUT/bench.elf" "$IMG" >/dev/null
-cat > "$OUT/grub.cfg" <<CFG
-set timeout=0
-set default=0
-search --no-floppy --file --set=root /boot/bench.elf
-menuentry "bench" {
-  multiboot /boot/bench.elf
-  boot
-}
-CFG
-mcopy -o -i "$IMG@@1M" "$OUT/bench.elf" ::/boot/bench.elf
-mcopy -o -i "$IMG@@1M" "$OUT/grub.cfg" ::/boot/grub/grub.cfg
+"$ROOT/tools/image/mkbootdisk.sh" "$OUT/bench.elf" "$IMG" bench
 echo "bench guest: $IMG"

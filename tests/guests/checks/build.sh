@@ -32,22 +32,8 @@ ld -m elf_i386 -n -nostdlib -z noexecstack --no-warn-rwx-segments -T "$HERE/link
   -o "$OUT/checks.elf" "${objs[@]}"
 grub-file --is-x86-multiboot "$OUT/checks.elf"
 
-# Reuse the project's GRUB disk builder (tools/image/mkgrubimg.sh) for the MBR, core.img and
-# the FAT partition; then put our kernel and our grub.cfg on it. The image also carries
-# /boot/xmhf.elf (mkgrubimg's name for the kernel, = checks.elf) which only its core.img uses.
 IMG=$OUT/checks-disk.img
-"$ROOT/tools/image/mkgrubimg.sh" "$OUT/checks.elf" "$IMG" >/dev/null
-cat > "$OUT/grub.cfg" <<CFG
-set timeout=0
-set default=0
-search --no-floppy --file --set=root /boot/checks.elf
-menuentry "checks" {
-  multiboot /boot/checks.elf $CMDLINE
-  boot
-}
-CFG
-mcopy -o -i "$IMG@@1M" "$OUT/checks.elf" ::/boot/checks.elf
-mcopy -o -i "$IMG@@1M" "$OUT/grub.cfg" ::/boot/grub/grub.cfg
+"$ROOT/tools/image/mkbootdisk.sh" "$OUT/checks.elf" "$IMG" checks "$CMDLINE"
 # chain81-disk.img: a GRUB disk that only chainloads the next disk's MBR, so that the checks
 # disk can be tested as BIOS disk 0x81 (as under the hypervisor) on bare Bochs.
 "$ROOT/tools/image/mkgrubimg.sh" "$OUT/checks.elf" "$OUT/chain81-disk.img" >/dev/null

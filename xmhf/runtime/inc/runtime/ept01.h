@@ -13,7 +13,8 @@ void ept01_init_mtrr(u32 cpu);
 /* Build this CPU's EPT01; returns the EPTP. */
 u64 ept01_build(u32 cpu);
 /* Rebuild this CPU's EPT01 after a guest MTRR change, INVEPT it (4 KiB
- * permissions set by hypapps are lost: TODO when hypapps exist). */
+ * permissions set with ept01_set_prot are not kept: the PAL hypapp must
+ * refuse guest MTRR changes once it protects pages, as XMHF64 does). */
 void ept01_rebuild(u32 cpu);
 /* Pages of EPT tables this CPU's EPT01 uses. */
 u32 ept01_pages(u32 cpu);
