@@ -137,6 +137,18 @@ static void test_other_ipis_forwarded_unchanged(void **state)
 		assert_int_equal(req(i), 0);
 }
 
+/* Each NMI kick is counted, so that the target tells it from a guest NMI. */
+static void test_init_kick_counted(void **state)
+{
+	(void)state;
+	apic_icr_write(NULL, INIT, 4); /* CPU 2 runs the guest */
+	assert_int_equal(percpu[2].kicks, 1);
+	assert_true(nmi_is_kick(&percpu[2]));
+	assert_false(nmi_is_kick(&percpu[2])); /* the next NMI is the guest's */
+	apic_icr_write(NULL, SIPI(0x10), 4);
+	assert_int_equal(percpu[2].kicks, 0); /* SIPIs send no kick */
+}
+
 /* 12.6.2.2 flat model: a CPU is a target if MDA & its LDR bits != 0. */
 static void test_logical_flat(void **state)
 {
@@ -205,6 +217,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sipi, setup),
 		cmocka_unit_test_setup(test_init_deassert_ignored, setup),
 		cmocka_unit_test_setup(test_other_ipis_forwarded_unchanged, setup),
+		cmocka_unit_test_setup(test_init_kick_counted, setup),
 		cmocka_unit_test_setup(test_logical_flat, setup),
 		cmocka_unit_test_setup(test_logical_cluster, setup),
 		cmocka_unit_test_setup(test_logical_x2apic, setup),

@@ -77,8 +77,10 @@ static void post_request(u32 cpu, u32 request)
 	if (request & REQUEST_INIT)
 		__atomic_fetch_and(&percpu[cpu].requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
-	if ((request & REQUEST_INIT) && percpu[cpu].in_guest)
+	if ((request & REQUEST_INIT) && percpu[cpu].in_guest) {
+		__atomic_fetch_add(&percpu[cpu].kicks, 1, __ATOMIC_SEQ_CST);
 		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+	}
 }
 
 /* 12.6.2.2: logical destinations. x2APIC: the logical ID is derived from

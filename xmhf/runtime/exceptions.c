@@ -75,17 +75,19 @@ static void dump(const struct exception_frame *f)
 
 extern const u8 vmresume_check[], vmresume_insn[], vmlaunch_check[], vmlaunch_insn[];
 
-/* An NMI while this CPU is in VMX root: an INIT request's kick (see
- * vmentry.S; rewind a VM entry that already tested the request bit), or an
- * NMI for the guest, injected at the next VM entry. */
+/* An NMI while this CPU is in VMX root: an INIT request's kick, or an NMI
+ * for the guest, injected after its next VM exit. A VM entry that already
+ * tested the request bit is rewound to test it again (see vmentry.S). */
 static void nmi_in_root(struct exception_frame *f)
 {
+	struct percpu *p = this_cpu();
+
+	if (!nmi_is_kick(p) && p->in_guest)
+		__atomic_fetch_add(&p->nmi_pending, 1, __ATOMIC_RELAXED);
 	if (f->rip > (u64)vmresume_check && f->rip <= (u64)vmresume_insn)
 		f->rip = (u64)vmresume_check;
 	else if (f->rip > (u64)vmlaunch_check && f->rip <= (u64)vmlaunch_insn)
 		f->rip = (u64)vmlaunch_check;
-	else if (!(this_cpu()->requests & REQUEST_INIT) && this_cpu()->in_guest)
-		__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 }
 
 void exception_entry(struct exception_frame *f)

@@ -76,8 +76,8 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 		/* After an NMI-caused VM exit NMIs stay blocked in VMX root until
 		 * the next IRET (as XMHF64 found too): unblock them. */
 		nmi_unblock();
-		/* our own request NMIs are handled before entry; others are the guest's */
-		if (!(this_cpu()->requests & REQUEST_INIT))
+		/* kicks are handled by the requests before entry; others are the guest's */
+		if (!nmi_is_kick(this_cpu()))
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 		return;
 	}

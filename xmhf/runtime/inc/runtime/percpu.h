@@ -56,6 +56,7 @@ struct percpu {
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
+	u32 kicks;                /* NMIs other CPUs sent to make this one see a request */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
 	u64 exits[EXIT_REASON_COUNT]; /* VM exits by basic reason */
@@ -101,6 +102,16 @@ static inline struct percpu *this_cpu(void)
 static inline u64 percpu_stack_top(u32 index)
 {
 	return (u64)percpu_pages[index].stack + STACK_SIZE;
+}
+
+/* An NMI arrived: true if it is a kick from another CPU (consumed),
+ * false if it belongs to the guest. */
+static inline bool nmi_is_kick(struct percpu *p)
+{
+	u32 k = __atomic_load_n(&p->kicks, __ATOMIC_SEQ_CST);
+	while (k && !__atomic_compare_exchange_n(&p->kicks, &k, k - 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	return k != 0;
 }
 
 /* Load this CPU's GDT, TSS, IDT and GS.base. */
