@@ -170,7 +170,7 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	io_exit(QUAL(size, port) | QUAL_STRING | QUAL_REP, 2);
 	assert_int_equal(fake_n_port_accesses, 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);
-	assert_int_equal(info_lines("cpu 2: guest string I/O on port"), 1);
+	assert_int_equal(fake_log_count(LOG_DEBUG, "cpu 2: guest string I/O on port"), 1);
 	for (u32 b = 0; b < size; b++)
 		assert_false(intercepted((u16)(port + b)));
 	assert_true(intercepted(0x64));

@@ -87,7 +87,7 @@ void handle_io(struct guest_regs *regs)
 
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;
-		pr_info("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);
+		pr_debug("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);
 		for (u32 b = 0; b < size; b++)
 			io_bitmap_set(cpu, (u16)(port + b), false);
 		guest_step_begin(string_step_done);
