@@ -88,10 +88,16 @@ $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
 CHECKS_SRCS := $(wildcard tests/guests/checks/*) tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
+HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
-	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')" >/dev/null
+	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
 
-guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img
+# the same guest ending with a triple fault or a reset (checks-end-*.case)
+$(BUILD)/checks-end-%/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
+	tests/guests/checks/build.sh $(@D) "expect=xmhf $(HV_RANGE) end=$*" >/dev/null
+
+guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img \
+	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
 RUN_CPUS ?= 2
