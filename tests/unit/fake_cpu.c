@@ -172,6 +172,9 @@ bool xsetbv_safe(u32 xcr, u64 value)
 	return true;
 }
 
+u64 fake_dr6;
+void dr6_set_bits(u64 bits) { fake_dr6 |= bits; }
+
 #define FAKE_CR(n) \
 	u64 read_cr##n(void) { return fake_cr[n]; } \
 	void write_cr##n(u64 v) { fake_cr[n] = v; }
@@ -304,6 +307,7 @@ void fake_reset(u32 cpu)
 	fake_xsetbv_calls = 0;
 	fake_xcr0 = 0;
 	fake_x2apic = false;
+	fake_dr6 = 0;
 	fake_apic_ldr = 0;
 	fake_apic_dfr = 0xffffffffu;
 	fake_lapic_resets = 0;

@@ -179,23 +179,32 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0 | BIT(VECTOR_DB));
 	assert_true(guest_step_active());
 
-	/* a #DB that is not the single step (a data breakpoint) ends nothing */
+	/* a #DB that is not the single step (an instruction breakpoint of the
+	 * guest) ends nothing and goes to the guest with its DR6 bit */
 	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_B0);
-	assert_false(guest_step_end());
+	guest_step_db_exit();
 	assert_true(guest_step_active());
 	assert_false(intercepted(0xcf9));
+	assert_int_equal(fake_dr6, DR6_B0);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_DB);
+	vmcs_set(VMCS_VM_ENTRY_INTR_INFO, 0);
+	fake_dr6 = 0;
 
 	/* the instruction ran: RIP moved, RFLAGS as the guest left them */
 	vmcs_set(VMCS_GUEST_RIP, RIP0 + 2);
 	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_BS);
-	assert_true(guest_step_end());
+	guest_step_db_exit();
 	assert_false(guest_step_active());
+	/* the guest's own single-stepping (TF was set) gets its trap too */
+	bool guest_tf = rflags & RFLAGS_TF;
+	assert_int_equal(fake_dr6, guest_tf ? DR6_BS : 0);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO),
+			 guest_tf ? (INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_DB) : 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), rflags);
 	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
 	assert_true(intercepted(0xcf9));
 	assert_false(intercepted(0xcf8));
-	assert_false(guest_step_end()); /* no step any more */
 }
 
 static void test_string_io_single_step(void **state)

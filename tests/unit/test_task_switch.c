@@ -37,9 +37,6 @@
 #define OFF_CS 0x4c
 #define OFF_TRAP 0x64
 
-u64 fake_dr6;
-void guest_dr6_set(u64 bits);
-void guest_dr6_set(u64 bits) { fake_dr6 |= bits; }
 
 static struct guest_regs regs;
 

@@ -3,8 +3,11 @@
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/cpu.h>
 #include <xmhf/vmx.h>
 
+#define DR6_B0_B3 0xfull
+#define DR6_BD BIT(13)
 #define DR6_BS BIT(14)
 
 struct guest_step {
@@ -36,22 +39,31 @@ void guest_step_cancel(void)
 	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
 }
 
-bool guest_step_end(void)
+/* #DB exits happen only during a step. They leave DR6 alone; the exit
+ * qualification holds the DR6 bits the #DB would have set (SDM Vol. 3
+ * 28.2.1): BS ends our step; every other bit, and BS when the guest was
+ * single-stepping itself, goes to the guest as its own #DB. */
+void guest_step_db_exit(void)
 {
 	struct guest_step *s = &steps[this_cpu()->index];
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+	u64 guest_bits = q & (DR6_B0_B3 | DR6_BD);
 	guest_step_done_fn done = s->done;
 
-	if (!done || !(vmread(VMCS_EXIT_QUALIFICATION) & DR6_BS))
-		return false;
-	s->done = NULL;
-	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
-	rflags = (rflags & ~(RFLAGS_TF | RFLAGS_IF)) | (s->saved_rflags & (RFLAGS_TF | RFLAGS_IF));
-	vmwrite(VMCS_GUEST_RFLAGS, rflags);
-	vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
-	done();
-	/* The guest was single-stepping itself: the trap is its own too. DR6
-	 * is not switched by VMX, so the #DB exit left DR6.BS set for it. */
-	if (s->saved_rflags & RFLAGS_TF)
+	if (done && (q & DR6_BS)) {
+		s->done = NULL;
+		u64 rflags = vmread(VMCS_GUEST_RFLAGS);
+		rflags = (rflags & ~(RFLAGS_TF | RFLAGS_IF)) | (s->saved_rflags & (RFLAGS_TF | RFLAGS_IF));
+		vmwrite(VMCS_GUEST_RFLAGS, rflags);
+		vmwrite(VMCS_EXCEPTION_BITMAP, vmread(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
+		done();
+		if (s->saved_rflags & RFLAGS_TF)
+			guest_bits |= DR6_BS;
+	} else {
+		guest_bits |= q & DR6_BS;
+	}
+	if (guest_bits) {
+		dr6_set_bits(guest_bits);
 		inject_exception(VECTOR_DB, false, 0);
-	return true;
+	}
 }

@@ -409,17 +409,6 @@ static bool push_error_code(struct task_switch *t)
 	return true;
 }
 
-#ifdef XMHF_HOST_TEST
-void guest_dr6_set(u64 bits); /* tests/unit */
-#else
-/* The guest's DR6 is live in the CPU while the hypervisor runs. */
-static void guest_dr6_set(u64 bits)
-{
-	u64 dr6;
-	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
-	__asm__ volatile("mov %0, %%dr6" : : "r"(dr6 | bits));
-}
-#endif
 
 /* The whole switch; false with t->fault set if an exception replaces it or
  * interrupts it. */
@@ -451,7 +440,7 @@ static bool switch_tasks(struct task_switch *t)
 	if (vmread(VMCS_GUEST_RIP) > vmread(VMCS_GUEST_CS_LIMIT))
 		return ts_raise(t, VECTOR_GP, true, t->ext);
 	if (tss.trap & 1) { /* 18.3.1.5: the T flag, a #DB trap with DR6.BT */
-		guest_dr6_set(DR6_BT);
+		dr6_set_bits(DR6_BT);
 		return ts_raise(t, VECTOR_DB, false, 0);
 	}
 	return true;

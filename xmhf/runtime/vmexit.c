@@ -81,8 +81,10 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (vector == VECTOR_DB && guest_step_end())
+	if (vector == VECTOR_DB) {
+		guest_step_db_exit();
 		return;
+	}
 	vmexit_unexpected("unexpected exception exit");
 }
 

@@ -25,6 +25,7 @@ struct desc_ptr store_gdtr(void);
 struct desc_ptr store_idtr(void);
 u32 mmio_read32(u64 addr);
 void mmio_write32(u64 addr, u32 v);
+void dr6_set_bits(u64 bits);
 #else
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
@@ -76,6 +77,13 @@ static inline struct desc_ptr store_idtr(void)
 }
 static inline u32 mmio_read32(u64 addr) { return *(volatile u32 *)addr; }
 static inline void mmio_write32(u64 addr, u32 v) { *(volatile u32 *)addr = v; }
+/* DR6 is not switched by VMX: while the hypervisor runs it is the guest's. */
+static inline void dr6_set_bits(u64 bits)
+{
+	u64 dr6;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	__asm__ volatile("mov %0, %%dr6" : : "r"(dr6 | bits));
+}
 #endif /* XMHF_HOST_TEST */
 DEFINE_CR(0)
 DEFINE_CR(2)

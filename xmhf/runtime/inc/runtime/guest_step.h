@@ -12,8 +12,9 @@ typedef void (*guest_step_done_fn)(void);
 /* Start a step; 'done' runs on the #DB exit that ends it. */
 void guest_step_begin(guest_step_done_fn done);
 bool guest_step_active(void);
-/* On a #DB exit: true if it ended a step (and 'done' has run). */
-bool guest_step_end(void);
+/* On a #DB exit: ends the step (then 'done' runs) and passes the guest's
+ * own debug exceptions on to it. */
+void guest_step_db_exit(void);
 /* Drop a step in progress (the guest was reset by INIT). */
 void guest_step_cancel(void);
 
