@@ -111,6 +111,7 @@ void check_vmx_insn_ud(void);
 void check_invd_survives(void);
 void check_cr4_smxe_gp(void);
 void check_pae_paging_toggle(void);
+void check_high_memory(void);
 void check_task_switch(void);
 
 #endif

@@ -100,3 +100,53 @@ void check_pae_paging_toggle(void)
     if (read_cr0() != r.cr0 || read_cr4() != r.cr4)
         fail("CR0=%x CR4=%x after the rounds, want %x %x", read_cr0(), read_cr4(), r.cr0, r.cr4);
 }
+
+/* RAM above 4 GiB (XMHF64 bug 020: page tables and EPT covering only 4 GiB;
+ * bug 022: GPAs cut to 32 bits). PAE maps up to MAXPHYADDR (4.4.2), so a
+ * 2 MiB page at HIGH_PHYS is reachable from 32-bit code: what is written
+ * there must read back, and must not show up at the same address mod 4 GiB. */
+#define HIGH_PHYS 0x104000000ull                /* 4 GiB + 64 MiB */
+#define HIGH_VA 0x40200000u                     /* PDPTE1 -> PD1 entry 1 (2 MiB page) */
+#define LOW_ALIAS ((uint32_t)HIGH_PHYS)          /* 64 MiB: free RAM below 4 GiB */
+#define MARK_HIGH 0x4869674du
+#define MARK_LOW 0x4c6f774du
+
+struct high_probe { uint32_t cr0, cr4, got; };
+
+static void high_round(void *arg)
+{
+    struct high_probe *h = arg;
+    write_cr4(h->cr4 | CR4_PAE);
+    write_cr3((uint32_t)pdpt_a);
+    write_cr0(h->cr0 | CR0_PG);
+    poke32(HIGH_VA, MARK_HIGH);
+    write_cr0(h->cr0);                          /* paging off: write the low alias */
+    poke32(LOW_ALIAS, MARK_LOW);
+    write_cr0(h->cr0 | CR0_PG);
+    h->got = peek32(HIGH_VA);
+    write_cr0(h->cr0);
+    write_cr4(h->cr4);
+}
+
+void check_high_memory(void)
+{
+    bool ram = false;
+    for (int i = 0; i < g_mmap_n; i++)
+        ram |= g_mmap[i].type == 1 && g_mmap[i].base <= HIGH_PHYS && HIGH_PHYS + 0x200000 <= g_mmap[i].base + g_mmap[i].len;
+    if (!ram || !(cpuid(1, 0).edx & BIT(6))) {
+        note("skip: no RAM at 0x%llx", HIGH_PHYS);
+        return;
+    }
+    build_tables();
+    pd1_a[1] = HIGH_PHYS | PS | RW | P;
+    struct high_probe h = { read_cr0() & ~CR0_PG, read_cr4() & ~CR4_PAE, 0 };
+    uint32_t cr3 = read_cr3();
+    int v = try_call(high_round, &h);
+    write_cr0(h.cr0);
+    write_cr4(h.cr4);
+    write_cr3(cr3);
+    if (v >= 0)
+        fail("vector %d at %x (error %x) touching 0x%llx", v, fault_eip, fault_error, HIGH_PHYS);
+    else if (h.got != MARK_HIGH)
+        fail("read %x at 0x%llx, want %x (low alias holds %x)", h.got, HIGH_PHYS, MARK_HIGH, peek32(LOW_ALIAS));
+}
