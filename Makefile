@@ -96,7 +96,11 @@ $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 $(BUILD)/checks-end-%/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(@D) "expect=xmhf $(HV_RANGE) end=$*" >/dev/null
 
-guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img \
+# the checks guest on plain Bochs (checks-bare-*.case): each check holds on the "hardware"
+$(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
+	tests/guests/checks/build.sh $(@D) expect=bare >/dev/null
+
+guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img $(BUILD)/bare-checks/checks-disk.img \
 	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.

@@ -6,9 +6,8 @@
 #   The image boots as BIOS disk 0x80 or 0x81: its GRUB finds its own partition by the file
 #   /boot/checks.elf, which the hypervisor's disk does not have.
 #   Also OUTDIR/chain81-disk.img (chainloads the next disk) for the 0x81 test.
-# Run on bare Bochs (cases expect the image in BUILD/checks/):
-#   tests/guests/checks/build.sh BUILD/checks expect=bare
-#   tools/bochs/bxtest.py --build BUILD tests/guests/checks/*.case
+# Run on bare Bochs: `make guests` builds BUILD/bare-checks (expect=bare), then
+#   tools/bochs/bxtest.py --build BUILD tests/bochs/checks-bare-*.case
 # or one run by hand:
 #   tools/bochs/bxrun.py --out BUILD/run --disk BUILD/checks/checks-disk.img --cpus 2 \
 #     --expect '^CHECKS-DONE pass=[0-9]+ fail=0$' --reject '^CHECK .*: FAIL'
