@@ -308,6 +308,7 @@ void fake_reset(u32 cpu)
 	fake_xcr0 = 0;
 	fake_x2apic = false;
 	fake_dr6 = 0;
+	fake_ept01_moved_apic_cpu = ~0u;
 	fake_apic_ldr = 0;
 	fake_apic_dfr = 0xffffffffu;
 	fake_lapic_resets = 0;

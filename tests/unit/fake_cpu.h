@@ -69,6 +69,8 @@ u32 fake_log_count(enum loglvl level, const char *needle);
 
 /* LAPIC: lapic_base() is IA32_APIC_BASE's address if that MSR is set. */
 extern bool fake_x2apic;
+extern u32 fake_ept01_moved_apic_cpu; /* ept01_move_apic's last call (runtime_stubs.c) */
+extern u64 fake_ept01_moved_apic_page;
 extern u64 fake_dr6; /* the guest DR6 bits dr6_set_bits set */
 extern u32 fake_apic_ldr, fake_apic_dfr; /* what lapic_read returns */
 extern u32 fake_lapic_resets;            /* lapic_reset_for_init calls */

@@ -292,6 +292,34 @@ static void test_apic_moved(void **state)
 	assert_int_equal(level, 1);
 }
 
+/* The guest moves its APIC at run time (WRMSR IA32_APIC_BASE): the old page
+ * is RWX with its old type again, the new one a 4 KiB read-only UC page; an
+ * APIC in the hypervisor's range is not trapped (nothing is mapped there). */
+static void test_apic_moved_at_run_time(void **state)
+{
+	(void)state;
+	u64 eptp = ept01_build(CPU), moved = GiB(5) + 0x3000;
+	unsigned level;
+	u32 invepts = fake_invept_calls;
+
+	ept01_move_apic(CPU, moved);
+	assert_int_equal(fake_invept_calls, invepts + 1);
+	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_RWX | (MT_UC << EPT_MT_SHIFT));
+	assert_int_equal(lookup(eptp, moved, &level), moved | EPT_R | (MT_UC << EPT_MT_SHIFT));
+	assert_int_equal(level, 1);
+	assert_int_equal(percpu[CPU].ept_apic_page, moved);
+	assert_ptr_equal(ept01_apic_entry(CPU), pt_lookup(&pt_format_ept, &reader, hpa(eptp & PT_ADDR_MASK), moved, &level));
+
+	ept01_move_apic(CPU, FAKE_HV_BASE);
+	assert_int_equal(percpu[CPU].ept_apic_page, EPT01_NO_APIC_PAGE);
+	assert_null(ept01_apic_entry(CPU));
+	assert_false(present(eptp, FAKE_HV_BASE));
+	assert_int_equal(lookup(eptp, moved, &level) & EPT_RWX, EPT_RWX);
+
+	ept01_move_apic(CPU, APIC); /* and back */
+	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_R | (MT_UC << EPT_MT_SHIFT));
+}
+
 /* set_prot on page, which a leaf of from_level maps: the split keeps every
  * child's type and permissions; get_prot sees the new ones. */
 static void set_prot_splits(unsigned from_level, u64 page, u64 prot)
@@ -434,6 +462,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_identity_hole_apic_types, setup),
 		cmocka_unit_test_setup(test_large_pages_1g, setup),
+		cmocka_unit_test_setup(test_apic_moved_at_run_time, setup),
 		cmocka_unit_test_setup(test_large_pages_2m, setup),
 		cmocka_unit_test_setup(test_4k_only_exhausts_pool, setup),
 		cmocka_unit_test_setup(test_apic_moved, setup),

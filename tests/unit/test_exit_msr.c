@@ -67,6 +67,19 @@ static bool guest_wrmsr(u32 msr, u64 value)
 	return true;
 }
 
+/* IA32_APIC_BASE writes go to the CPU; a new base moves the EPT01 trap. */
+static void test_apic_base_moves_trap(void **state)
+{
+	(void)state;
+	msr_set(MSR_IA32_APIC_BASE, LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE);
+	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | APIC_BASE_X2APIC));
+	assert_int_equal(fake_ept01_moved_apic_cpu, ~0u); /* mode only: same page */
+	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, 0xfed00000ull | APIC_BASE_ENABLE));
+	assert_int_equal(fake_ept01_moved_apic_cpu, CPU);
+	assert_int_equal(fake_ept01_moved_apic_page, 0xfed00000ull);
+	assert_int_equal(fake_wrmsr_safe_calls, 2);
+}
+
 static void test_feature_control(void **state)
 {
 	(void)state;
@@ -193,6 +206,7 @@ static void test_icr_msr_in_xapic_mode_faults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_apic_base_moves_trap, setup),
 		cmocka_unit_test_setup(test_feature_control, setup),
 		cmocka_unit_test_setup(test_vmx_msrs_gp, setup),
 		cmocka_unit_test_setup(test_pass_through_and_faults, setup),

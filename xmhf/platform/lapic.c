@@ -10,22 +10,17 @@
 #define XAPIC_ICR_HIGH 0x310
 #define ICR_SPIN_LIMIT 1000000
 
-static u64 base;
-
-void lapic_init(void)
-{
-	base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
-}
 
 /* Per CPU: the guest may switch its APIC (= this CPU's) to x2APIC mode. */
 bool lapic_x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
-u64 lapic_base(void) { return base; }
+/* Per CPU, like the mode: the guest may move its APIC (= this CPU's). */
+u64 lapic_base(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK; }
 
 u32 lapic_id(void)
 {
 	if (lapic_x2apic_mode())
 		return (u32)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(base + XAPIC_ID) >> 24;
+	return mmio_read32(lapic_base() + XAPIC_ID) >> 24;
 }
 
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
@@ -47,7 +42,7 @@ u32 lapic_read(u32 reg)
 	u64 v = 0;
 	if (lapic_x2apic_mode())
 		return rdmsr_safe(X2APIC_MSR(reg), &v) ? (u32)v : 0;
-	return mmio_read32(base + reg);
+	return mmio_read32(lapic_base() + reg);
 }
 
 /* A register that may not exist on this CPU (CMCI, thermal LVTs): x2APIC
@@ -57,7 +52,7 @@ static void lapic_write(u32 reg, u32 v)
 	if (lapic_x2apic_mode())
 		wrmsr_safe(X2APIC_MSR(reg), v);
 	else
-		mmio_write32(base + reg, v);
+		mmio_write32(lapic_base() + reg, v);
 }
 
 static bool lapic_in_service(void)
@@ -92,8 +87,8 @@ void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 		wrmsr(MSR_X2APIC_ICR, ((u64)dest_apic_id << 32) | icr_low);
 		return;
 	}
-	for (u32 i = 0; i < ICR_SPIN_LIMIT && (mmio_read32(base + XAPIC_ICR_LOW) & ICR_SEND_PENDING); i++)
+	for (u32 i = 0; i < ICR_SPIN_LIMIT && (mmio_read32(lapic_base() + XAPIC_ICR_LOW) & ICR_SEND_PENDING); i++)
 		cpu_relax();
-	mmio_write32(base + XAPIC_ICR_HIGH, dest_apic_id << 24);
-	mmio_write32(base + XAPIC_ICR_LOW, icr_low);
+	mmio_write32(lapic_base() + XAPIC_ICR_HIGH, dest_apic_id << 24);
+	mmio_write32(lapic_base() + XAPIC_ICR_LOW, icr_low);
 }

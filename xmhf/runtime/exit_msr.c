@@ -65,6 +65,11 @@ void handle_wrmsr(struct guest_regs *regs)
 	else if (msr == MSR_X2APIC_ICR && lapic_x2apic_mode()) {
 		apic_icr_write(regs, (u32)value, (u32)(value >> 32));
 		ok = true;
+	} else if (msr == MSR_IA32_APIC_BASE) {
+		u64 before = lapic_base();
+		ok = wrmsr_safe(msr, value);
+		if (ok && lapic_base() != before)
+			ept01_move_apic(this_cpu()->index, lapic_base());
 	} else {
 		ok = wrmsr_safe(msr, value);
 	}

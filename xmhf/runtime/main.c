@@ -124,7 +124,6 @@ void runtime_main(struct boot_info *bi)
 	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx", (u64)__runtime_base,
 		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM);
 
-	lapic_init();
 	percpu[0].state = CPU_STARTED;
 	read_acpi();
 	setup_host_paging();

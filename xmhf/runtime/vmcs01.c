@@ -53,6 +53,7 @@ static void intercept_msrs(u32 cpu)
 	bool w;
 	msr_bitmap_intercept(cpu, MSR_IA32_FEATURE_CONTROL, true, true);
 	msr_bitmap_intercept(cpu, MSR_X2APIC_ICR, false, true);
+	msr_bitmap_intercept(cpu, MSR_IA32_APIC_BASE, false, true);
 	for (u32 msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
 		msr_bitmap_intercept(cpu, msr, true, true);
 	for (u32 msr = 0; msr < 0x300; msr++)

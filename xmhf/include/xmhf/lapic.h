@@ -23,7 +23,6 @@
 
 #define LAPIC_DEFAULT_BASE 0xfee00000ull
 
-void lapic_init(void);
 bool lapic_x2apic_mode(void);
 u64 lapic_base(void);
 u32 lapic_id(void);

@@ -23,7 +23,11 @@ u32 ept01_pages(u32 cpu);
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
 
-/* This CPU's 4 KiB EPT01 entry of the local APIC page. */
+/* The guest moved this CPU's APIC to 'page': trap that page instead. */
+void ept01_move_apic(u32 cpu, u64 page);
+/* This CPU's 4 KiB EPT01 entry of the local APIC page, NULL if the APIC
+ * is where the guest has no memory (then ept_apic_page is EPT01_NO_APIC_PAGE). */
+#define EPT01_NO_APIC_PAGE (~0ull)
 u64 *ept01_apic_entry(u32 cpu);
 
 /* Whether [gpa, gpa+size) touches the hypervisor's range. */
