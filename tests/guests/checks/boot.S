@@ -121,8 +121,8 @@ try_call_landing:
 /* --- AP trampoline, copied to TRAMP_BASE ---------------------------------------------------
  * Started by SIPI vector v: real mode at physical v << 12, i.e. CS = v << 8, IP = 0 (SDM Vol.3A
  * 10.6.1, delivery mode 110 "Start-Up"). Other registers hold their INIT values (Table 9-1):
- * EDX = CPU signature, DS = SS = 0. Records EDX (before touching it), CS and the IP that
- * `call` pushes, then counts itself with a locked add and halts with interrupts off. */
+ * EDX = CPU signature, DS = SS = 0. Records EDX (before touching it), CS, CPUID.1:ECX and the
+ * IP that `call` pushes, then counts itself with a locked add and halts with interrupts off. */
     .code16
     .globl ap_tramp_start, ap_tramp_ret, ap_tramp_end
 ap_tramp_start:
@@ -138,6 +138,9 @@ ap_tramp_start:
     shl $4, %di
     mov %esi, AP_SLOTS(%di)
     mov %bx, AP_SLOTS + 4(%di)
+    mov $1, %eax                         /* who runs us: CPUID.1:ECX (VMX, hypervisor bits) */
+    cpuid
+    mov %ecx, AP_SLOTS + 8(%di)
     lea AP_SLOTS + 16(%di), %sp
     call ap_tramp_ret                    /* pushes the IP of ap_tramp_ret to slot + 14 */
 ap_tramp_ret:

@@ -105,6 +105,7 @@ void check_e820_hidden(void);
 void check_hv_memory_blocked(void);
 void check_smp_init_sipi_twice_xapic(void);
 void check_smp_broadcast_sipi(void);
+void check_smp_apic_moved(void);
 void check_smp_sipi_x2apic(void);
 void check_e820_full(void);
 void check_vmx_insn_ud(void);

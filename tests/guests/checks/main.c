@@ -219,6 +219,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("hv_memory_blocked", check_hv_memory_blocked);
     run_check("smp_init_sipi_twice_xapic", check_smp_init_sipi_twice_xapic);
     run_check("smp_broadcast_sipi", check_smp_broadcast_sipi);
+    run_check("smp_apic_moved", check_smp_apic_moved);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* last: leaves the BSP in x2APIC mode */
     finish();
 }

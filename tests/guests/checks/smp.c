@@ -125,6 +125,12 @@ static void start_aps(bool x2, bool broadcast, const char *what)
             bochs_edx0++;
         else if (edx != signature)
             fail("%s: AP entry %d EDX=%x, want signature %x", what, i, edx, signature);
+        /* under the hypervisor every AP must run in VMX non-root with its CPUID view (XMHF64
+         * bug 086: a guest's INIT/SIPI must never let guest code run outside VMX non-root) */
+        uint32_t ecx = peek32(slot + 8);
+        bool hv_view = (ecx & BIT(31)) && !(ecx & BIT(5));
+        if (g_expect == EXPECT_XMHF && !hv_view)
+            fail("%s: AP entry %d CPUID.1:ECX=%x: not running under the hypervisor", what, i, ecx);
         if (cs != SIPI_VECTOR << 8 || ip != ret_ip)
             fail("%s: AP entry %d started at CS:IP=%x:%x, want %x:0", what, i, cs, ip - ret_ip,
                  SIPI_VECTOR << 8);
@@ -157,6 +163,25 @@ void check_smp_broadcast_sipi(void)
         return;
     bochs_edx0 = 0;
     start_aps(false, true, "xAPIC broadcast");
+    note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
+}
+
+/* The APIC moved (IA32_APIC_BASE[35:12], SDM Vol.3A 10.4.5): INIT-SIPI-SIPI through the ICR at
+ * the new address still starts every AP (a hypervisor that traps the APIC page must follow the
+ * move); then the APIC goes back to its old place. */
+#define MOVED_APIC 0xfef00000u
+void check_smp_apic_moved(void)
+{
+    if (!smp_setup())
+        return;
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    uint32_t old = apic_mmio;
+    wrmsr(MSR_APIC_BASE, (base & 0xfffull) | MOVED_APIC);
+    apic_mmio = MOVED_APIC;
+    bochs_edx0 = 0;
+    start_aps(false, false, "moved xAPIC");
+    wrmsr(MSR_APIC_BASE, base);
+    apic_mmio = old;
     note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
 }
 
