@@ -1,7 +1,7 @@
 /* Fake VMX/CPU backend for host unit tests: see fake_cpu.h. */
 #include "fake_cpu.h"
 #include <runtime/ept01.h>
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>

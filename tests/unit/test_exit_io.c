@@ -17,7 +17,6 @@
 #define QUAL_REP BIT(5)
 #define QUAL(size, port) (((u64)(size) - 1) | (u64)(port) << 16)
 #define DR6_B0 BIT(0)
-#define DR6_BS BIT(14)
 #define RFLAGS_FIXED BIT(1)
 #define EXC_BITMAP0 (BIT(VECTOR_NMI) | BIT(18)) /* NMI, #MC: what else is intercepted stays */
 

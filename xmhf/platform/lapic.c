@@ -3,13 +3,9 @@
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 
-#define XAPIC_ID 0x020
-#define XAPIC_ICR_LOW 0x300
-#define XAPIC_ICR_HIGH 0x310
 #define ICR_SPIN_LIMIT 1000000
-
 
 /* Per CPU: the guest may switch its APIC (= this CPU's) to x2APIC mode. */
 bool lapic_x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
@@ -20,19 +16,9 @@ u32 lapic_id(void)
 {
 	if (lapic_x2apic_mode())
 		return (u32)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(lapic_base() + XAPIC_ID) >> 24;
+	return mmio_read32(lapic_base() + APIC_REG_ID) >> 24;
 }
 
-#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
-#define APIC_REG_TPR 0x080
-#define APIC_REG_EOI 0x0b0
-#define APIC_REG_SVR 0x0f0
-#define APIC_REG_ISR0 0x100
-#define APIC_REG_LVT_CMCI 0x2f0
-#define APIC_REG_LVT_TIMER 0x320
-#define APIC_REG_LVT_ERROR 0x370
-#define APIC_REG_TIMER_INITIAL 0x380
-#define APIC_REG_TIMER_DIVIDE 0x3e0
 #define APIC_LVT_MASKED BIT(16)
 #define APIC_SVR_AFTER_INIT 0xff /* vector 0xff, software disabled */
 #define APIC_ISR_WORDS 8
@@ -87,8 +73,8 @@ void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 		wrmsr(MSR_X2APIC_ICR, ((u64)dest_apic_id << 32) | icr_low);
 		return;
 	}
-	for (u32 i = 0; i < ICR_SPIN_LIMIT && (mmio_read32(lapic_base() + XAPIC_ICR_LOW) & ICR_SEND_PENDING); i++)
+	for (u32 i = 0; i < ICR_SPIN_LIMIT && (mmio_read32(lapic_base() + APIC_REG_ICR_LOW) & ICR_SEND_PENDING); i++)
 		cpu_relax();
-	mmio_write32(lapic_base() + XAPIC_ICR_HIGH, dest_apic_id << 24);
-	mmio_write32(lapic_base() + XAPIC_ICR_LOW, icr_low);
+	mmio_write32(lapic_base() + APIC_REG_ICR_HIGH, dest_apic_id << 24);
+	mmio_write32(lapic_base() + APIC_REG_ICR_LOW, icr_low);
 }

@@ -20,8 +20,6 @@
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
 
-#define APIC_ICR_LOW APIC_REG_ICR_LOW
-#define APIC_ICR_HIGH APIC_REG_ICR_HIGH
 #define X2APIC_BROADCAST 0xffffffffu
 #define XAPIC_BROADCAST 0xffu
 #define EPT_QUAL_WRITE BIT(1)
@@ -50,10 +48,10 @@ static void apic_write_done(void)
 	if (w->offset == APIC_REG_LDR || w->offset == APIC_REG_DFR) {
 		percpu[cpu].apic_ldr = lapic_read(APIC_REG_LDR);
 		percpu[cpu].apic_dfr = lapic_read(APIC_REG_DFR);
-	} else if (w->offset == APIC_ICR_HIGH)
-		w->icr_high = *(volatile u32 *)(w->scratch + APIC_ICR_HIGH);
-	else if (w->offset == APIC_ICR_LOW)
-		apic_icr_write(NULL, *(volatile u32 *)(w->scratch + APIC_ICR_LOW), w->icr_high >> 24);
+	} else if (w->offset == APIC_REG_ICR_HIGH)
+		w->icr_high = *(volatile u32 *)(w->scratch + APIC_REG_ICR_HIGH);
+	else if (w->offset == APIC_REG_ICR_LOW)
+		apic_icr_write(NULL, *(volatile u32 *)(w->scratch + APIC_REG_ICR_LOW), w->icr_high >> 24);
 }
 
 /* Let one write through: to the real LAPIC, or ICR writes to the scratch page. */
@@ -61,7 +59,7 @@ static void apic_write_begin(u32 offset)
 {
 	u32 cpu = this_cpu()->index;
 	struct apic_write *w = &writes[cpu];
-	bool icr = offset == APIC_ICR_LOW || offset == APIC_ICR_HIGH;
+	bool icr = offset == APIC_REG_ICR_LOW || offset == APIC_REG_ICR_HIGH;
 
 	w->offset = offset;
 	map_apic_page(cpu, icr ? (u64)w->scratch : percpu[cpu].ept_apic_page, EPT_R | EPT_W);

@@ -3,12 +3,14 @@
 #include <runtime/percpu.h>
 #include <xmhf/cpu.h>
 #include <xmhf/msr.h>
+#include <xmhf/vmcs_fields.h>
 
 _Static_assert(__builtin_offsetof(struct percpu_pages, stack) + STACK_SIZE == PERCPU_PAGES_STACK_TOP_0,
 	       "asm_offsets.h: PERCPU_PAGES_STACK_TOP_0");
 _Static_assert(__builtin_offsetof(struct percpu, self) == 0, "GS:0 must be the self pointer");
 _Static_assert(__builtin_offsetof(struct percpu, requests) == PERCPU_REQUESTS, "asm_offsets.h: PERCPU_REQUESTS");
 _Static_assert(REQUEST_INIT == PERCPU_REQUEST_INIT, "asm_offsets.h: PERCPU_REQUEST_INIT");
+_Static_assert(VMCS_HOST_RSP == VMCS_HOST_RSP_ENCODING, "asm_offsets.h: VMCS_HOST_RSP_ENCODING");
 _Static_assert(sizeof(struct percpu_pages) % PAGE_SIZE == 0, "percpu_pages must stay page-aligned");
 
 struct percpu percpu[MAX_CPUS];

@@ -1,7 +1,7 @@
 /* Host exceptions: a fault at a fix-up site resumes there; NMIs from a
  * CPU that halts the system stop this CPU; anything else is a hypervisor
  * bug and gets a full dump. */
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <xmhf/power.h>

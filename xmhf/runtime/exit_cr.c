@@ -2,7 +2,7 @@
  * and XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers"
  * and Vol. 2C XSETBV. */
 #include <runtime/ept01.h>
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 #include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>

@@ -2,7 +2,7 @@
  * the MSRs the hypervisor owns here, plus every MSR outside the bitmap's
  * ranges, which is passed through fault-safely: a fault becomes #GP(0). */
 #include <runtime/ept01.h>
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>

@@ -6,9 +6,6 @@
 #include <xmhf/cpu.h>
 #include <xmhf/vmx.h>
 
-#define DR6_B0_B3 0xfull
-#define DR6_BD BIT(13)
-#define DR6_BS BIT(14)
 
 struct guest_step {
 	guest_step_done_fn done; /* NULL when no step is in progress */

@@ -56,7 +56,6 @@
 #define EFLAGS_VALID 0x3f7fd7ull /* bits that are not reserved (3.4.3) */
 #define CR0_TS BIT(3)
 #define CR0_PG_BIT BIT(31)
-#define DR6_BT BIT(15)
 #define TSS32_MIN_LIMIT 0x67 /* step 3 */
 #define TSS_DYNAMIC_START 0x20 /* EIP .. GS: what step 8 saves */
 #define TSS_DYNAMIC_END 0x60

@@ -68,7 +68,7 @@ vmresume_insn:
 /* void vmx_launch(const struct guest_regs *regs) */
 	.global vmx_launch
 vmx_launch:
-	mov	$0x6c14, %eax	/* VMCS_HOST_RSP */
+	mov	$VMCS_HOST_RSP_ENCODING, %eax
 	vmread	%rax, %rsp
 	sub	$128, %rsp
 	mov	%rdi, %rsi	/* copy regs to the stack top, then pop them */

@@ -1,6 +1,6 @@
 /* Entering VMX root operation (SDM Vol. 3 25.7 "Enabling and entering VMX
  * operation", 25.8 "Restrictions on VMX operation"). */
-#include <runtime/fixup.h>
+#include <xmhf/fixup.h>
 #include <runtime/vmx_caps.h>
 #include <xmhf/cpu.h>
 #include <xmhf/msr.h>

@@ -26,11 +26,23 @@
 bool lapic_x2apic_mode(void);
 u64 lapic_base(void);
 u32 lapic_id(void);
-/* xAPIC register offsets (SDM Vol. 3 Table 12-1) */
+/* xAPIC register offsets (SDM Vol. 3 Table 12-1); the x2APIC MSR of a
+ * register is 0x800 + offset / 16 (12.12.1.2) */
+#define APIC_REG_ID 0x020
+#define APIC_REG_TPR 0x080
+#define APIC_REG_EOI 0x0b0
 #define APIC_REG_LDR 0x0d0
 #define APIC_REG_DFR 0x0e0
+#define APIC_REG_SVR 0x0f0
+#define APIC_REG_ISR0 0x100
+#define APIC_REG_LVT_CMCI 0x2f0
 #define APIC_REG_ICR_LOW 0x300
 #define APIC_REG_ICR_HIGH 0x310
+#define APIC_REG_LVT_TIMER 0x320
+#define APIC_REG_LVT_ERROR 0x370
+#define APIC_REG_TIMER_INITIAL 0x380
+#define APIC_REG_TIMER_DIVIDE 0x3e0
+#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 #define APIC_DFR_FLAT 0xf /* DFR bits 31:28 */
 
 /* Read this CPU's APIC register at xAPIC offset reg (x2APIC: its MSR). */

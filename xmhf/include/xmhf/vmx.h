@@ -124,6 +124,12 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
 
+/* DR6 (SDM Vol. 3 18.2.3), also the #DB exit qualification's layout */
+#define DR6_B0_B3 0xfull
+#define DR6_BD BIT(13)
+#define DR6_BS BIT(14)
+#define DR6_BT BIT(15)
+
 /* Exceptions */
 #define VECTOR_DB 1
 #define VECTOR_NMI 2

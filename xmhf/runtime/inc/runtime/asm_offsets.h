@@ -8,6 +8,9 @@
 /* offsetof(struct percpu_pages, stack) + STACK_SIZE for CPU 0 */
 #define PERCPU_PAGES_STACK_TOP_0 (4096 * 4 + 16384)
 
+/* VMCS_HOST_RSP of vmcs_fields.h */
+#define VMCS_HOST_RSP_ENCODING 0x6c14
+
 /* offsetof(struct percpu, requests) and REQUEST_INIT */
 #define PERCPU_REQUESTS 20
 #define PERCPU_REQUEST_INIT 1

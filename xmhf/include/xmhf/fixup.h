@@ -1,7 +1,7 @@
 /* Instructions that may fault, with an exception fix-up: a fault makes the
  * call return false instead of crashing the hypervisor. */
-#ifndef RUNTIME_FIXUP_H
-#define RUNTIME_FIXUP_H
+#ifndef XMHF_FIXUP_H
+#define XMHF_FIXUP_H
 
 #include <xmhf/types.h>
 
