@@ -63,18 +63,18 @@ void vmcs_fill_garbage(void)
 			vmcs_val[f] = 0xdeadbeefcafe0000ull | f;
 }
 
-bool vmclear(u64 pa)
+bool vmclear(hpa_t pa)
 {
-	if (pa == fake_vmcs_current)
+	if (pa.v == fake_vmcs_current)
 		fake_vmcs_current = 0;
 	return !fake_vmclear_fails;
 }
 
-bool vmptrld(u64 pa)
+bool vmptrld(hpa_t pa)
 {
 	if (fake_vmptrld_fails)
 		return false;
-	fake_vmcs_current = pa;
+	fake_vmcs_current = pa.v;
 	return true;
 }
 

@@ -14,7 +14,6 @@ extern const u8 runtime_payload[], runtime_payload_end[];
 extern const u8 __loader_start[], __loader_end[];
 
 #define LOW_LIMIT 0x100000ull /* modules are never moved below 1 MiB */
-#define FOUR_GIB 0x100000000ull
 
 static struct boot_info boot_info;
 static struct cmdline cmdline;
@@ -43,7 +42,7 @@ static u64 find_free(const struct e820_map *m, const struct busy_range *busy, u3
 	for (u32 c = 0; c < m->n + n_busy; c++) {
 		u64 at = c < m->n ? m->e[c].base : busy[c - m->n].end;
 		at = ALIGN_UP(at < LOW_LIMIT ? LOW_LIMIT : at, PAGE_SIZE);
-		if (at + size > FOUR_GIB || !e820_is_ram(m, at, size) || (best && at >= best))
+		if (at + size > GiB(4) || !e820_is_ram(m, at, size) || (best && at >= best))
 			continue;
 		bool clash = false;
 		for (u32 b = 0; b < n_busy && !clash; b++)
@@ -117,7 +116,7 @@ void loader_main(u32 magic, u32 mbi_pa)
 		fatal("xmhf: loader: the memory map is empty or malformed");
 
 	u64 base = rt->base, end = rt->reserved_end;
-	if (end > FOUR_GIB || !e820_is_ram(&boot_info.e820, base, end - base))
+	if (end > GiB(4) || !e820_is_ram(&boot_info.e820, base, end - base))
 		fatal("xmhf: loader: [0x%llx, 0x%llx) is not RAM below 4 GiB; rebuild with another --base", base, end);
 	if (overlaps(base, end, (u64)__loader_start, (u64)__loader_end))
 		fatal("xmhf: loader: the hypervisor range [0x%llx, 0x%llx) overlaps the loader", base, end);

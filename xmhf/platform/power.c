@@ -1,12 +1,11 @@
 /* ACPI soft-off and microsecond delays. */
+#include <xmhf/acpi.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
 
 #define PM_TIMER_HZ 3579545ull
-#define PM1_SLP_TYP_SHIFT 10
-#define PM1_SLP_EN (1u << 13)
 #define PIT_HZ 1193182ull
 #define PIT_CH2_DATA 0x42
 #define PIT_MODE 0x43

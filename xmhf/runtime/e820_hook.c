@@ -18,7 +18,6 @@
 #define E820_FUNCTION 0xe820
 #define E820_ENTRY_SIZE 20
 #define E820_EXT_ENTRY_SIZE 24
-#define RFLAGS_CF BIT(0)
 #define VMCALL_LEN 3
 
 extern struct e820_map guest_e820;

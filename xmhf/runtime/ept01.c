@@ -16,7 +16,6 @@
 #define EPT_PAGES_PER_CPU 64
 #define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
 #define EPTP_WB_4LEVEL (MT_WB | (3 << 3))
-#define EPTP_AD_ENABLE BIT(6)
 
 extern const u8 __runtime_base[], __reserved_end[];
 

@@ -10,8 +10,8 @@
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
+#include <xmhf/x86/events.h>
 
-#define VECTOR_NMI 2
 
 extern const struct ex_table_entry __ex_table_start[], __ex_table_end[];
 

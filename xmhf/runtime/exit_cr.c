@@ -9,6 +9,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/vmx.h>
+#include <xmhf/x86/segment.h>
 
 #define CR_QUAL_NUMBER(q) ((q) & 0xf)
 #define CR_QUAL_TYPE(q) (((q) >> 4) & 3)
@@ -16,8 +17,6 @@
 #define CR_QUAL_LMSW_SOURCE(q) (((q) >> 16) & 0xffff)
 #define CR_ACCESS_MOV_TO 0
 #define CR_ACCESS_LMSW 3
-#define CR4_PCIDE BIT(17)
-#define AR_L BIT(13)
 #define XCR0_X87 BIT(0)
 #define XCR0_SSE BIT(1)
 #define XCR0_AVX BIT(2)

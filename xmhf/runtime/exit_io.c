@@ -8,6 +8,7 @@
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/acpi.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/log.h>
@@ -20,7 +21,6 @@
 #define PORT_KBC_COMMAND 0x64
 #define RESET_CONTROL_RESET BIT(2)
 #define KBC_PULSE_RESET 0xfe
-#define PM1_SLP_EN BIT(13)
 
 static u16 watched_ports[4];
 static u32 n_watched;

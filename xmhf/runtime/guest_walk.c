@@ -8,12 +8,6 @@
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
 
-#define CR0_WP BIT(16)
-#define CR4_PSE BIT(4)
-#define CR4_SMEP BIT(20)
-#define CR4_SMAP BIT(21)
-#define CR4_LA57 BIT(12)
-#define EFER_NXE BIT(11)
 #define PSE_PDE_RSVD BIT(21)           /* 4 MiB PDE (Table 4-4) */
 #define PSE_PDE_HIGH(e) (((e) >> 13) & 0xff) /* physical-address bits 39:32 */
 #define PAE_HIGH_RSVD 0x7ff0000000000000ull /* bits 62:52 of PAE entries (Tables 4-9..4-11) */

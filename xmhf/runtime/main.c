@@ -14,7 +14,6 @@
 #include <xmhf/log.h>
 #include <xmhf/power.h>
 
-#define FOUR_GIB 0x100000000ull
 
 extern const u8 __runtime_base[], __reserved_end[];
 
@@ -29,7 +28,7 @@ static u32 current_cpu_index(void) { return this_cpu()->index; }
  * identity map covers [0, 4 GiB). */
 static const void *acpi_map_low(u64 pa, u64 len)
 {
-	return pa + len <= FOUR_GIB && pa + len >= pa ? (const void *)pa : NULL;
+	return pa + len <= GiB(4) && pa + len >= pa ? (const void *)pa : NULL;
 }
 
 static void read_acpi(void)

@@ -17,6 +17,7 @@
 #include <xmhf/paging.h>
 #include <xmhf/power.h>
 #include <xmhf/vmx.h>
+#include <xmhf/x86/segment.h>
 
 /* Exit qualification (Table 28-2): selector in 15:0, source in 31:30. */
 #define TS_CALL 0
@@ -24,43 +25,18 @@
 #define TS_JMP 2
 #define TS_GATE 3
 /* IDT-vectoring information (27.2.4) */
-#define VEC_TYPE(info) (((info) >> 8) & 7)
-#define VEC_TYPE_NMI 2
-#define VEC_TYPE_HW_EXCEPTION 3
-#define VEC_TYPE_SW_INT 4
-#define VEC_TYPE_SW_EXCEPTION 6
+#define INTR_INFO_TYPE(info) (((info) >> 8) & 7)
 /* Exceptions */
-#define VEC_DF 8
-#define VEC_TS 10
-#define VEC_NP 11
-#define VEC_SS 12
-#define VEC_PF 14
 /* Descriptors (3.4.5, 3.5): type field, S, DPL, P in the access byte. */
-#define DESC_TSS32_AVAIL 9
-#define DESC_TSS32_BUSY 11
-#define DESC_TSS_BUSY_BIT 2
-#define DESC_LDT 2
-#define DESC_TSS16 1 /* available; 3 busy */
 #define TS_REFUSED 0xff /* a fault vector that means: not emulated */
 #define TYPE_ACCESSED 1
 #define TYPE_WRITABLE 2 /* data; readable for code */
 #define TYPE_CONFORMING 4 /* code; expand-down for data */
 #define TYPE_CODE 8
-#define AR_S BIT(4)
-#define AR_P BIT(7)
-#define AR_DB BIT(14)
-#define AR_UNUSABLE BIT(16)
-#define AR_V86 0xf3 /* 27.3.1.2: every segment in virtual-8086 mode */
-#define EFLAGS_NT BIT(14)
-#define EFLAGS_VM BIT(17)
 #define EFLAGS_VALID 0x3f7fd7ull /* bits that are not reserved (3.4.3) */
-#define CR0_TS BIT(3)
-#define CR0_PG_BIT BIT(31)
 #define TSS32_MIN_LIMIT 0x67 /* step 3 */
 #define TSS_DYNAMIC_START 0x20 /* EIP .. GS: what step 8 saves */
 #define TSS_DYNAMIC_END 0x60
-#define SEL_TI BIT(2)
-#define SEL_RPL 3
 
 /* The 32-bit TSS (Figure 8-2). */
 struct tss32 {
@@ -115,7 +91,7 @@ static bool raise_walk(struct task_switch *t, enum gw_result r, const struct gw_
 	if (r == GW_GP)
 		return ts_raise(t, VECTOR_GP, true, 0);
 	t->fault.cr2 = f->addr;
-	return ts_raise(t, VEC_PF, true, f->error_code);
+	return ts_raise(t, VECTOR_PF, true, f->error_code);
 }
 
 /* The CPU's implicit supervisor accesses to the GDT, LDT and TSS (4.6.1). */
@@ -176,18 +152,18 @@ static bool read_desc(struct task_switch *t, u16 sel, bool ldt_allowed, u8 vecto
 static bool check_new_tss(struct task_switch *t)
 {
 	bool iret = t->source == TS_IRET;
-	u8 bad = iret ? VEC_TS : VECTOR_GP;
+	u8 bad = iret ? VECTOR_TS : VECTOR_GP;
 	u64 addr;
 	if (!read_desc(t, t->sel, false, bad, &t->desc, &addr))
 		return false;
-	if (desc_system(t->desc) && (desc_type(t->desc) & ~DESC_TSS_BUSY_BIT) == DESC_TSS16)
+	if (desc_system(t->desc) && (desc_type(t->desc) & ~DESC_TSS_BUSY_BIT) == DESC_TSS16_AVAIL)
 		return ts_raise(t, TS_REFUSED, false, 0);
 	if (!desc_system(t->desc) || desc_type(t->desc) != (iret ? DESC_TSS32_BUSY : DESC_TSS32_AVAIL))
 		return raise_sel(t, bad, t->sel);
 	if (!desc_present(t->desc))
-		return raise_sel(t, VEC_NP, t->sel);
+		return raise_sel(t, VECTOR_NP, t->sel);
 	if (desc_limit(t->desc) < TSS32_MIN_LIMIT)
-		return raise_sel(t, VEC_TS, t->sel);
+		return raise_sel(t, VECTOR_TS, t->sel);
 	return true;
 }
 
@@ -221,7 +197,7 @@ static bool set_busy(struct task_switch *t, u16 sel, bool busy)
 static u32 old_eip(const struct task_switch *t)
 {
 	u64 rip = vmread(VMCS_GUEST_RIP);
-	bool hw_event = t->source == TS_GATE && (VEC_TYPE(t->idt_info) < VEC_TYPE_SW_INT);
+	bool hw_event = t->source == TS_GATE && (INTR_INFO_TYPE(t->idt_info) < EVENT_SW_INT);
 	return (u32)(hw_event ? rip : rip + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
 }
 
@@ -232,7 +208,7 @@ static bool save_old_task(struct task_switch *t)
 	struct tss32 old = { 0 };
 	u32 eflags = (u32)vmread(VMCS_GUEST_RFLAGS);
 	old.eip = old_eip(t);
-	old.eflags = t->source == TS_IRET ? eflags & ~EFLAGS_NT : eflags;
+	old.eflags = t->source == TS_IRET ? eflags & ~RFLAGS_NT : eflags;
 	for (u32 i = 0; i < 8; i++)
 		old.gpr[i] = (u32)*guest_gpr(t->regs, i);
 	old.gpr[4] = (u32)vmread(VMCS_GUEST_RSP);
@@ -269,7 +245,7 @@ static void load_tr(struct task_switch *t)
  * guest's cached translations go with the old CR3 (INVEPT drops them). */
 static bool load_cr3(struct task_switch *t, u32 cr3)
 {
-	if (!(t->pg.cr0 & CR0_PG_BIT))
+	if (!(t->pg.cr0 & CR0_PG))
 		return true;
 	if (t->pg.cr4 & CR4_PAE) {
 		u64 pdpte[4];
@@ -290,10 +266,10 @@ static bool load_ldtr(struct task_switch *t, u16 sel)
 	u64 desc, addr;
 	t->ldt = (struct segment){ .sel = sel, .ar = AR_UNUSABLE };
 	if (sel & ~SEL_RPL) {
-		if (!read_desc(t, sel, false, VEC_TS, &desc, &addr))
+		if (!read_desc(t, sel, false, VECTOR_TS, &desc, &addr))
 			return false;
 		if (!desc_system(desc) || desc_type(desc) != DESC_LDT || !desc_present(desc))
-			return raise_sel(t, VEC_TS, sel);
+			return raise_sel(t, VECTOR_TS, sel);
 		t->ldt = segment_of(sel, desc);
 	}
 	write_segment(LDTR, &t->ldt);
@@ -311,20 +287,20 @@ static u8 segment_fault(enum seg s, u16 sel, u64 desc, u32 cpl)
 	bool code = type & TYPE_CODE, conforming = code && (type & TYPE_CONFORMING);
 	u32 dpl = desc_dpl(desc), rpl = sel & SEL_RPL;
 	if (desc_system(desc))
-		return VEC_TS;
+		return VECTOR_TS;
 	if (s == CS) {
 		if (!code || (conforming ? dpl > cpl : dpl != cpl))
-			return VEC_TS;
-		return desc_present(desc) ? 0 : VEC_NP;
+			return VECTOR_TS;
+		return desc_present(desc) ? 0 : VECTOR_NP;
 	}
 	if (s == SS) {
 		if (code || !(type & TYPE_WRITABLE) || rpl != cpl || dpl != cpl)
-			return VEC_TS;
-		return desc_present(desc) ? 0 : VEC_SS;
+			return VECTOR_TS;
+		return desc_present(desc) ? 0 : VECTOR_SS;
 	}
 	if ((code && !(type & TYPE_WRITABLE)) || (!conforming && (dpl < cpl || dpl < rpl)))
-		return VEC_TS;
-	return desc_present(desc) ? 0 : VEC_NP;
+		return VECTOR_TS;
+	return desc_present(desc) ? 0 : VECTOR_NP;
 }
 
 /* Step 13 for one segment: the descriptor is loaded and qualified, and its
@@ -334,11 +310,11 @@ static bool load_segment(struct task_switch *t, enum seg s, u16 sel, u32 cpl)
 	u64 desc, addr;
 	if (!(sel & ~SEL_RPL)) {
 		if (s == CS || s == SS)
-			return raise_sel(t, VEC_TS, sel);
+			return raise_sel(t, VECTOR_TS, sel);
 		write_segment(s, &(struct segment){ .sel = sel, .ar = AR_UNUSABLE });
 		return true;
 	}
-	if (!read_desc(t, sel, true, VEC_TS, &desc, &addr))
+	if (!read_desc(t, sel, true, VECTOR_TS, &desc, &addr))
 		return false;
 	u8 vector = segment_fault(s, sel, desc, cpl);
 	if (vector)
@@ -361,7 +337,7 @@ static bool load_new_task(struct task_switch *t, const struct tss32 *tss)
 {
 	u32 eflags = (tss->eflags & EFLAGS_VALID) | RFLAGS_RESERVED_1;
 	if (t->source == TS_CALL || t->source == TS_GATE)
-		eflags |= EFLAGS_NT; /* step 10 */
+		eflags |= RFLAGS_NT; /* step 10 */
 	vmwrite(VMCS_GUEST_RFLAGS, eflags);
 	vmwrite(VMCS_GUEST_RIP, tss->eip);
 	for (u32 i = 0; i < 8; i++)
@@ -371,7 +347,7 @@ static bool load_new_task(struct task_switch *t, const struct tss32 *tss)
 		vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * s, (u16)tss->seg[s]);
 	if (!load_cr3(t, tss->cr3) || !load_ldtr(t, (u16)tss->ldt))
 		return false;
-	if (eflags & EFLAGS_VM) { /* virtual-8086 task (20.2.1) */
+	if (eflags & RFLAGS_VM) { /* virtual-8086 task (20.2.1) */
 		for (u32 s = ES; s <= GS; s++)
 			write_segment(s, &(struct segment){ (u16)tss->seg[s], (u64)(u16)tss->seg[s] << 4, 0xffff, AR_V86 });
 		return true;
@@ -398,7 +374,7 @@ static bool push_error_code(struct task_switch *t)
 	bool expand_down = (ar & 0xf & TYPE_CONFORMING) && !(ar & TYPE_CODE);
 	sp &= top;
 	if (expand_down ? sp <= limit || sp > top - 3 : sp > limit - 3 || limit < 3)
-		return ts_raise(t, VEC_SS, true, t->ext);
+		return ts_raise(t, VECTOR_SS, true, t->ext);
 	u32 access = (ar >> 5 & 3) == 3 ? GW_USER : 0;
 	struct gw_fault f;
 	enum gw_result r = guest_linear_write(&t->pg, gva(vmread(VMCS_GUEST_SS_BASE) + sp), &ec, 4, access, &f);
@@ -446,23 +422,23 @@ static bool switch_tasks(struct task_switch *t)
 }
 
 
-static bool contributory(u8 v) { return v == 0 || (v >= VEC_TS && v <= VECTOR_GP); }
+static bool contributory(u8 v) { return v == 0 || (v >= VECTOR_TS && v <= VECTOR_GP); }
 
 /* 6.15 Table 6-5: a fault while delivering an exception through the task
  * gate becomes #DF, or a shutdown if that exception was #DF. */
 static void deliver_fault(struct task_switch *t)
 {
 	u8 v = t->fault.vector;
-	if (t->source == TS_GATE && VEC_TYPE(t->idt_info) == VEC_TYPE_HW_EXCEPTION && v != VECTOR_DB) {
+	if (t->source == TS_GATE && INTR_INFO_TYPE(t->idt_info) == EVENT_HW_EXCEPTION && v != VECTOR_DB) {
 		u8 first = t->idt_info & 0xff;
-		if (first == VEC_DF) {
+		if (first == VECTOR_DF) {
 			pr_info("xmhf: guest triple fault in a task switch (shutdown): powering off");
 			power_off();
 		}
-		if ((contributory(first) && contributory(v)) || (first == VEC_PF && (v == VEC_PF || contributory(v))))
-			v = VEC_DF, t->fault.has_ec = true, t->fault.ec = 0;
+		if ((contributory(first) && contributory(v)) || (first == VECTOR_PF && (v == VECTOR_PF || contributory(v))))
+			v = VECTOR_DF, t->fault.has_ec = true, t->fault.ec = 0;
 	}
-	if (v == VEC_PF)
+	if (v == VECTOR_PF)
 		write_cr2(t->fault.cr2);
 	inject_exception(v, t->fault.has_ec, t->fault.ec);
 }
@@ -478,11 +454,11 @@ void task_switch_emulate(struct guest_regs *regs)
 	if (t.source == TS_GATE) {
 		t.idt_info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
 		CHECK(t.idt_info & INTR_INFO_VALID); /* 28.2.4: valid for a switch through the IDT */
-		u32 type = VEC_TYPE(t.idt_info);
-		t.ext = type != VEC_TYPE_SW_INT && type != VEC_TYPE_SW_EXCEPTION;
+		u32 type = INTR_INFO_TYPE(t.idt_info);
+		t.ext = type != EVENT_SW_INT && type != EVENT_SW_EXCEPTION;
 		/* the event is delivered by the switch: nothing is re-injected; an
 		 * NMI leaves NMIs blocked as its delivery would (6.7.1) */
-		if (type == VEC_TYPE_NMI)
+		if (type == EVENT_NMI)
 			vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 				vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
 	}

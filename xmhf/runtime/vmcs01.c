@@ -10,14 +10,10 @@
 #include <xmhf/msr.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
+#include <xmhf/x86/segment.h>
 
 #define VPID01 1
 #define PAT_POWER_ON 0x0007040600070406ull
-#define AR_UNUSABLE BIT(16)
-#define AR_DATA_RW_ACCESSED 0x93
-#define AR_CODE_RX_ACCESSED 0x9b
-#define AR_LDT 0x82
-#define AR_TSS_BUSY_16 0x8b
 #define DR7_INIT 0x400
 #define LINK_POINTER_NONE 0xffffffffffffffffull
 #define MSR_BITMAP_HIGH_BASE 0xc0000000u
@@ -118,7 +114,7 @@ void vmcs01_guest_init_state(u16 cs_selector, u16 ip)
 	segment(VMCS_GUEST_FS_SELECTOR, 0, AR_DATA_RW_ACCESSED);
 	segment(VMCS_GUEST_GS_SELECTOR, 0, AR_DATA_RW_ACCESSED);
 	segment(VMCS_GUEST_LDTR_SELECTOR, 0, AR_LDT);
-	segment(VMCS_GUEST_TR_SELECTOR, 0, AR_TSS_BUSY_16);
+	segment(VMCS_GUEST_TR_SELECTOR, 0, AR_TSS_BUSY);
 	vmwrite(VMCS_GUEST_GDTR_BASE, 0);
 	vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
 	vmwrite(VMCS_GUEST_IDTR_BASE, 0);
@@ -148,7 +144,7 @@ const char *vmcs01_init(u32 cpu)
 	bool missing = false;
 
 	*(u32 *)pg->vmcs01 = (u32)(c->basic & VMX_BASIC_REVISION_MASK);
-	if (!vmclear((u64)pg->vmcs01) || !vmptrld((u64)pg->vmcs01))
+	if (!vmclear(hpa((u64)pg->vmcs01)) || !vmptrld(hpa((u64)pg->vmcs01)))
 		return "VMCLEAR/VMPTRLD of VMCS01 failed";
 
 	u32 pin = adjust(c->pinbased, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, &missing);
@@ -203,6 +199,3 @@ const char *vmcs01_init(u32 cpu)
 	vmcs01_guest_init_state(0, 0);
 	return NULL;
 }
-
-u64 vmcs01_cr0_mask(void) { return this_cpu()->cr0_mask; }
-u64 vmcs01_cr4_mask(void) { return this_cpu()->cr4_mask; }

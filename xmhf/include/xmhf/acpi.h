@@ -63,4 +63,8 @@ int acpi_parse_fadt(const void *fadt, u64 len, struct fadt_info *out);
  * Returns 0, or -1 if not found. */
 int acpi_find_s5(const u8 *aml, u64 len, u8 *slp_typa, u8 *slp_typb);
 
+/* PM1 control register (ACPI 6.5 Table 4.13) */
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN BIT(13)
+
 #endif

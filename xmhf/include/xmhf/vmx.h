@@ -4,6 +4,8 @@
 #define XMHF_VMX_H
 
 #include <xmhf/types.h>
+#include <xmhf/x86/events.h>
+#include <xmhf/x86/regs.h>
 
 /* CPUID.1:ECX (SDM Vol. 2A Table 3-10) */
 #define CPUID1_ECX_VMX BIT(5)
@@ -14,13 +16,6 @@
 #define CPUID1_ECX_HYPERVISOR BIT(31)
 /* CPUID.80000001H:EDX */
 #define CPUID_EXT1_EDX_PAGE1GB BIT(26)
-
-/* Control registers (SDM Vol. 3 2.5) */
-#define CR0_PE BIT(0)
-#define CR0_NE BIT(5)
-#define CR0_PG BIT(31)
-#define CR4_PAE BIT(5)
-#define CR4_VMXE BIT(13)
 
 /* IA32_VMX_BASIC (A.1) */
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull
@@ -101,38 +96,8 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EXIT_REASON_VMFUNC 59
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
-/* VM-entry interruption information (26.8.3) */
-#define INTR_INFO_VALID BIT(31)
-#define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
-#define INTR_TYPE_NMI (2u << 8)
-#define INTR_TYPE_HW_EXCEPTION (3u << 8)
 /* Guest interruptibility (26.4.2) */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
 #define INTERRUPTIBILITY_NMI BIT(3)
-/* RFLAGS */
-#define RFLAGS_TF BIT(8)
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_RESERVED_1 BIT(1)
-/* More CR bits */
-#define CR0_ET BIT(4)
-#define CR0_NW BIT(29)
-#define CR0_CD BIT(30)
-#define CR4_SMXE BIT(14)
-#define CR4_OSXSAVE BIT(18)
-#define CR4_PKE BIT(22)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-
-/* DR6 (SDM Vol. 3 18.2.3), also the #DB exit qualification's layout */
-#define DR6_B0_B3 0xfull
-#define DR6_BD BIT(13)
-#define DR6_BS BIT(14)
-#define DR6_BT BIT(15)
-
-/* Exceptions */
-#define VECTOR_DB 1
-#define VECTOR_NMI 2
-#define VECTOR_UD 6
-#define VECTOR_GP 13
 #endif

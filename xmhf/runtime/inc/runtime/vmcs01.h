@@ -10,9 +10,6 @@ const char *vmcs01_init(u32 cpu);
 /* Load the architectural INIT state into the guest fields (SDM Vol. 3
  * Table 10-1) with real-mode CS = cs_selector and IP = ip. */
 void vmcs01_guest_init_state(u16 cs_selector, u16 ip);
-/* Guest CR0/CR4 masks (the bits the hypervisor owns). */
-u64 vmcs01_cr0_mask(void);
-u64 vmcs01_cr4_mask(void);
 /* Intercept this MSR in the MSR bitmap for reads and/or writes. */
 void msr_bitmap_intercept(u32 cpu, u32 msr, bool read, bool write);
 

@@ -13,8 +13,8 @@
 /* Host unit tests: a fake VMCS (tests/unit/fake_cpu.c). */
 u64 vmread(enum vmcs_field f);
 void vmwrite(enum vmcs_field f, u64 v);
-bool vmclear(u64 pa);
-bool vmptrld(u64 pa);
+bool vmclear(hpa_t pa);
+bool vmptrld(hpa_t pa);
 bool invept(u64 type, u64 eptp);
 #else
 static inline u64 vmread(enum vmcs_field f)
@@ -36,17 +36,17 @@ static inline void vmwrite(enum vmcs_field f, u64 v)
 }
 
 /* VMCLEAR / VMPTRLD / INVEPT: true on success. */
-static inline bool vmclear(u64 pa)
+static inline bool vmclear(hpa_t pa)
 {
 	u8 failed;
-	__asm__ volatile("vmclear %1; setbe %0" : "=qm"(failed) : "m"(pa) : "cc", "memory");
+	__asm__ volatile("vmclear %1; setbe %0" : "=qm"(failed) : "m"(pa.v) : "cc", "memory");
 	return !failed;
 }
 
-static inline bool vmptrld(u64 pa)
+static inline bool vmptrld(hpa_t pa)
 {
 	u8 failed;
-	__asm__ volatile("vmptrld %1; setbe %0" : "=qm"(failed) : "m"(pa) : "cc", "memory");
+	__asm__ volatile("vmptrld %1; setbe %0" : "=qm"(failed) : "m"(pa.v) : "cc", "memory");
 	return !failed;
 }
 

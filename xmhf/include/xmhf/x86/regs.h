@@ -1,0 +1,46 @@
+/* Architectural register bits, declared once: CR0, CR4, EFER, RFLAGS, DR6
+ * (SDM Vol. 3 2.5, 2.2.1, 3.4.3, 18.2.3). */
+#ifndef XMHF_X86_REGS_H
+#define XMHF_X86_REGS_H
+
+#include <xmhf/types.h>
+
+#define CR0_PE BIT(0)
+#define CR0_TS BIT(3)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_WP BIT(16)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
+#define CR0_PG BIT(31)
+
+#define CR4_PSE BIT(4)
+#define CR4_PAE BIT(5)
+#define CR4_LA57 BIT(12)
+#define CR4_VMXE BIT(13)
+#define CR4_SMXE BIT(14)
+#define CR4_PCIDE BIT(17)
+#define CR4_OSXSAVE BIT(18)
+#define CR4_SMEP BIT(20)
+#define CR4_SMAP BIT(21)
+#define CR4_PKE BIT(22)
+#define CR4_CET BIT(23)
+
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define EFER_NXE BIT(11)
+
+#define RFLAGS_CF BIT(0)
+#define RFLAGS_RESERVED_1 BIT(1)
+#define RFLAGS_TF BIT(8)
+#define RFLAGS_IF BIT(9)
+#define RFLAGS_NT BIT(14)
+#define RFLAGS_VM BIT(17)
+
+/* DR6, also the #DB exit qualification's layout (SDM Vol. 3 28.2.1) */
+#define DR6_B0_B3 0xfull
+#define DR6_BD BIT(13)
+#define DR6_BS BIT(14)
+#define DR6_BT BIT(15)
+
+#endif

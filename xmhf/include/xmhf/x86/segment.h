@@ -1,0 +1,35 @@
+/* Segment descriptors and the VMCS access-rights layout (SDM Vol. 3 3.4.5,
+ * 26.4.1 Table 26-2). */
+#ifndef XMHF_X86_SEGMENT_H
+#define XMHF_X86_SEGMENT_H
+
+#include <xmhf/types.h>
+
+#define AR_TYPE_MASK 0xfu
+#define AR_S BIT(4)
+#define AR_DPL_SHIFT 5
+#define AR_P BIT(7)
+#define AR_L BIT(13)
+#define AR_DB BIT(14)
+#define AR_G BIT(15)
+#define AR_UNUSABLE BIT(16)
+
+/* Access rights of common segments */
+#define AR_DATA_RW_ACCESSED 0x93
+#define AR_CODE_RX_ACCESSED 0x9b
+#define AR_LDT 0x82
+#define AR_TSS_BUSY 0x8b /* present, type 11: busy 32/64-bit TSS */
+#define AR_V86 0xf3      /* 27.3.1.2: every segment in virtual-8086 mode */
+
+/* System descriptor types (Table 3-2) */
+#define DESC_TSS16_AVAIL 1
+#define DESC_LDT 2
+#define DESC_TSS16_BUSY 3
+#define DESC_TSS32_AVAIL 9
+#define DESC_TSS32_BUSY 11
+#define DESC_TSS_BUSY_BIT 2
+
+#define SEL_RPL 3
+#define SEL_TI BIT(2)
+
+#endif
