@@ -70,4 +70,7 @@ else
 	rm -f "$OUT/config.mk.new"
 fi
 [ "$CONFIGURE_ONLY" = 1 ] && exit 0
+# The image steps need Debian packages (GRUB, mtools, xorriso): install what is
+# missing first, as `make run` / `make test` do.
+tools/deps.sh --check 2>/dev/null || tools/deps.sh || die "missing Debian packages: run 'sudo tools/deps.sh'"
 exec make -j"$JOBS" BUILD="$OUT"
