@@ -55,11 +55,14 @@ static void warn_rmrr_overlap(const struct dmar_range *prot)
 static void warn_uncovered_segments(void)
 {
 	for (u32 i = 0; i < dmar.n_units; i++) {
-		bool covered = false;
+		bool covered = false, first = true;
 
-		for (u32 j = 0; j < dmar.n_units; j++)
-			covered |= dmar.units[j].segment == dmar.units[i].segment && dmar.units[j].include_pci_all;
-		if (!covered)
+		for (u32 j = 0; j < dmar.n_units; j++) {
+			bool same = dmar.units[j].segment == dmar.units[i].segment;
+			covered |= same && dmar.units[j].include_pci_all;
+			first &= !(same && j < i);
+		}
+		if (first && !covered)
 			pr_warn("xmhf: PCI segment %u has no INCLUDE_PCI_ALL unit: devices outside the DMAR "
 				"scopes are not DMA-protected", dmar.units[i].segment);
 	}
@@ -100,7 +103,8 @@ void dma_protect_enable(struct e820_map *guest_map)
 	warn_uncovered_segments();
 	dmar_hide(dmar_table);
 	if (*(volatile u8 *)dmar_table != 'X')
-		pr_warn("xmhf: cannot hide the DMAR table from the guest: it is read-only; its OS will find units it cannot use");
+		pr_warn("xmhf: the DMAR table is read-only: the guest's OS will find the units it "
+			"cannot use");
 }
 
 void dma_protect_hide_units(u32 cpu)
