@@ -4,6 +4,7 @@
  * a machine without a usable DMAR table prints. Programming the units is
  * test_dmar's (a fake unit's MMIO). */
 #include "fake_cpu.h"
+#include "table_bytes.h"
 #include <runtime/dma_protect.h>
 #include <runtime/ept01.h>
 #include <xmhf/dmar.h>
@@ -27,26 +28,12 @@ static const void *map(u64 pa, u64 len)
 	return pa < sizeof(acpi_mem) && len <= sizeof(acpi_mem) - pa ? acpi_mem + pa : NULL;
 }
 
-static void put16(u8 *p, u16 v) { memcpy(p, &v, 2); }
-static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
-static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
-
-static void checksum(u8 *p, u32 len, u8 *field)
-{
-	u8 s = 0;
-
-	*field = 0;
-	for (u32 i = 0; i < len; i++)
-		s = (u8)(s + p[i]);
-	*field = (u8)-s;
-}
-
 static void sdt_header(u8 *p, const char *sig, u32 len)
 {
 	memcpy(p, sig, 4);
 	put32(p + 4, len);
 	p[8] = 1;
-	checksum(p, len, p + 9);
+	fix_checksum(p, len, 9);
 }
 
 /* RSDP (revision 0) -> RSDT -> DMAR with units A and B; drhd_len is the
@@ -73,7 +60,7 @@ static void build_acpi(u16 drhd_len)
 	sdt_header(rsdt, "RSDT", sizeof(struct acpi_sdt_header) + 4);
 	memcpy(rsdp, "RSD PTR ", 8);
 	put32(rsdp + 16, RSDT_PA);
-	checksum(rsdp, 20, rsdp + 8);
+	fix_checksum(rsdp, 20, 8);
 }
 
 static int setup(void **state)

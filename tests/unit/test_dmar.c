@@ -3,6 +3,7 @@
  * programming against a fake VT-d remapping unit (its MMIO registers with
  * the read-back rules of the VT-d spec, chapter 11). */
 #include "unit.h"
+#include "table_bytes.h"
 #include <xmhf/acpi.h>
 #include <xmhf/dmar.h>
 
@@ -10,19 +11,6 @@
 
 static u8 table[1024];
 static u32 table_len;
-
-static void put16(u8 *p, u16 v) { memcpy(p, &v, 2); }
-static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
-static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
-
-static u8 sum(const u8 *p, u32 len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s = (u8)(s + *p++);
-	return s;
-}
 
 static void table_begin(u8 haw)
 {
@@ -36,8 +24,7 @@ static void table_begin(u8 haw)
 static void table_end(void)
 {
 	put32(table + 4, table_len);
-	table[9] = 0;
-	table[9] = (u8)-sum(table, table_len);
+	fix_checksum(table, table_len, 9);
 }
 
 static u8 *add_struct(u16 type, u16 len)
