@@ -25,7 +25,7 @@ ASFLAGS := $(CFLAGS) -D__ASSEMBLER__ -DRUNTIME_BIN=\"$(BUILD)/runtime.bin\"
 LDFLAGS := -nostdlib -n -z noexecstack -z max-page-size=4096 --gc-sections --no-warn-rwx-segments
 
 LIB_SRCS := $(wildcard xmhf/lib/*.c)
-PLATFORM_SRCS := $(wildcard xmhf/platform/*.c)
+PLATFORM_SRCS := $(wildcard xmhf/platform/*.c xmhf/platform/*.S)
 RUNTIME_SRCS := $(wildcard xmhf/runtime/*.c xmhf/runtime/*.S)
 BOOT_SRCS := $(wildcard xmhf/boot/*.c xmhf/boot/*.S)
 

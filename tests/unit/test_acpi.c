@@ -2,6 +2,7 @@
  * exactly sized heap copy of the requested range, so ASan reports any read
  * beyond what the parser asked for. */
 #include "unit.h"
+#include "table_bytes.h"
 #include <xmhf/acpi.h>
 
 /* Fake physical memory: the first MiB, and 64 KiB above 4 GiB. */
@@ -47,26 +48,6 @@ static int unmap_all(void **state)
 	while (n_mapped)
 		free(mapped[--n_mapped]);
 	return 0;
-}
-
-static void put16(u8 *p, u16 v) { memcpy(p, &v, 2); }
-static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
-static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
-
-static u8 sum(const u8 *p, u64 len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s = (u8)(s + *p++);
-	return s;
-}
-
-/* Make bytes [0, len) of p sum to zero by adjusting p[at]. */
-static void fix_checksum(u8 *p, u64 len, u32 at)
-{
-	p[at] = 0;
-	p[at] = (u8)-sum(p, len);
 }
 
 /* An RSDP at pa: revision 0 (20 bytes) or 2 (36 bytes). */

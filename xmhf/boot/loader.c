@@ -7,6 +7,7 @@
 #include <xmhf/cpu.h>
 #include <xmhf/log.h>
 #include <xmhf/multiboot.h>
+#include <xmhf/panic.h>
 #include <xmhf/paging.h>
 #include <xmhf/string.h>
 
@@ -18,7 +19,8 @@ extern const u8 __loader_start[], __loader_end[];
 static struct boot_info boot_info;
 static struct cmdline cmdline;
 
-static NORETURN void __attribute__((format(printf, 1, 2))) fatal(const char *fmt, ...)
+/* The loader's panic (xmhf/panic.h): only this CPU runs. */
+void panic(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -78,7 +80,7 @@ static void place_modules(const struct multiboot_info *mbi, u64 base, u64 end)
 			continue;
 		u64 to = find_free(&boot_info.e820, busy, 2 + n, size);
 		if (!to)
-			fatal("xmhf: loader: module %u [0x%llx, 0x%llx) overlaps the hypervisor and no free RAM "
+			panic("xmhf: loader: module %u [0x%llx, 0x%llx) overlaps the hypervisor and no free RAM "
 			      "can take it", i, mod->start, mod->end);
 		memmove((void *)to, (const void *)mod->start, size);
 		pr_info("xmhf: loader: moved module %u from 0x%llx to 0x%llx (%llu bytes)", i, mod->start, to, size);
@@ -105,21 +107,21 @@ void loader_main(u32 magic, u32 mbi_pa)
 	log_set_level(cmdline.loglvl);
 	pr_info("xmhf: loader: cmdline '%s'", cmd);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
-		fatal("xmhf: loader: not started by a multiboot loader (eax=0x%x)", magic);
+		panic("xmhf: loader: not started by a multiboot loader (eax=0x%x)", magic);
 	if (rt->magic != RUNTIME_HEADER_MAGIC || (u64)(runtime_payload_end - runtime_payload) != rt->image_end - rt->base)
-		fatal("xmhf: loader: runtime image is corrupt");
+		panic("xmhf: loader: runtime image is corrupt");
 
 	strlcpy(boot_info.cmdline, cmd, sizeof(boot_info.cmdline));
 	if (!(mbi->flags & MULTIBOOT_INFO_MEM_MAP))
-		fatal("xmhf: loader: the boot loader gave no memory map (multiboot flag 6)");
+		panic("xmhf: loader: the boot loader gave no memory map (multiboot flag 6)");
 	if (!multiboot_mmap_to_e820((const void *)(u64)mbi->mmap_addr, mbi->mmap_length, &boot_info.e820))
-		fatal("xmhf: loader: the memory map is empty or malformed");
+		panic("xmhf: loader: the memory map is empty or malformed");
 
 	u64 base = rt->base, end = rt->reserved_end;
 	if (end > GiB(4) || !e820_is_ram(&boot_info.e820, base, end - base))
-		fatal("xmhf: loader: [0x%llx, 0x%llx) is not RAM below 4 GiB; rebuild with another --base", base, end);
+		panic("xmhf: loader: [0x%llx, 0x%llx) is not RAM below 4 GiB; rebuild with another --base", base, end);
 	if (overlaps(base, end, (u64)__loader_start, (u64)__loader_end))
-		fatal("xmhf: loader: the hypervisor range [0x%llx, 0x%llx) overlaps the loader", base, end);
+		panic("xmhf: loader: the hypervisor range [0x%llx, 0x%llx) overlaps the loader", base, end);
 	place_modules(mbi, base, end);
 
 	memmove((void *)base, runtime_payload, rt->image_end - base);
@@ -128,5 +130,5 @@ void loader_main(u32 magic, u32 mbi_pa)
 	memcpy((void *)rt->boot_info, &boot_info, sizeof(boot_info));
 	pr_debug("xmhf: loader: runtime at [0x%llx, 0x%llx), entering it", base, end);
 	((void (*)(struct boot_info *))rt->entry)((struct boot_info *)rt->boot_info);
-	fatal("xmhf: loader: the runtime returned");
+	panic("xmhf: loader: the runtime returned");
 }

@@ -5,15 +5,12 @@
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <xmhf/power.h>
-#include <xmhf/check.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/x86/events.h>
 
-
-extern const struct ex_table_entry __ex_table_start[], __ex_table_end[];
 
 static volatile bool system_halting;
 
@@ -22,14 +19,6 @@ static const char *const vector_names[IDT_VECTORS] = {
 	"#PF", "15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22", "23", "24", "25", "26", "27", "#HV",
 	"#VC", "#SX", "31",
 };
-
-u64 ex_table_lookup(u64 rip)
-{
-	for (const struct ex_table_entry *e = __ex_table_start; e < __ex_table_end; e++)
-		if (e->fault_rip == rip)
-			return e->fixup_rip;
-	return 0;
-}
 
 /* The first CPU to halt takes the console line lock, so that no CPU is
  * stopped while it holds it, then stops the others by NMI. A CPU that
@@ -52,11 +41,6 @@ void panic(const char *fmt, ...)
 	xvlog(LOG_ERROR, fmt, ap);
 	va_end(ap);
 	halt_all_cpus();
-}
-
-void check_failed(const char *file, int line, const char *cond)
-{
-	panic("xmhf: CHECK failed at %s:%d: %s", file, line, cond);
 }
 
 static void dump(const struct exception_frame *f)

@@ -1,5 +1,6 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
+#include <runtime/dma_protect.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
@@ -10,6 +11,7 @@
 #include <xmhf/cmdline.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
+#include <xmhf/dmar.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
@@ -62,6 +64,7 @@ static void read_acpi(void)
 	else if (!have_s5)
 		pr_warn("xmhf: no \\_S5 in the DSDT: no S5 power-off");
 	power_init(have_fadt ? &fadt : NULL, have_s5, typa, typb);
+	dma_protect_probe(rsdp, acpi_map_low);
 	io_watch_init(have_fadt ? (u16)fadt.pm1a_cnt : 0, have_fadt ? (u16)fadt.pm1b_cnt : 0);
 }
 
@@ -84,12 +87,13 @@ static void enumerate_cpus(void)
 
 static void setup_host_paging(void)
 {
-	struct pt_range uncached[1 + ACPI_MAX_IOAPICS];
+	struct pt_range uncached[1 + ACPI_MAX_IOAPICS + DMAR_MAX_UNITS];
 	u32 n = 0;
 
 	uncached[n++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
 	for (u32 i = 0; i < madt.n_ioapics; i++)
 		uncached[n++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
+	n += dma_protect_mmio(uncached + n, DMAR_MAX_UNITS);
 	hostpt_init(uncached, n);
 }
 
@@ -106,6 +110,10 @@ static void revise_e820(const struct boot_info *bi)
 		if (!e820_reserve(&guest_e820, CONFIG_MEM, top - CONFIG_MEM))
 			panic("xmhf: the E820 map has no room to hide memory above --mem");
 	}
+}
+
+static void log_guest_e820(void)
+{
 	for (u32 i = 0; i < guest_e820.n; i++)
 		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
 			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
@@ -127,6 +135,8 @@ void runtime_main(struct boot_info *bi)
 	read_acpi();
 	setup_host_paging();
 	revise_e820(bi);
+	dma_protect_enable(&guest_e820);
+	log_guest_e820();
 	enumerate_cpus();
 	pr_info("xmhf: %u CPUs (ACPI MADT lists %u enabled), %s mode", cpu_count(), madt.n_cpus,
 		lapic_x2apic_mode() ? "x2APIC" : "xAPIC");

@@ -2,6 +2,7 @@
  * after 200 us if it has not started), as SDM Vol. 3 9.4.4.1 describes. The
  * APs are started one at a time because they share the trampoline's data. */
 #include <runtime/asm_offsets.h>
+#include <runtime/dma_protect.h>
 #include <runtime/ept01.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
@@ -61,6 +62,7 @@ void guest_prepare_cpu(u32 index)
 	const char *err = vmcs01_init(index);
 	if (err)
 		panic("xmhf: cpu %u: cannot set up VMCS01: %s", index, err);
+	dma_protect_hide_units(index);
 	pr_debug("xmhf: cpu %u: EPT01 uses %u pages", index, ept01_pages(index));
 }
 

@@ -1,6 +1,7 @@
 /* CHECK: an invariant of the hypervisor itself. A failed CHECK is a
- * hypervisor bug: it prints the condition and location and halts all CPUs.
- * Guest input is never validated with CHECK (guests get SDM behaviour). */
+ * hypervisor bug: check_failed (lib/check.c) panics (xmhf/panic.h) with the
+ * condition and location. Guest input is never validated with CHECK
+ * (guests get SDM behaviour). */
 #ifndef XMHF_CHECK_H
 #define XMHF_CHECK_H
 

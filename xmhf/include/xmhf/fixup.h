@@ -1,5 +1,7 @@
-/* Instructions that may fault, with an exception fix-up: a fault makes the
- * call return false instead of crashing the hypervisor. */
+/* CPU-level fault-safe primitives (platform/fixup.S): a fault makes the
+ * call return false instead of crashing the hypervisor. The image's
+ * exception handler resumes at ex_table_lookup(rip) (platform/ex_table.c);
+ * only the runtime links them. */
 #ifndef XMHF_FIXUP_H
 #define XMHF_FIXUP_H
 

@@ -1,4 +1,4 @@
-/* Fault-safe MSR access. Each possibly faulting instruction has an
+/* Fault-safe RDMSR, WRMSR and XSETBV (xmhf/fixup.h). Each possibly faulting instruction has an
  * .ex_table entry {faulting RIP, fix-up RIP}; the exception handler resumes
  * at the fix-up, which returns false. */
 	.macro ex_entry fault, fixup
