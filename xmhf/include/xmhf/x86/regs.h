@@ -36,6 +36,7 @@
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_NT BIT(14)
 #define RFLAGS_VM BIT(17)
+#define RFLAGS_NOT_RESERVED 0x3f7fd7ull /* 3.4.3: every flag that is not reserved */
 
 /* DR6, also the #DB exit qualification's layout (SDM Vol. 3 28.2.1) */
 #define DR6_B0_B3 0xfull
