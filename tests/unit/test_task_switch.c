@@ -271,8 +271,10 @@ static void expect_in_task_b(u32 saved_eip)
 static void test_jmp(void **state)
 {
 	(void)state;
+	vmcs_set(VMCS_GUEST_DR7, 0x4ff);
 	task_switch(SEL_B, TASK_SWITCH_JMP);
 	expect_in_task_b(RIP0 + INSN_LEN);
+	assert_int_equal(vmcs_get(VMCS_GUEST_DR7), 0x4aa); /* L0-L3 cleared */
 	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 0x6000);
 	assert_int_equal(gdt_type(SEL_A), 0x9); /* old: not busy */
 	assert_int_equal(*m32(TSS_B + OFF_LINK), 0); /* no back link */
@@ -572,6 +574,71 @@ static void test_new_tss_unreachable_gp_before_commit(void **state)
 	assert_int_equal(regs.rax, 0xa0);
 }
 
+/* Before the commit point: a new TSS on a page that is not mapped is #PF
+ * (CR2 = its base), nothing changed. */
+static void test_new_tss_not_mapped_pf_before_commit(void **state)
+{
+	(void)state;
+	pae_paging(); /* PDPTE 1, [1 GiB, 2 GiB), is not present */
+	*gdt(SEL_B) = tss_desc(0x40000000 + TSS_B, 0x67, 0x9);
+	task_switch(SEL_B, TASK_SWITCH_CALL);
+	expect_fault_unchanged(VECTOR_PF, 0);
+	assert_int_equal(fake_cr[2], 0x40000000 + TSS_B);
+	assert_int_equal(gdt_type(SEL_B), 0x9);
+}
+
+/* IRET to a TSS that is not busy: #TS(its selector) before the commit point. */
+static void test_iret_to_available_tss_ts(void **state)
+{
+	(void)state;
+	task_switch(SEL_B, TASK_SWITCH_IRET);
+	expect_fault_unchanged(VECTOR_TS, SEL_B);
+}
+
+/* After the commit point: SS not present is #SS(SS); EIP beyond the new
+ * CS limit is #GP(0); an error code that does not fit the new stack is
+ * #SS(EXT). Each leaves the new task entry-valid. */
+static void test_ss_not_present_ss(void **state)
+{
+	(void)state;
+	*gdt(SEL_UDATA) = DATA_DESC & ~BIT(47);
+	*m32(TSS_B + OFF_SS) = SEL_UDATA;
+	task_switch(SEL_B, TASK_SWITCH_JMP);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), EXC(VECTOR_SS));
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE), SEL_UDATA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_AR_BYTES), AR_UNUSABLE);
+	expect_entry_valid();
+}
+
+static void test_eip_beyond_cs_limit_gp(void **state)
+{
+	(void)state;
+	*gdt(SEL_UCODE) = 0x00009a000000ffffull; /* DPL 0, limit FFFFH */
+	*m32(TSS_B + OFF_CS) = SEL_UCODE;
+	*m32(TSS_B + OFF_EIP) = 0x10000;
+	task_switch(SEL_B, TASK_SWITCH_JMP);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), EXC(VECTOR_GP));
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE), 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), 0x10000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CS_LIMIT), 0xffff);
+	expect_entry_valid();
+}
+
+static void test_error_code_push_overflows_ss(void **state)
+{
+	(void)state;
+	vmcs_set(VMCS_IDT_VECTORING_INFO, EXC(VECTOR_GP));
+	*m32(TSS_B + OFF_SS) = SEL_DATA16;
+	*m32(TSS_B + OFF_ESP) = 2; /* room for a word, not a dword */
+	task_switch(SEL_B, TASK_SWITCH_GATE);
+	/* #SS(EXT) while delivering #GP: contributory twice, so #DF (Table 6-5) */
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), EXC(VECTOR_DF));
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE), 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 2);
+	assert_int_equal(vmcs_get(VMCS_GUEST_TR_SELECTOR), SEL_B);
+	expect_entry_valid();
+}
+
 /* The old TSS must hold what the switch saves: #TS(old TSS) before it. */
 static void test_old_tss_limit_ts(void **state)
 {
@@ -740,6 +807,11 @@ int main(void)
 		cmocka_unit_test_setup(test_pae_cr3_loaded, setup),
 		cmocka_unit_test_setup(test_new_tss_unreachable_gp_before_commit, setup),
 		cmocka_unit_test_setup(test_old_tss_limit_ts, setup),
+		cmocka_unit_test_setup(test_new_tss_not_mapped_pf_before_commit, setup),
+		cmocka_unit_test_setup(test_iret_to_available_tss_ts, setup),
+		cmocka_unit_test_setup(test_ss_not_present_ss, setup),
+		cmocka_unit_test_setup(test_eip_beyond_cs_limit_gp, setup),
+		cmocka_unit_test_setup(test_error_code_push_overflows_ss, setup),
 		cmocka_unit_test_setup(test_trap_flag_debug, setup),
 		cmocka_unit_test_setup(test_fault_in_df_gate_shuts_down, setup),
 		cmocka_unit_test_setup(test_jmp_to_16bit_tss, setup),

@@ -502,9 +502,9 @@ static void write_segment(enum seg s, const struct segment *seg)
 	vmwrite(VMCS_GUEST_ES_AR_BYTES + 2 * s, seg->ar);
 }
 
-/* The one place the new task's state reaches the VMCS. CR0.TS is set on
- * every switch (2.5); a new CR3 drops the guest's cached translations
- * (INVEPT). */
+/* The one place the new task's state reaches the VMCS. CR0.TS is set
+ * (2.5) and DR7's local breakpoint enables cleared (18.2.4) on every
+ * switch; a new CR3 drops the guest's cached translations (INVEPT). */
 static void commit(struct task_switch *t, const struct task_state *st)
 {
 	for (u32 s = 0; s < SEG_COUNT; s++)
@@ -517,6 +517,7 @@ static void commit(struct task_switch *t, const struct task_state *st)
 	vmwrite(VMCS_GUEST_CR0, vmread(VMCS_GUEST_CR0) | CR0_TS);
 	if (vmread(VMCS_CR0_GUEST_HOST_MASK) & CR0_TS)
 		vmwrite(VMCS_CR0_READ_SHADOW, vmread(VMCS_CR0_READ_SHADOW) | CR0_TS);
+	vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_LOCAL_ENABLES);
 	if (st->cr3_loaded) {
 		if (t->pg.cr4 & CR4_PAE)
 			for (u32 i = 0; i < 4; i++)

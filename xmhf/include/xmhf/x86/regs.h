@@ -43,5 +43,7 @@
 #define DR6_BD BIT(13)
 #define DR6_BS BIT(14)
 #define DR6_BT BIT(15)
+/* DR7: L0-L3, cleared by every task switch (18.2.4) */
+#define DR7_LOCAL_ENABLES 0x55ull
 
 #endif
