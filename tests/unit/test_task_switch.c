@@ -3,7 +3,7 @@
  * 16-bit TSSes on the fake VMCS, with a GDT, an LDT, TSSes and stacks in
  * fake guest memory (paging off, or PAE paging for the CR3 cases). Every
  * result is checked against the VM-entry rules it must pass (SDM Vol. 3
- * 26.3.1): expect_entry_valid. */
+ * "Checks on the Guest State Area"): expect_entry_valid. */
 #include "fake_cpu.h"
 #include <runtime/task_switch.h>
 #include <runtime/vmx_ops.h>
@@ -168,9 +168,10 @@ static bool limit_fits_granularity(u32 limit, u32 ar)
 	return (ar & AR_G) ? (limit & 0xfff) == 0xfff : limit <= 0xfffff;
 }
 
-/* The VM-entry checks on the guest state (SDM Vol. 3 26.3.1.2, 26.3.1.4,
- * 26.3.1.5) a task switch's result must pass, with unrestricted guest and
- * outside IA-32e mode; also Bochs' CS.RPL rule. */
+/* The VM-entry checks on the guest state (SDM Vol. 3 "Checks on the Guest
+ * State Area": registers, segment registers, non-register state, event
+ * injection) a task switch's result must pass, with unrestricted guest and
+ * outside IA-32e mode; also Bochs' CS.RPL = CS.DPL rule. */
 static void expect_entry_valid(void)
 {
 	u64 rflags = vmcs_get(VMCS_GUEST_RFLAGS), cr0 = vmcs_get(VMCS_GUEST_CR0);

@@ -15,7 +15,7 @@
  *   old task's. Everything is checked before guest memory is written.
  * - After it (CR3, LDTR, the segment descriptors, the error-code push, the
  *   EIP limit) a fault happens in the new task, without further checks
- *   (Vol. 3 6.15 "Interrupt 10", Program State Change). The new task's
+ *   (Vol. 3 6.15 "Interrupt 10 (#TS)", Program State Change). The new task's
  *   state is computed in a struct task_state, starting with what the commit
  *   point loads (TR, EFLAGS, EIP, GPRs, selectors), and written to the VMCS
  *   by commit(), with a fault or without. A segment register the fault left
@@ -24,6 +24,7 @@
 #include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
 #include <runtime/task_switch.h>
+#include <runtime/task_switch_tss.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/check.h>
@@ -34,47 +35,7 @@
 #include <xmhf/vmx.h>
 #include <xmhf/x86/segment.h>
 
-/* The 32-bit TSS (Figure 7-2). */
-struct tss32 {
-	u16 link, r0;
-	u32 esp0, ss0, esp1, ss1, esp2, ss2;
-	u32 cr3, eip, eflags;
-	u32 gpr[8]; /* EAX ECX EDX EBX ESP EBP ESI EDI: the SDM's register order */
-	struct { u16 sel, reserved; } seg[6]; /* ES CS SS DS FS GS: the VMCS order */
-	u16 ldt, r1;
-	u16 trap, iomap;
-} PACKED;
-_Static_assert(sizeof(struct tss32) == TSS32_MIN_LIMIT + 1, "32-bit TSS layout");
-
-/* The 16-bit TSS (Figure 7-11). */
-struct tss16 {
-	u16 link;
-	u16 sp0, ss0, sp1, ss1, sp2, ss2;
-	u16 ip, flags;
-	u16 gpr[8];
-	u16 seg[4]; /* ES CS SS DS */
-	u16 ldt;
-} PACKED;
-_Static_assert(sizeof(struct tss16) == TSS16_MIN_LIMIT + 1, "16-bit TSS layout");
-
-union tss {
-	struct tss32 t32;
-	struct tss16 t16;
-	u8 bytes[sizeof(struct tss32)];
-};
-
 enum seg { ES, CS, SS, DS, FS, GS, LDTR, TR, SEG_COUNT };
-#define GPR_ESP 4
-
-/* A task's dynamic state as a TSS of either format holds it. */
-struct task_image {
-	u32 eip, eflags;
-	u32 gpr[8];
-	u16 seg[6];
-	u16 ldt;
-	u32 cr3;   /* 32-bit TSS only */
-	bool trap; /* the T flag (18.3.1.5), 32-bit TSS only */
-};
 
 struct segment {
 	u16 sel;
@@ -167,13 +128,6 @@ static u32 desc_limit(u64 d)
 
 static u64 gdt_slot(u16 sel) { return vmread(VMCS_GUEST_GDTR_BASE) + (sel & ~7u); }
 
-/* TSS formats: 32-bit types 9/11, 16-bit types 1/3 (Table 3-2). */
-static bool tss_type_wide(u32 type) { return type & 8; }
-static u32 tss_size(bool wide) { return wide ? sizeof(struct tss32) : sizeof(struct tss16); }
-/* The dynamic fields the switch saves (EIP .. GS, or IP .. DS). */
-static u32 dynamic_start(bool wide) { return wide ? __builtin_offsetof(struct tss32, eip) : __builtin_offsetof(struct tss16, ip); }
-static u32 dynamic_end(bool wide) { return wide ? __builtin_offsetof(struct tss32, ldt) : __builtin_offsetof(struct tss16, ldt); }
-
 /* A descriptor of the GDT (TI = 0) or, if 'ldt' is given and usable, of
  * that LDT; 'vector' if the selector is outside the table. */
 static bool read_desc(struct task_switch *t, u16 sel, const struct segment *ldt, u8 vector, u64 *desc, u64 *addr)
@@ -218,7 +172,7 @@ static bool check_new_tss(struct task_switch *t)
 static bool check_old_tss(struct task_switch *t)
 {
 	t->old_wide = tss_type_wide(vmread(VMCS_GUEST_TR_AR_BYTES) & AR_TYPE_MASK);
-	if (vmread(VMCS_GUEST_TR_LIMIT) < dynamic_end(t->old_wide) - 1)
+	if (vmread(VMCS_GUEST_TR_LIMIT) < tss_dynamic_end(t->old_wide) - 1)
 		return raise_sel(t, VECTOR_TS, (u16)vmread(VMCS_GUEST_TR_SELECTOR));
 	return true;
 }
@@ -230,8 +184,8 @@ static bool check_accessible(struct task_switch *t)
 	u64 old_tss = vmread(VMCS_GUEST_TR_BASE);
 	u16 old_sel = (u16)vmread(VMCS_GUEST_TR_SELECTOR);
 	bool nesting = t->source == TASK_SWITCH_CALL || t->source == TASK_SWITCH_GATE;
-	u32 start = dynamic_start(t->old_wide);
-	return probe_lin(t, old_tss + start, dynamic_end(t->old_wide) - start, GW_WRITE) &&
+	u32 start = tss_dynamic_start(t->old_wide);
+	return probe_lin(t, old_tss + start, tss_dynamic_end(t->old_wide) - start, GW_WRITE) &&
 	       probe_lin(t, desc_base(t->desc), tss_size(t->new_wide), 0) &&
 	       (!nesting || probe_lin(t, desc_base(t->desc), 2, GW_WRITE)) &&
 	       (nesting || probe_lin(t, gdt_slot(old_sel), 8, GW_WRITE)) &&
@@ -260,66 +214,24 @@ static u32 old_eip(const struct task_switch *t)
 }
 
 /* Step 8: EIP, EFLAGS (NT cleared for IRET, step 7), GPRs and selectors
- * into the old TSS; a 16-bit TSS keeps their low 16 bits (7.6). Reserved
- * bits between the fields keep their value. */
+ * into the old TSS (its other fields keep their value). */
 static bool save_old_task(struct task_switch *t)
 {
 	union tss old;
+	struct task_image img = { .eip = old_eip(t), .eflags = (u32)vmread(VMCS_GUEST_RFLAGS) };
 	u64 base = vmread(VMCS_GUEST_TR_BASE);
-	u32 start = dynamic_start(t->old_wide), len = dynamic_end(t->old_wide) - start;
-	u32 eip = old_eip(t), eflags = (u32)vmread(VMCS_GUEST_RFLAGS), gpr[8];
+	u32 start = tss_dynamic_start(t->old_wide), len = tss_dynamic_end(t->old_wide) - start;
 	if (t->source == TASK_SWITCH_IRET)
-		eflags &= ~RFLAGS_NT;
+		img.eflags &= ~RFLAGS_NT;
 	for (u32 i = 0; i < 8; i++)
-		gpr[i] = (u32)*guest_gpr(t->regs, i);
-	gpr[GPR_ESP] = (u32)vmread(VMCS_GUEST_RSP);
+		img.gpr[i] = (u32)*guest_gpr(t->regs, i);
+	img.gpr[TSS_GPR_ESP] = (u32)vmread(VMCS_GUEST_RSP);
+	for (u32 s = ES; s <= GS; s++)
+		img.seg[s] = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * s);
 	if (!read_lin(t, base + start, old.bytes + start, len))
 		return false;
-	if (t->old_wide) {
-		old.t32.eip = eip;
-		old.t32.eflags = eflags;
-		for (u32 i = 0; i < 8; i++)
-			old.t32.gpr[i] = gpr[i];
-		for (u32 s = ES; s <= GS; s++)
-			old.t32.seg[s].sel = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * s);
-	} else {
-		old.t16.ip = (u16)eip;
-		old.t16.flags = (u16)eflags;
-		for (u32 i = 0; i < 8; i++)
-			old.t16.gpr[i] = (u16)gpr[i];
-		for (u32 s = ES; s <= DS; s++)
-			old.t16.seg[s] = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * s);
-	}
+	tss_store_image(&old, t->old_wide, &img);
 	return write_lin(t, base + start, old.bytes + start, len);
-}
-
-/* The new task's registers from its TSS. A 16-bit TSS has no FS, GS, CR3
- * or T flag (null selectors, CR3 unchanged, 7.6); EIP and EFLAGS are
- * zero-extended, and the upper halves of the GPRs, which 7.6 leaves
- * undefined, are set to FFFFH as Bochs and QEMU do. */
-static struct task_image read_image(const union tss *n, bool wide)
-{
-	struct task_image img = { 0 };
-	if (wide) {
-		img.eip = n->t32.eip;
-		img.eflags = n->t32.eflags;
-		for (u32 i = 0; i < 8; i++)
-			img.gpr[i] = n->t32.gpr[i];
-		for (u32 s = ES; s <= GS; s++)
-			img.seg[s] = n->t32.seg[s].sel;
-		img.ldt = n->t32.ldt;
-		img.cr3 = n->t32.cr3;
-		img.trap = n->t32.trap & 1;
-	} else {
-		img.eip = n->t16.ip;
-		img.eflags = n->t16.flags;
-		for (u32 i = 0; i < 8; i++)
-			img.gpr[i] = 0xffff0000u | n->t16.gpr[i];
-		for (u32 s = ES; s <= DS; s++)
-			img.seg[s] = n->t16.seg[s];
-		img.ldt = n->t16.ldt;
-	}
-	return img;
 }
 
 static struct segment segment_of(u16 sel, u64 desc)
@@ -330,10 +242,10 @@ static struct segment segment_of(u16 sel, u64 desc)
 /* A segment register of the new task whose descriptor is not loaded (a
  * fault came first). The SDM leaves its descriptor state undefined and
  * tells the handler not to rely on it (6.15 "Interrupt 10"); here it is one
- * VM entry accepts (26.3.1.2) that keeps the new task's CPL (VMX's CPL is
- * SS.DPL, 25.4.1; a non-conforming CS.DPL equals it): data segments
- * unusable, SS unusable with DPL = CPL, CS a flat 32-bit code segment at
- * CPL. */
+ * VM entry accepts ("Checks on Guest Segment Registers") that keeps the new
+ * task's CPL (SS.DPL is the CPL, "Guest Register State"; a non-conforming
+ * CS.DPL equals it): data segments unusable, SS unusable with DPL = CPL,
+ * CS a flat 32-bit code segment at CPL. */
 static struct segment unloaded(enum seg s, u16 sel, u32 cpl)
 {
 	if (s == CS)
@@ -342,8 +254,8 @@ static struct segment unloaded(enum seg s, u16 sel, u32 cpl)
 	return (struct segment){ .sel = sel, .ar = AR_UNUSABLE | (s == SS ? cpl << AR_DPL_SHIFT : 0) };
 }
 
-/* A virtual-8086 task's segments need no descriptors (20.1.1; the VMCS
- * form of 26.3.1.2). */
+/* A virtual-8086 task's segments need no descriptors ("Virtual-8086
+ * Mode"); their VMCS form is that of "Checks on Guest Segment Registers". */
 static struct segment v86_segment(u16 sel)
 {
 	return (struct segment){ sel, (u64)sel << 4, 0xffff, AR_V86 };
@@ -479,7 +391,7 @@ static bool push_error_code(struct task_switch *t, struct task_state *st)
 	u32 width = t->new_wide ? 4 : 2;
 	bool big = ss->ar & AR_DB;
 	u32 top = big ? 0xffffffffu : 0xffffu;
-	u32 esp = st->gpr[GPR_ESP];
+	u32 esp = st->gpr[TSS_GPR_ESP];
 	u32 sp = ((big ? esp : (esp & 0xffff)) - width) & top;
 	bool expand_down = (ss->ar & SEG_TYPE_CONFORMING) && !(ss->ar & SEG_TYPE_CODE);
 	if (expand_down ? sp <= ss->limit || sp > top - (width - 1)
@@ -490,7 +402,7 @@ static bool push_error_code(struct task_switch *t, struct task_state *st)
 	enum gw_result r = guest_linear_write(&t->pg, gva(ss->base + sp), &ec, width, access, &f);
 	if (r != GW_OK)
 		return raise_walk(t, r, &f);
-	st->gpr[GPR_ESP] = big ? sp : (esp & ~0xffffu) | sp;
+	st->gpr[TSS_GPR_ESP] = big ? sp : (esp & ~0xffffu) | sp;
 	return true;
 }
 
@@ -513,7 +425,7 @@ static void commit(struct task_switch *t, const struct task_state *st)
 	vmwrite(VMCS_GUEST_RFLAGS, st->eflags);
 	for (u32 i = 0; i < 8; i++)
 		*guest_gpr(t->regs, i) = st->gpr[i];
-	vmwrite(VMCS_GUEST_RSP, st->gpr[GPR_ESP]);
+	vmwrite(VMCS_GUEST_RSP, st->gpr[TSS_GPR_ESP]);
 	vmwrite(VMCS_GUEST_CR0, vmread(VMCS_GUEST_CR0) | CR0_TS);
 	if (vmread(VMCS_CR0_GUEST_HOST_MASK) & CR0_TS)
 		vmwrite(VMCS_CR0_READ_SHADOW, vmread(VMCS_CR0_READ_SHADOW) | CR0_TS);
@@ -549,7 +461,7 @@ static bool switch_tasks(struct task_switch *t)
 		return false;
 
 	/* the commit point */
-	struct task_image img = read_image(&new, t->new_wide);
+	struct task_image img = tss_read_image(&new, t->new_wide);
 	struct task_state st;
 	begin_new_task(t, &img, &st);
 	bool done = load_new_task(t, &img, &st) && push_error_code(t, &st);
