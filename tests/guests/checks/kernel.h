@@ -114,5 +114,6 @@ void check_cr4_smxe_gp(void);
 void check_pae_paging_toggle(void);
 void check_high_memory(void);
 void check_task_switch(void);
+void check_task_switch_16(void);
 
 #endif

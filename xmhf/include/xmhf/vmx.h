@@ -96,6 +96,14 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EXIT_REASON_VMFUNC 59
 #define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
+/* Task-switch exit qualification (Table 28-2): selector in 15:0, source in 31:30 */
+#define TASK_SWITCH_SELECTOR(q) ((u16)(q))
+#define TASK_SWITCH_SOURCE(q) (((q) >> 30) & 3)
+#define TASK_SWITCH_CALL 0
+#define TASK_SWITCH_IRET 1
+#define TASK_SWITCH_JMP 2
+#define TASK_SWITCH_GATE 3
+
 /* Guest interruptibility (26.4.2) */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)

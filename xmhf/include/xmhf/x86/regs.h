@@ -36,11 +36,14 @@
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_NT BIT(14)
 #define RFLAGS_VM BIT(17)
+#define RFLAGS_NOT_RESERVED 0x3f7fd7ull /* 3.4.3: every flag that is not reserved */
 
 /* DR6, also the #DB exit qualification's layout (SDM Vol. 3 28.2.1) */
 #define DR6_B0_B3 0xfull
 #define DR6_BD BIT(13)
 #define DR6_BS BIT(14)
 #define DR6_BT BIT(15)
+/* DR7: L0-L3, cleared by every task switch (18.2.4) */
+#define DR7_LOCAL_ENABLES 0x55ull
 
 #endif

@@ -29,6 +29,16 @@
 #define DESC_TSS32_BUSY 11
 #define DESC_TSS_BUSY_BIT 2
 
+/* Type field of code and data segment descriptors (Table 3-1) */
+#define SEG_TYPE_ACCESSED BIT(0)
+#define SEG_TYPE_WRITABLE BIT(1)   /* data; readable for code */
+#define SEG_TYPE_CONFORMING BIT(2) /* code; expand-down for data */
+#define SEG_TYPE_CODE BIT(3)
+
+/* Lowest TSS descriptor limits (7.2.2, Table 7-1) */
+#define TSS16_MIN_LIMIT 0x2b
+#define TSS32_MIN_LIMIT 0x67
+
 #define SEL_RPL 3
 #define SEL_TI BIT(2)
 
