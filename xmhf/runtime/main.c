@@ -1,5 +1,6 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
+#include <runtime/guest_ram.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
@@ -82,15 +83,17 @@ static void enumerate_cpus(void)
 	}
 }
 
+/* The LAPIC and IOAPIC pages: uncached for the hypervisor, never guest RAM. */
+static struct pt_range devices[1 + ACPI_MAX_IOAPICS];
+static u32 n_devices;
+_Static_assert(ARRAY_SIZE(devices) <= GUEST_RAM_MAX_DEVICES, "guest_ram_init takes every device page");
+
 static void setup_host_paging(void)
 {
-	struct pt_range uncached[1 + ACPI_MAX_IOAPICS];
-	u32 n = 0;
-
-	uncached[n++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
+	devices[n_devices++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
 	for (u32 i = 0; i < madt.n_ioapics; i++)
-		uncached[n++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
-	hostpt_init(uncached, n);
+		devices[n_devices++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
+	hostpt_init(devices, n_devices);
 }
 
 static void revise_e820(const struct boot_info *bi)
@@ -106,6 +109,7 @@ static void revise_e820(const struct boot_info *bi)
 		if (!e820_reserve(&guest_e820, CONFIG_MEM, top - CONFIG_MEM))
 			panic("xmhf: the E820 map has no room to hide memory above --mem");
 	}
+	guest_ram_init(&guest_e820, devices, n_devices);
 	for (u32 i = 0; i < guest_e820.n; i++)
 		pr_debug("xmhf: e820[%u] 0x%016llx-0x%016llx type %u", i, guest_e820.e[i].base,
 			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);

@@ -41,11 +41,4 @@ void *l1_gpa_to_ptr(l1_gpa_t gpa); /* fake guest memory, tests/unit */
 static inline void *l1_gpa_to_ptr(l1_gpa_t gpa) { return (void *)gpa.v; }
 #endif
 
-/* Guest memory [gpa, gpa+size) for the hypervisor to read or write on the
- * guest's behalf, or NULL if it is the hypervisor's (hidden from the guest). */
-static inline void *guest_ram_ptr(l1_gpa_t gpa, u64 size)
-{
-	return gpa_is_hypervisor(gpa, size) ? NULL : l1_gpa_to_ptr(gpa);
-}
-
 #endif
