@@ -326,7 +326,7 @@ void fake_reset(u32 cpu)
 		percpu[i].self = &percpu[i];
 		percpu[i].index = i;
 		percpu[i].apic_id = i;
-		percpu[i].ept_apic_page = EPT01_NO_APIC_PAGE;
+		percpu[i].ept_apic_page = l1_gpa(EPT01_NO_APIC_PAGE);
 	}
 	/* all of the fake memory is guest RAM (but the hypervisor's range) */
 	static const struct e820_map fake_ram = { .e = { { 0, FAKE_GUEST_MEM, E820_RAM } }, .n = 1 };

@@ -127,7 +127,7 @@ static void test_ptr_refuses_moved_apic(void **state)
 	add(0, FAKE_GUEST_MEM, E820_RAM);
 	guest_ram_init(&map, NULL, 0);
 	assert_ptr_equal(guest_ram_ptr(l1_gpa(0x7000), 8), guest_mem(0x7000, 8));
-	this_cpu()->ept_apic_page = 0x7000;
+	this_cpu()->ept_apic_page = l1_gpa(0x7000);
 	assert_null(guest_ram_ptr(l1_gpa(0x7ffc), 4));
 	assert_null(guest_ram_ptr(l1_gpa(0x6ffc), 8));
 	assert_non_null(guest_ram_ptr(l1_gpa(0x6ff8), 8));

@@ -262,7 +262,7 @@ static void test_non_ram_refused(void **state)
 	*m32(0x1000) = 0x2000 | P | RW;
 	*m32(0x2008) = 0x7000 | P | RW;
 	assert_int_equal(xlate(0x2000, 0, GW_OK), 0x7000);
-	this_cpu()->ept_apic_page = 0x1000;     /* the APIC moved onto the page directory */
+	this_cpu()->ept_apic_page = l1_gpa(0x1000);    /* the APIC moved onto the page directory */
 	xlate(0x2000, 0, GW_GP);
 }
 

@@ -104,7 +104,7 @@ bool guest_ram_contains(l1_gpa_t gpa, u64 size)
 
 void *guest_ram_ptr(l1_gpa_t gpa, u64 size)
 {
-	u64 apic = this_cpu()->ept_apic_page;
+	u64 apic = this_cpu()->ept_apic_page.v;
 
 	if (!guest_ram_contains(gpa, size))
 		return NULL;

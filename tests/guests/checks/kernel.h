@@ -115,5 +115,6 @@ void check_pae_paging_toggle(void);
 void check_high_memory(void);
 void check_task_switch(void);
 void check_task_switch_above_mem(void);
+void check_mtrr_noncontiguous_mask(void);
 
 #endif
