@@ -116,5 +116,6 @@ void check_high_memory(void);
 void check_task_switch(void);
 void check_task_switch_above_mem(void);
 void check_mtrr_noncontiguous_mask(void);
+void check_apic_moves_bounded(void);
 
 #endif
