@@ -1,6 +1,7 @@
 /* Fake VMX/CPU backend for host unit tests: see fake_cpu.h. */
 #include "fake_cpu.h"
 #include <runtime/ept01.h>
+#include <runtime/guest_ram.h>
 #include <xmhf/fixup.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/lapic.h>
@@ -325,7 +326,11 @@ void fake_reset(u32 cpu)
 		percpu[i].self = &percpu[i];
 		percpu[i].index = i;
 		percpu[i].apic_id = i;
+		percpu[i].ept_apic_page = l1_gpa(EPT01_NO_APIC_PAGE);
 	}
+	/* all of the fake memory is guest RAM (but the hypervisor's range) */
+	static const struct e820_map fake_ram = { .e = { { 0, FAKE_GUEST_MEM, E820_RAM } }, .n = 1 };
+	guest_ram_init(&fake_ram, NULL, 0);
 	fake_ept01_rebuild_calls = fake_ept01_build_calls = 0;
 	fake_ept01_rebuild_cpu = ~0u;
 	current_cpu = cpu;

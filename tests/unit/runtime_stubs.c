@@ -76,7 +76,7 @@ WEAK void ept01_rebuild(u32 cpu) { fake_ept01_rebuild_calls++; fake_ept01_rebuil
 WEAK u64 *ept01_apic_entry(u32 cpu) { (void)cpu; fatal("ept01_apic_entry"); }
 u32 fake_ept01_moved_apic_cpu = ~0u;
 u64 fake_ept01_moved_apic_page;
-WEAK void ept01_move_apic(u32 cpu, u64 page) { fake_ept01_moved_apic_cpu = cpu; fake_ept01_moved_apic_page = page; }
+WEAK void ept01_move_apic(u32 cpu, l1_gpa_t page) { fake_ept01_moved_apic_cpu = cpu; fake_ept01_moved_apic_page = page.v; }
 WEAK bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size) { (void)gpa, (void)size; fatal("gpa_is_hypervisor"); }
 WEAK void vmcs01_guest_init_state(u16 cs, u16 ip) { (void)cs, (void)ip; fatal("vmcs01_guest_init_state"); }
 

@@ -2,6 +2,7 @@
  * (ACPI 6.5 15.1): the guest executed INT 15h (FLAGS, CS, IP pushed),
  * reached the stub's VMCALL at 0040:00AC. */
 #include "fake_cpu.h"
+#include <runtime/guest_ram.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/e820.h>
@@ -124,6 +125,27 @@ static void test_buffer_in_hypervisor_refused(void **state)
 	assert_int_equal(guest_mem(FAKE_HV_BASE, 1)[0], 0x5a);
 }
 
+/* A buffer that is not guest RAM (reserved EBDA, the VGA hole) is not
+ * written: the call fails as for an unsupported request. */
+static void test_buffer_outside_ram_refused(void **state)
+{
+	(void)state;
+	guest_ram_init(&guest_e820, NULL, 0);
+	memset(guest_mem(0x9fc00, 32), 0x5a, 32);
+	memset(guest_mem(0xb8000, 32), 0x5a, 32);
+	int15(0xe820, 0, 24, SMAP, 0x9fc0, 0, 0x0202);
+	assert_int_equal(*iret_flags(), 0x0203);
+	int15(0xe820, 0, 24, SMAP, 0x9fb0, 0xf0, 0x0202); /* straddles RAM -> reserved */
+	assert_int_equal(*iret_flags(), 0x0203);
+	int15(0xe820, 0, 20, SMAP, 0xb800, 0, 0x0202);
+	assert_int_equal(*iret_flags(), 0x0203);
+	for (u32 i = 0; i < 32; i++)
+		assert_true(guest_mem(0x9fc00, 32)[i] == 0x5a && guest_mem(0xb8000, 32)[i] == 0x5a);
+	assert_int_equal(guest_mem(0x9fbf0, 16)[0], 0);
+	int15(0xe820, 0, 24, SMAP, BUF_ES, BUF_DI, 0x0202); /* RAM: answered */
+	assert_int_equal(*iret_flags(), 0x0202);
+}
+
 static void test_other_functions_chained(void **state)
 {
 	(void)state;
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test_setup(test_walk_24_bytes, setup),
 		cmocka_unit_test_setup(test_bad_requests_set_cf, setup),
 		cmocka_unit_test_setup(test_buffer_in_hypervisor_refused, setup),
+		cmocka_unit_test_setup(test_buffer_outside_ram_refused, setup),
 		cmocka_unit_test_setup(test_other_functions_chained, setup),
 		cmocka_unit_test_setup(test_vmcall_elsewhere_is_ud, setup),
 	};

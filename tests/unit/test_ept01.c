@@ -37,6 +37,7 @@ static struct {
 	u64 apic;               /* the page mapped EPT_R */
 	u64 prot_page;          /* a page set to prot by ept01_set_prot, or ~0 */
 	u64 prot;
+	bool bit12_uc;          /* variable range 2: pages with address bit 12 clear UC */
 } model;
 
 static u8 model_type(u64 gpa)
@@ -53,6 +54,8 @@ static u8 model_type(u64 gpa)
 		return MT_WT;
 	}
 	if (gpa >= VAR_UC_BASE && gpa < 0x100000000ull)
+		return MT_UC;
+	if (model.bit12_uc && !(gpa & BIT(12)))
 		return MT_UC;
 	if (model.extra_size && gpa >= model.extra_base && gpa < model.extra_base + model.extra_size)
 		return model.extra_type;
@@ -124,11 +127,15 @@ static void check_leaf(u64 e, u64 base, unsigned level)
 	assert_int_equal(!!(e & EPT_LARGE), level > 1);
 	if (size == PAGE_SIZE) {
 		assert_int_equal(e & EPT_RWX, model_prot(base));
-		assert_int_equal(mt, model_type(base));
+		assert_int_equal(mt, base == model.apic ? MT_UC : model_type(base));
 		return;
 	}
 	assert_int_equal(e & EPT_RWX, EPT_RWX);
 	assert_true(model.apic < base || model.apic >= base + size);
+	if (model.bit12_uc && base >= ONE_MIB) { /* merged: the strictest type */
+		assert_int_equal(mt, MT_UC);
+		return;
+	}
 	/* above 1 MiB the model changes only at 2 MiB boundaries */
 	for (u64 a = base; a < base + size; a += base < ONE_MIB ? PAGE_SIZE : MiB(1)) {
 		assert_false(hidden(a));
@@ -167,7 +174,7 @@ static void check_ept(u64 eptp)
 
 static u64 lookup(u64 eptp, u64 gpa, unsigned *level)
 {
-	u64 *e = pt_lookup(&pt_format_ept, &reader, hpa(eptp & PT_ADDR_MASK), gpa, level);
+	u64 *e = ept_lookup(&reader, hpa(eptp & PT_ADDR_MASK), l1_gpa(gpa), level);
 	assert_non_null(e);
 	return *e;
 }
@@ -175,7 +182,7 @@ static u64 lookup(u64 eptp, u64 gpa, unsigned *level)
 static bool present(u64 eptp, u64 gpa)
 {
 	unsigned level;
-	return pt_lookup(&pt_format_ept, &reader, hpa(eptp & PT_ADDR_MASK), gpa, &level) != NULL;
+	return ept_lookup(&reader, hpa(eptp & PT_ADDR_MASK), l1_gpa(gpa), &level) != NULL;
 }
 
 static u8 type_at(u64 eptp, u64 gpa)
@@ -210,7 +217,7 @@ static void test_identity_hole_apic_types(void **state)
 	assert_true(present(eptp, FAKE_HV_END));
 	assert_int_equal(lookup(eptp, APIC + 0x300, &level), APIC | EPT_R | (MT_UC << EPT_MT_SHIFT));
 	assert_int_equal(level, 1);
-	assert_ptr_equal(ept01_apic_entry(CPU), pt_lookup(&pt_format_ept, &reader, hpa(eptp & PT_ADDR_MASK), APIC, &level));
+	assert_ptr_equal(ept01_apic_entry(CPU), ept_lookup(&reader, hpa(eptp & PT_ADDR_MASK), l1_gpa(APIC), &level));
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(APIC)), EPT_R);
 	assert_int_equal(lookup(eptp, APIC - 1, &level) & EPT_RWX, EPT_RWX);
 	assert_int_equal(lookup(eptp, APIC + PAGE_SIZE, &level) & EPT_RWX, EPT_RWX);
@@ -267,7 +274,8 @@ static void test_large_pages_2m(void **state)
 }
 
 /* Without 2 MiB pages 16 GiB needs 8192 page tables: the pool runs out,
- * which must stop the hypervisor, not leave memory unmapped. */
+ * which must stop the hypervisor (a CPU it cannot use), not leave memory
+ * unmapped. */
 static void test_4k_only_exhausts_pool(void **state)
 {
 	(void)state;
@@ -288,12 +296,12 @@ static void test_apic_moved(void **state)
 	check_ept(eptp);
 	assert_int_equal(lookup(eptp, APIC, &level) & EPT_RWX, EPT_RWX);
 	assert_int_equal(level, 3); /* GiB 3 is one UC leaf now */
-	assert_int_equal(lookup(eptp, model.apic, &level), model.apic | EPT_R | (MT_WB << EPT_MT_SHIFT));
+	assert_int_equal(lookup(eptp, model.apic, &level), model.apic | EPT_R | (MT_UC << EPT_MT_SHIFT)); /* SDM: APIC UC */
 	assert_int_equal(level, 1);
 }
 
-/* The guest moves its APIC at run time (WRMSR IA32_APIC_BASE): the old page
- * is RWX with its old type again, the new one a 4 KiB read-only UC page; an
+/* The guest moves its APIC at run time (WRMSR IA32_APIC_BASE): EPT01 is
+ * rebuilt, the old page is RWX with its old type again, the new one a 4 KiB read-only UC page; an
  * APIC in the hypervisor's range is not trapped (nothing is mapped there). */
 static void test_apic_moved_at_run_time(void **state)
 {
@@ -302,21 +310,22 @@ static void test_apic_moved_at_run_time(void **state)
 	unsigned level;
 	u32 invepts = fake_invept_calls;
 
-	ept01_move_apic(CPU, moved);
+	ept01_move_apic(CPU, l1_gpa(moved));
 	assert_int_equal(fake_invept_calls, invepts + 1);
-	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_RWX | (MT_UC << EPT_MT_SHIFT));
+	assert_int_equal(lookup(eptp, APIC, &level), VAR_UC_BASE | EPT_RWX | (MT_UC << EPT_MT_SHIFT) | EPT_LARGE);
+	assert_int_equal(level, 3); /* the old split is gone: GiB 3 is one leaf again */
 	assert_int_equal(lookup(eptp, moved, &level), moved | EPT_R | (MT_UC << EPT_MT_SHIFT));
 	assert_int_equal(level, 1);
-	assert_int_equal(percpu[CPU].ept_apic_page, moved);
-	assert_ptr_equal(ept01_apic_entry(CPU), pt_lookup(&pt_format_ept, &reader, hpa(eptp & PT_ADDR_MASK), moved, &level));
+	assert_int_equal(percpu[CPU].ept_apic_page.v, moved);
+	assert_ptr_equal(ept01_apic_entry(CPU), ept_lookup(&reader, hpa(eptp & PT_ADDR_MASK), l1_gpa(moved), &level));
 
-	ept01_move_apic(CPU, FAKE_HV_BASE);
-	assert_int_equal(percpu[CPU].ept_apic_page, EPT01_NO_APIC_PAGE);
+	ept01_move_apic(CPU, l1_gpa(FAKE_HV_BASE));
+	assert_int_equal(percpu[CPU].ept_apic_page.v, EPT01_NO_APIC_PAGE);
 	assert_null(ept01_apic_entry(CPU));
 	assert_false(present(eptp, FAKE_HV_BASE));
 	assert_int_equal(lookup(eptp, moved, &level) & EPT_RWX, EPT_RWX);
 
-	ept01_move_apic(CPU, APIC); /* and back */
+	ept01_move_apic(CPU, l1_gpa(APIC)); /* and back */
 	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_R | (MT_UC << EPT_MT_SHIFT));
 }
 
@@ -338,11 +347,17 @@ static void set_prot_splits(unsigned from_level, u64 page, u64 prot)
 	assert_int_equal(ept01_pages(CPU), pages + from_level - 1);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(page + 0x123)), prot);
 	check_ept(eptp); /* the 511 + 511 others: RWX (2 MiB or 4 KiB), same type */
-	/* back to RWX: the same entry, no new pages */
+	/* kept by a rebuild (an MTRR write) */
+	ept01_rebuild(CPU);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(page)), prot);
+	check_ept(eptp);
+	/* back to RWX: the page needs no leaf of its own, the split is gone */
 	assert_true(ept01_set_prot(CPU, l1_gpa(page), EPT_RWX));
 	model.prot = EPT_RWX;
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(page)), EPT_RWX);
-	assert_int_equal(ept01_pages(CPU), pages + from_level - 1);
+	assert_int_equal(ept01_pages(CPU), pages);
+	lookup(eptp, page, &level);
+	assert_int_equal(level, from_level);
 	check_ept(eptp);
 }
 
@@ -433,6 +448,82 @@ static void test_mtrrs_disabled_uc(void **state)
 	assert_int_equal(ept01_pages(CPU), 6); /* GiB 3 is still split by the LAPIC */
 }
 
+/* Issue 7 point 6: a non-contiguous PHYSMASK (bit 12 only: every other
+ * page UC) would need 8192 page tables at 4 KiB granularity. The build
+ * merges types over 2 MiB pages (UC: the strictest of UC and WB) and keeps
+ * 4 KiB pages where it must (the fixed-range MiB, the APIC), within the
+ * pool; before, the pool ran out and the hypervisor panicked. */
+static void test_noncontiguous_mask_merged(void **state)
+{
+	(void)state;
+	struct mtrr_state *m = &percpu[CPU].mtrr;
+	u64 eptp = ept01_build(CPU);
+	unsigned level;
+
+	m->var_base[2] = 0 | MT_UC;
+	m->var_mask[2] = BIT(12) | MTRR_PHYSMASK_VALID;
+	model.bit12_uc = true;
+	ept01_rebuild(CPU);
+	check_ept(eptp);
+	assert_int_equal(walk_state.leaves[3], 0);
+	assert_int_equal(ept01_pages(CPU), 1 + 1 + CONFIG_MEM / GiB(1) + 2);
+	assert_int_equal(lookup(eptp, GiB(5), &level) & EPT_MT_MASK, MT_UC << EPT_MT_SHIFT);
+	assert_int_equal(level, 2);
+	assert_int_equal(type_at(eptp, ONE_MIB), MT_UC); /* 4 KiB pages in the first 2 MiB */
+	assert_int_equal(type_at(eptp, ONE_MIB + 0x1000), MT_WB);
+	/* the mask removed: 1 GiB pages again */
+	m->var_mask[2] = 0;
+	model.bit12_uc = false;
+	ept01_rebuild(CPU);
+	check_ept(eptp);
+	assert_int_equal(ept01_pages(CPU), 6);
+}
+
+/* Issue 7 point 6: 100 APIC moves to fresh 2 MiB regions: each rebuild
+ * frees the old split (before, ~58 moves exhausted the pool). */
+static void test_100_apic_moves(void **state)
+{
+	(void)state;
+	u64 eptp = ept01_build(CPU);
+	unsigned level;
+
+	for (u32 i = 0; i < 100; i++) {
+		u64 page = GiB(5) + i * MiB(2) + 0x1000;
+		ept01_move_apic(CPU, l1_gpa(page));
+		assert_int_equal(lookup(eptp, page, &level), page | EPT_R | (MT_UC << EPT_MT_SHIFT));
+		assert_int_equal(ept01_pages(CPU), 6);
+	}
+	model.apic = GiB(5) + 99 * MiB(2) + 0x1000;
+	check_ept(eptp);
+}
+
+/* Up to EPT_OVERRIDES_MAX pages have their own permissions; one more is
+ * refused (the hypapp's request fails, nothing else); a page back to RWX
+ * frees its slot and its tables. */
+static void test_set_prot_bounded(void **state)
+{
+	(void)state;
+	u64 eptp = ept01_build(CPU);
+
+	for (u32 i = 0; i < EPT_OVERRIDES_MAX; i++)
+		assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4 + i) + 0x5000), EPT_R));
+	assert_int_equal(ept01_pages(CPU), 6 + 2 * EPT_OVERRIDES_MAX);
+	assert_false(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_R));
+	assert_false(ept01_set_prot(CPU, l1_gpa(CONFIG_MEM), EPT_R)); /* above --mem */
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(13))), EPT_RWX);
+	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4) + 0x5000), EPT_R | EPT_X)); /* change: same slot */
+	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(5) + 0x5000), EPT_RWX));
+	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_R));
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(4) + 0x5000)), EPT_R | EPT_X);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(5) + 0x5000)), EPT_RWX);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(13))), EPT_R);
+	for (u32 i = 0; i < EPT_OVERRIDES_MAX; i++)
+		assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4 + i) + 0x5000), EPT_RWX));
+	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_RWX));
+	assert_int_equal(ept01_pages(CPU), 6);
+	check_ept(eptp);
+}
+
 /* ept01_init_mtrr reads what the MSRs hold, without fixed ranges when
  * MTRRCAP.FIX is 0 (those MSRs do not exist then). */
 static void test_init_mtrr_reads_msrs(void **state)
@@ -473,6 +564,9 @@ int main(void)
 		cmocka_unit_test_setup(test_set_prot_hypervisor_refused, setup),
 		cmocka_unit_test_setup(test_rebuild_after_mtrr_change, setup),
 		cmocka_unit_test_setup(test_mtrrs_disabled_uc, setup),
+		cmocka_unit_test_setup(test_noncontiguous_mask_merged, setup),
+		cmocka_unit_test_setup(test_100_apic_moves, setup),
+		cmocka_unit_test_setup(test_set_prot_bounded, setup),
 		cmocka_unit_test_setup(test_init_mtrr_reads_msrs, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

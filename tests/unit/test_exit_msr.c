@@ -159,15 +159,19 @@ static void test_mtrr_valid_write_rebuilds_ept(void **state)
 	assert_int_equal(percpu[CPU].mtrr.var_base[1], 0x80000000ull);
 	assert_int_equal(fake_ept01_rebuild_calls, 1);
 	assert_int_equal(fake_ept01_rebuild_cpu, CPU);
-	/* MTRRs disabled: no rebuild until they are enabled again */
+	/* disabling them makes everything UC (SDM "IA32_MTRR_DEF_TYPE MSR"):
+	 * a rebuild; then none until they are enabled again */
 	assert_true(guest_wrmsr(MSR_MTRR_DEF_TYPE, 0));
-	assert_int_equal(fake_ept01_rebuild_calls, 1);
+	assert_int_equal(fake_ept01_rebuild_calls, 2);
 	assert_true(guest_wrmsr(0x26f, 0x0404040404040404ull));
 	assert_int_equal(percpu[CPU].mtrr.fixed[10], 0x0404040404040404ull);
-	assert_int_equal(fake_ept01_rebuild_calls, 1);
-	assert_true(guest_wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | 6));
+	assert_true(guest_wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_FE | 6));
 	assert_int_equal(fake_ept01_rebuild_calls, 2);
+	assert_true(guest_wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | 6));
+	assert_int_equal(fake_ept01_rebuild_calls, 3);
 	assert_int_equal(percpu[CPU].mtrr.def_type, MTRR_DEF_E | 6);
+	assert_true(guest_wrmsr(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MTRR_DEF_FE | 6)); /* FE on */
+	assert_int_equal(fake_ept01_rebuild_calls, 4);
 	assert_int_equal(fake_wrmsr_safe_calls, 0); /* never the real MTRRs */
 }
 

@@ -3,6 +3,7 @@
  * error code, 4.8 A/D flags) on fake guest memory, with the hypervisor's
  * range [FAKE_HV_BASE, FAKE_HV_END) refused. */
 #include "fake_cpu.h"
+#include <runtime/guest_ram.h>
 #include <runtime/guest_walk.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
@@ -241,6 +242,30 @@ static void test_hypervisor_range_refused(void **state)
 	assert_int_equal(guest_linear_read(&pg, gva(FAKE_HV_BASE - 4), buf, 8, 0, &f), GW_GP);
 }
 
+/* Only guest RAM is walked or copied: not memory above the E820 map's RAM
+ * (above --mem the hypervisor's page tables map nothing: a #PF in VMX root
+ * before), not a device page, not this CPU's moved APIC page. */
+static void test_non_ram_refused(void **state)
+{
+	(void)state;
+	static const struct e820_map m = { .e = { { 0, MiB(1), E820_RAM } }, .n = 1 };
+	static const struct pt_range device = { 0x5000, PAGE_SIZE };
+	guest_ram_init(&m, &device, 1);
+	map_two_pages();
+	u8 buf[8] = { 0 };
+	*m32(0x2008) = MiB(1) | P | RW;         /* a data page beyond RAM */
+	assert_int_equal(guest_linear_read(&pg, gva(0x2000), buf, 4, 0, &f), GW_GP);
+	*m32(0x2008) = 0x5000 | P | RW;         /* the device page */
+	assert_int_equal(guest_linear_write(&pg, gva(0x2000), buf, 4, 0, &f), GW_GP);
+	*m32(0x1000) = 0x40000000 | P | RW;     /* a page table at 1 GiB: no RAM */
+	xlate(0x1000, 0, GW_GP);
+	*m32(0x1000) = 0x2000 | P | RW;
+	*m32(0x2008) = 0x7000 | P | RW;
+	assert_int_equal(xlate(0x2000, 0, GW_OK), 0x7000);
+	this_cpu()->ept_apic_page = l1_gpa(0x1000);    /* the APIC moved onto the page directory */
+	xlate(0x2000, 0, GW_GP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup(test_4level, setup),
 		cmocka_unit_test_setup(test_cross_page, setup),
 		cmocka_unit_test_setup(test_hypervisor_range_refused, setup),
+		cmocka_unit_test_setup(test_non_ram_refused, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

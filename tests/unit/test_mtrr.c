@@ -133,6 +133,54 @@ static void test_disabled_is_uc(void **state)
 	assert_int_equal(mtrr_range_type(&m, 0, 0x1000), WB);
 }
 
+/* One type for a region that is not uniform: the strictest of its types
+ * (UC wins, WT over WB, two other types give UC); every byte's own type
+ * is never stricter. Exhaustive over 4 KiB pages of 16 MiB regions. */
+static void check_merged_not_weaker(u64 base, u64 size)
+{
+	u8 merged = mtrr_range_type_merged(&m, base, size);
+	for (u64 a = base; a < base + size; a += 0x1000) {
+		u8 t = mtrr_range_type(&m, a, 0x1000);
+		assert_true(t == merged || merged == UC || (merged == WT && t == WB));
+	}
+}
+
+static void test_merged_types(void **state)
+{
+	(void)state;
+	/* non-contiguous mask: address bit 12 only, every other page UC */
+	m.var_base[0] = 0 | UC;
+	m.var_mask[0] = 0x1000 | MTRR_PHYSMASK_VALID;
+	assert_int_equal(mtrr_range_type(&m, 0x200000, 0x200000), MTRR_MIXED);
+	assert_int_equal(mtrr_range_type(&m, 0x200000, 0x1000), UC);
+	assert_int_equal(mtrr_range_type(&m, 0x201000, 0x1000), WB);
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), UC);
+	assert_int_equal(mtrr_range_type_merged(&m, 0x40000000, 0x40000000), UC);
+	check_merged_not_weaker(0x1000000, 0x1000000);
+	/* WT on even pages over WB: WT */
+	m.var_base[0] = 0 | WT;
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), WT);
+	check_merged_not_weaker(0x1000000, 0x1000000);
+	/* WC with a WB default: UC */
+	m.var_base[0] = 0 | WC;
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), UC);
+	/* a range covering every byte: the default never applies */
+	m.def_type = MTRR_DEF_E | UC;
+	var(1, 0, 0x100000000ull, WB);
+	m.var_base[0] = 0 | WT;
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), WT);
+	check_merged_not_weaker(0x1000000, 0x1000000);
+	/* a range that matches nothing in the region does not count */
+	var(2, 0x200000000ull, 0x1000, UC);
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), WT);
+	/* a uniform region: its type */
+	m.var_mask[0] = 0;
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), WB);
+	/* MTRRs disabled: UC */
+	m.def_type = WB;
+	assert_int_equal(mtrr_range_type_merged(&m, 0x200000, 0x200000), UC);
+}
+
 static void test_msr_mapping(void **state)
 {
 	(void)state;
@@ -200,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup(test_variable_ranges_and_default, setup),
 		cmocka_unit_test_setup(test_partial_overlaps_are_mixed, setup),
 		cmocka_unit_test_setup(test_disabled_is_uc, setup),
+		cmocka_unit_test_setup(test_merged_types, setup),
 		cmocka_unit_test_setup(test_msr_mapping, setup),
 		cmocka_unit_test_setup(test_value_valid, setup),
 	};

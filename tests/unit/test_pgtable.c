@@ -58,7 +58,7 @@ static const struct pt_range lapic_ioapic[] = {
 /* The host leaf for addr: its level, and check that it maps addr to itself. */
 static u64 leaf(u64 addr, unsigned *level)
 {
-	u64 *e = pt_lookup(&pt_format_host, &alloc, root, addr, level);
+	u64 *e = hpt_lookup(&alloc, root, hpa(addr), level);
 	u64 size;
 
 	assert_non_null(e);
@@ -88,7 +88,7 @@ static void test_identity_4g_with_1g_pages(void **state)
 	assert_int_equal(leaf(0xfea00000, &level) & UC, 0);
 	assert_int_equal(leaf(0xc0000000, &level) & UC, 0);
 	assert_int_equal(leaf(0xffffffff, &level) & UC, 0);
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, GiB(4), &level));
+	assert_null(hpt_lookup(&alloc, root, hpa(GiB(4)), &level));
 }
 
 static void test_identity_4g_with_2m_pages(void **state)
@@ -107,7 +107,7 @@ static void test_identity_4g_with_2m_pages(void **state)
 		assert_int_equal(e & ~PT_ADDR_MASK,
 				 PTE_P | PTE_RW | PTE_PS | (uncached ? UC : 0));
 	}
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, GiB(4), &level));
+	assert_null(hpt_lookup(&alloc, root, hpa(GiB(4)), &level));
 }
 
 /* Map 16 GiB and sample it: 1 GiB pages except in the GiB with the
@@ -125,7 +125,7 @@ static void check_identity_16g(bool allow_1g, u32 tables)
 	}
 	assert_int_equal(leaf(0xfee00000, &level) & UC, UC);
 	assert_int_equal(leaf(GiB(16) - 1, &level) & UC, 0);
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, GiB(16), &level));
+	assert_null(hpt_lookup(&alloc, root, hpa(GiB(16)), &level));
 }
 
 static void test_identity_16g(void **state)
@@ -146,7 +146,7 @@ static void test_identity_top_not_1g_aligned(void **state)
 	assert_int_equal(level, 3);
 	leaf(GiB(1) + 0x10, &level);
 	assert_int_equal(level, 2);
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, GiB(1) + MiB(2), &level));
+	assert_null(hpt_lookup(&alloc, root, hpa(GiB(1) + MiB(2)), &level));
 }
 
 static void test_identity_out_of_pages(void **state)
@@ -174,31 +174,31 @@ static void test_entry_creates_tables_once(void **state)
 
 	(void)state;
 	new_root(8);
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, 0x1234000, &level));
-	e = pt_entry(&pt_format_host, &alloc, root, 0x1234000, 1);
+	assert_null(hpt_lookup(&alloc, root, hpa(0x1234000), &level));
+	e = hpt_entry(&alloc, root, hpa(0x1234000), 1);
 	assert_non_null(e);
 	assert_int_equal(ps.used, 4);
-	assert_int_equal(pool[0][0], (POOL_PA + PAGE_SIZE) | pt_format_host.table_bits);
+	assert_int_equal(pool[0][0], (POOL_PA + PAGE_SIZE) | (PTE_P | PTE_RW | PTE_US));
 	*e = 0x1234000 | PTE_P;
-	assert_ptr_equal(pt_entry(&pt_format_host, &alloc, root, 0x1234fff, 1), e);
-	assert_ptr_equal(pt_lookup(&pt_format_host, &alloc, root, 0x1234abc, &level), e);
+	assert_ptr_equal(hpt_entry(&alloc, root, hpa(0x1234fff), 1), e);
+	assert_ptr_equal(hpt_lookup(&alloc, root, hpa(0x1234abc), &level), e);
 	assert_int_equal(level, 1);
 	assert_int_equal(ps.used, 4);
 	/* a neighbour in the same page table */
-	assert_ptr_equal(pt_entry(&pt_format_host, &alloc, root, 0x1235000, 1), e + 1);
-	assert_null(pt_lookup(&pt_format_host, &alloc, root, 0x1235000, &level));
-	expect_assert_failure(pt_entry(&pt_format_host, &alloc, root, 0, 0));
-	expect_assert_failure(pt_entry(&pt_format_host, &alloc, root, 0, 5));
+	assert_ptr_equal(hpt_entry(&alloc, root, hpa(0x1235000), 1), e + 1);
+	assert_null(hpt_lookup(&alloc, root, hpa(0x1235000), &level));
+	expect_assert_failure(hpt_entry(&alloc, root, hpa(0), 0));
+	expect_assert_failure(hpt_entry(&alloc, root, hpa(0), 5));
 }
 
 static void test_entry_out_of_pages(void **state)
 {
 	(void)state;
 	new_root(2);
-	assert_null(pt_entry(&pt_format_host, &alloc, root, GiB(5), 1));
+	assert_null(hpt_entry(&alloc, root, hpa(GiB(5)), 1));
 	assert_int_equal(ps.used, 3);
 	ps.limit = 4;  /* one more page completes the walk */
-	assert_non_null(pt_entry(&pt_format_host, &alloc, root, GiB(5), 1));
+	assert_non_null(hpt_entry(&alloc, root, hpa(GiB(5)), 1));
 }
 
 /* Attributes of a host large page that must survive splitting. */
@@ -213,20 +213,20 @@ static void test_split_host_1g_to_4k_keeps_attributes(void **state)
 
 	(void)state;
 	new_root(8);
-	big = pt_entry(&pt_format_host, &alloc, root, base, 3);
+	big = hpt_entry(&alloc, root, hpa(base), 3);
 	*big = base | HOST_ATTRS | PTE_PS | PTE_PAT_LARGE;
 
-	pte = pt_entry(&pt_format_host, &alloc, root, base + MiB(6) + 0x3000, 1);
+	pte = hpt_entry(&alloc, root, hpa(base + MiB(6) + 0x3000), 1);
 	assert_non_null(pte);
 	/* the 4 KiB entry: PS cleared, PAT moved from bit 12 to bit 7 */
 	assert_int_equal(*pte, (base + MiB(6) + 0x3000) | HOST_ATTRS | PTE_PAT_4K);
-	pt_lookup(&pt_format_host, &alloc, root, base + MiB(6), &level);
+	hpt_lookup(&alloc, root, hpa(base + MiB(6)), &level);
 	assert_int_equal(level, 1);
 	/* the other 2 MiB entries of the split GiB keep PS and PAT at bit 12 */
 	for (u64 off = 0; off < GiB(1); off += MiB(2)) {
 		if (off == MiB(6))
 			continue;
-		u64 e = *pt_lookup(&pt_format_host, &alloc, root, base + off + 0x10, &level);
+		u64 e = *hpt_lookup(&alloc, root, hpa(base + off + 0x10), &level);
 
 		assert_int_equal(level, 2);
 		assert_int_equal(e, (base + off) | HOST_ATTRS | PTE_PS | PTE_PAT_LARGE);
@@ -245,11 +245,11 @@ static void test_split_host_2m_without_pat(void **state)
 
 	(void)state;
 	new_root(8);
-	pde = pt_entry(&pt_format_host, &alloc, root, MiB(4), 2);
+	pde = hpt_entry(&alloc, root, hpa(MiB(4)), 2);
 	*pde = MiB(4) | PTE_P | PTE_PS | PTE_PCD;  /* read-only, uncached */
-	pte = pt_entry(&pt_format_host, &alloc, root, MiB(4) + 0x1ff000, 1);
+	pte = hpt_entry(&alloc, root, hpa(MiB(4) + 0x1ff000), 1);
 	assert_int_equal(*pte, (MiB(4) + 0x1ff000) | PTE_P | PTE_PCD);
-	assert_int_equal(*pde & ~PT_ADDR_MASK, pt_format_host.table_bits);
+	assert_int_equal(*pde & ~PT_ADDR_MASK, (PTE_P | PTE_RW | PTE_US));
 	leaf(MiB(4), &level);
 	assert_int_equal(level, 1);
 }
@@ -262,19 +262,19 @@ static void test_split_ept_keeps_memory_type(void **state)
 
 	(void)state;
 	new_root(8);
-	big = pt_entry(&pt_format_ept, &alloc, root, GiB(1), 3);
+	big = ept_entry(&alloc, root, l1_gpa(GiB(1)), 3);
 	*big = GiB(1) | attrs | EPT_LARGE;
-	pte = pt_entry(&pt_format_ept, &alloc, root, GiB(1) + MiB(2) + 0x5000, 1);
+	pte = ept_entry(&alloc, root, l1_gpa(GiB(1) + MiB(2) + 0x5000), 1);
 	assert_int_equal(*pte, (GiB(1) + MiB(2) + 0x5000) | attrs);
-	pde = pt_lookup(&pt_format_ept, &alloc, root, GiB(1) + MiB(8), &level);
+	pde = ept_lookup(&alloc, root, l1_gpa(GiB(1) + MiB(8)), &level);
 	assert_int_equal(level, 2);
 	assert_int_equal(*pde, (GiB(1) + MiB(8)) | attrs | EPT_LARGE);
 	assert_int_equal(*big & ~PT_ADDR_MASK, EPT_RWX);
 	/* execute-only is present for EPT */
 	*pte = (GiB(1) + MiB(2) + 0x5000) | EPT_X;
-	assert_ptr_equal(pt_lookup(&pt_format_ept, &alloc, root, GiB(1) + MiB(2) + 0x5000, &level), pte);
+	assert_ptr_equal(ept_lookup(&alloc, root, l1_gpa(GiB(1) + MiB(2) + 0x5000), &level), pte);
 	*pte &= PT_ADDR_MASK;
-	assert_null(pt_lookup(&pt_format_ept, &alloc, root, GiB(1) + MiB(2) + 0x5000, &level));
+	assert_null(ept_lookup(&alloc, root, l1_gpa(GiB(1) + MiB(2) + 0x5000), &level));
 }
 
 static void test_split_out_of_pages_keeps_large_entry(void **state)
@@ -284,10 +284,10 @@ static void test_split_out_of_pages_keeps_large_entry(void **state)
 
 	(void)state;
 	new_root(1);  /* the PDPT; nothing left for the split */
-	big = pt_entry(&pt_format_host, &alloc, root, 0, 3);
+	big = hpt_entry(&alloc, root, hpa(0), 3);
 	*big = PTE_P | PTE_RW | PTE_PS;
 	before = *big;
-	assert_null(pt_entry(&pt_format_host, &alloc, root, 0x1000, 1));
+	assert_null(hpt_entry(&alloc, root, hpa(0x1000), 1));
 	assert_int_equal(*big, before);
 }
 

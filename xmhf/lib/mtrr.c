@@ -1,9 +1,10 @@
 /* MTRR memory-type lookups over ranges (SDM Vol. 3 12.11.2 - 12.11.4). */
 #include <xmhf/mtrr.h>
+#include <xmhf/paging.h>
 
 #define ONE_MIB 0x100000ull
 
-static bool type_valid(u8 t) { return t == 0 || t == 1 || t == 4 || t == 5 || t == 6; }
+static bool type_valid(u8 t) { return t == MT_UC || t == MT_WC || t == MT_WT || t == MT_WP || t == MT_WB; }
 
 /* 12.11.4.1: overlapping variable ranges: UC wins; WT and WB give WT;
  * other combinations are undefined (we use UC). */
@@ -11,11 +12,9 @@ static u8 combine(u8 a, u8 b)
 {
 	if (a == b)
 		return a;
-	if (a == 0 || b == 0)
-		return 0;
-	if ((a == 4 && b == 6) || (a == 6 && b == 4))
-		return 4;
-	return 0;
+	if ((a == MT_WT && b == MT_WB) || (a == MT_WB && b == MT_WT))
+		return MT_WT;
+	return MT_UC;
 }
 
 /* Type of the fixed-range byte at addr (< 1 MiB), 12.11.2.2. */
@@ -35,32 +34,40 @@ static u8 fixed_type(const struct mtrr_state *m, u64 addr)
 	return (u8)(m->fixed[reg] >> (8 * byte));
 }
 
+/* Whether variable range i is valid; its mask and the base bits it compares. */
+static bool var_range(const struct mtrr_state *m, u32 i, u64 *mask, u64 *match)
+{
+	*mask = m->var_mask[i] & m->phys_addr_mask & ~0xfffull;
+	*match = m->var_base[i] & *mask;
+	return (m->var_mask[i] & MTRR_PHYSMASK_VALID) != 0;
+}
+
+static u32 var_count(const struct mtrr_state *m)
+{
+	u32 n = (u32)(m->cap & MTRR_CAP_VCNT_MASK);
+	return n > MTRR_MAX_VAR ? MTRR_MAX_VAR : n;
+}
+
+/* base and size are a naturally aligned power of two: the bits of an
+ * address in [base, base+size) above size vary not; those below vary
+ * freely. Some address matches a range iff the fixed bits match. */
+static bool some_match(u64 base, u64 size, u64 mask, u64 match)
+{
+	return (base & mask & ~(size - 1)) == (match & ~(size - 1));
+}
+
 /* Type of [base, base+size) from the variable ranges and the default. */
 static u8 variable_type(const struct mtrr_state *m, u64 base, u64 size)
 {
-	u32 n = (u32)(m->cap & MTRR_CAP_VCNT_MASK);
 	u8 type = 0xff;
 	bool covered = false;
 
-	if (n > MTRR_MAX_VAR)
-		n = MTRR_MAX_VAR;
-	for (u32 i = 0; i < n; i++) {
-		if (!(m->var_mask[i] & MTRR_PHYSMASK_VALID))
+	for (u32 i = 0; i < var_count(m); i++) {
+		u64 mask, match;
+		if (!var_range(m, i, &mask, &match) || !some_match(base, size, mask, match))
 			continue;
-		u64 mask = m->var_mask[i] & m->phys_addr_mask & ~0xfffull;
-		u64 match = m->var_base[i] & mask;
-		/* base and size are a naturally aligned power of two. If a mask
-		 * bit varies inside the range, the range is uniform only if no
-		 * address in it matches, i.e. the bits above it already differ. */
-		u64 above = ~(size - 1);
-		bool matches = (base & mask) == match;
-		if (mask & (size - 1)) {
-			if ((base & mask & above) == (match & above))
-				return MTRR_MIXED;
-			continue;
-		}
-		if (!matches)
-			continue;
+		if (mask & (size - 1))
+			return MTRR_MIXED; /* a mask bit varies inside: some addresses match, some not */
 		u8 t = (u8)(m->var_base[i] & 0xff);
 		type = covered ? combine(type, t) : t;
 		covered = true;
@@ -68,10 +75,32 @@ static u8 variable_type(const struct mtrr_state *m, u64 base, u64 size)
 	return covered ? type : (u8)(m->def_type & MTRR_DEF_TYPE_MASK);
 }
 
+u8 mtrr_range_type_merged(const struct mtrr_state *m, u64 base, u64 size)
+{
+	u8 type = 0xff;
+	bool all_covered = false;
+
+	if (!(m->def_type & MTRR_DEF_E))
+		return MT_UC;
+	for (u32 i = 0; i < var_count(m); i++) {
+		u64 mask, match;
+		if (!var_range(m, i, &mask, &match) || !some_match(base, size, mask, match))
+			continue;
+		u8 t = (u8)(m->var_base[i] & 0xff);
+		type = type == 0xff ? t : combine(type, t);
+		all_covered |= !(mask & (size - 1));
+	}
+	if (!all_covered) { /* some address may take the default type */
+		u8 t = (u8)(m->def_type & MTRR_DEF_TYPE_MASK);
+		type = type == 0xff ? t : combine(type, t);
+	}
+	return type;
+}
+
 u8 mtrr_range_type(const struct mtrr_state *m, u64 base, u64 size)
 {
 	if (!(m->def_type & MTRR_DEF_E))
-		return 0; /* 12.11.2.1: MTRRs disabled: everything UC */
+		return MT_UC; /* 12.11.2.1: MTRRs disabled: everything UC */
 	if (base < ONE_MIB && (m->cap & MTRR_CAP_FIX) && (m->def_type & MTRR_DEF_FE)) {
 		if (base + size > ONE_MIB)
 			return MTRR_MIXED;

@@ -2,8 +2,17 @@
 #include <xmhf/check.h>
 #include <xmhf/paging.h>
 
+/* A page-table format: host paging or EPT. */
+struct pt_format {
+	u64 table_bits;  /* bits of an entry that points to a table */
+	u64 large_bit;   /* bit that makes a level-2/3 entry a leaf */
+	u64 present_mask;/* entry is present iff (entry & present_mask) != 0 */
+	u64 pat_large;   /* PAT bit of a large-page entry, 0 if none */
+	u64 pat_4k;      /* PAT bit of a 4 KiB entry, 0 if none */
+};
+
 /* Entries that point to tables allow everything: the leaves decide. */
-const struct pt_format pt_format_host = {
+static const struct pt_format format_host = {
 	.table_bits = PTE_P | PTE_RW | PTE_US,
 	.large_bit = PTE_PS,
 	.present_mask = PTE_P,
@@ -13,7 +22,7 @@ const struct pt_format pt_format_host = {
 
 /* EPT leaves hold the memory type in bits 5:3 at every level (Table 29-4
  * .. 29-6): there is no PAT bit to move. */
-const struct pt_format pt_format_ept = {
+static const struct pt_format format_ept = {
 	.table_bits = EPT_RWX,
 	.large_bit = EPT_LARGE,
 	.present_mask = EPT_RWX,
@@ -67,7 +76,7 @@ static bool link_table(const struct pt_format *f, const struct pt_alloc *a,
 	return true;
 }
 
-u64 *pt_entry(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned level)
+static u64 *entry(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned level)
 {
 	u64 *table = a->to_virt(a->ctx, root);
 
@@ -82,7 +91,7 @@ u64 *pt_entry(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u
 	return &table[PT_INDEX(addr, level)];
 }
 
-u64 *pt_lookup(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned *level)
+static u64 *lookup(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned *level)
 {
 	u64 *table = a->to_virt(a->ctx, root);
 
@@ -97,6 +106,26 @@ u64 *pt_lookup(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, 
 		}
 		table = a->to_virt(a->ctx, hpa(*e & PT_ADDR_MASK));
 	}
+}
+
+u64 *hpt_entry(const struct pt_alloc *a, hpa_t root, hpa_t addr, unsigned level)
+{
+	return entry(&format_host, a, root, addr.v, level);
+}
+
+u64 *hpt_lookup(const struct pt_alloc *a, hpa_t root, hpa_t addr, unsigned *level)
+{
+	return lookup(&format_host, a, root, addr.v, level);
+}
+
+u64 *ept_entry(const struct pt_alloc *a, hpa_t root, l1_gpa_t gpa, unsigned level)
+{
+	return entry(&format_ept, a, root, gpa.v, level);
+}
+
+u64 *ept_lookup(const struct pt_alloc *a, hpa_t root, l1_gpa_t gpa, unsigned *level)
+{
+	return lookup(&format_ept, a, root, gpa.v, level);
 }
 
 static bool overlaps_any(const struct pt_range *r, u32 n, u64 base, u64 size)
@@ -121,7 +150,7 @@ bool hpt_identity_map(const struct pt_alloc *a, hpa_t root, u64 top, bool allow_
 			      !overlaps_any(uncached, n_uncached, addr, GiB(1));
 		unsigned level = use_1g ? 3 : 2;
 		u64 size = PT_LEVEL_SIZE(level);
-		u64 *e = pt_entry(&pt_format_host, a, root, addr, level);
+		u64 *e = hpt_entry(a, root, hpa(addr), level);
 
 		if (!e)
 			return false;

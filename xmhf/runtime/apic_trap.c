@@ -44,7 +44,7 @@ static void apic_write_done(void)
 	u32 cpu = this_cpu()->index;
 	struct apic_write *w = &writes[cpu];
 
-	map_apic_page(cpu, percpu[cpu].ept_apic_page, EPT_R);
+	map_apic_page(cpu, percpu[cpu].ept_apic_page.v, EPT_R);
 	if (w->offset == APIC_REG_LDR || w->offset == APIC_REG_DFR) {
 		percpu[cpu].apic_ldr = lapic_read(APIC_REG_LDR);
 		percpu[cpu].apic_dfr = lapic_read(APIC_REG_DFR);
@@ -62,7 +62,7 @@ static void apic_write_begin(u32 offset)
 	bool icr = offset == APIC_REG_ICR_LOW || offset == APIC_REG_ICR_HIGH;
 
 	w->offset = offset;
-	map_apic_page(cpu, icr ? (u64)w->scratch : percpu[cpu].ept_apic_page, EPT_R | EPT_W);
+	map_apic_page(cpu, icr ? (u64)w->scratch : percpu[cpu].ept_apic_page.v, EPT_R | EPT_W);
 	guest_step_begin(apic_write_done);
 }
 
@@ -149,7 +149,7 @@ void handle_ept_violation(struct guest_regs *regs)
 	u64 gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
 
-	if (ALIGN_DOWN(gpa, PAGE_SIZE) == this_cpu()->ept_apic_page && (q & EPT_QUAL_WRITE) && !guest_step_active()) {
+	if (ALIGN_DOWN(gpa, PAGE_SIZE) == this_cpu()->ept_apic_page.v && (q & EPT_QUAL_WRITE) && !guest_step_active()) {
 		apic_write_begin((u32)(gpa & (PAGE_SIZE - 1)));
 		return;
 	}
@@ -174,7 +174,7 @@ static void wait_for_sipi(struct guest_regs *regs)
 	*regs = (struct guest_regs){ .rdx = cpuid(1, 0).eax }; /* 10.1.4: EDX = signature */
 	if (guest_step_active()) {
 		guest_step_cancel();
-		map_apic_page(p->index, p->ept_apic_page, EPT_R);
+		map_apic_page(p->index, p->ept_apic_page.v, EPT_R);
 	}
 	pr_debug("xmhf: cpu %u: guest SIPI vector 0x%x", p->index, vector);
 }

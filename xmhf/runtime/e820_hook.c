@@ -3,6 +3,7 @@
  * the BIOS data area: VMCALL; IRET. Other INT 15h functions are chained to
  * the BIOS handler. */
 #include <runtime/ept01.h>
+#include <runtime/guest_ram.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>

@@ -1,43 +1,55 @@
-/* EPT01 construction (SDM Vol. 3 29.3). */
+/* EPT01 construction (SDM Vol. 3 29.3). Each CPU's EPT01 is built from
+ * scratch into its own page pool, root first, whenever what it maps
+ * changes (guest MTRRs, the APIC page, a 4 KiB permission that needs a
+ * split): nothing is ever split in place and left behind, so the pool's
+ * use is that of one build. */
 #include <config.h>
 #include <runtime/ept01.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/check.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/msr.h>
+#include <xmhf/page_pool.h>
 #include <xmhf/paging.h>
-#include <xmhf/string.h>
-#include <xmhf/check.h>
 #include <xmhf/vmx.h>
 
-#define EPT_PAGES_PER_CPU 64
 #define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
 #define EPTP_WB_4LEVEL (MT_WB | (3 << 3))
+#define FIXED_MTRR_END MiB(1)
+
+/* A build with MTRR types merged at 1 GiB needs at most: the PML4, the
+ * PDPTs, a PD per GiB (without 1 GiB pages), and page tables for the
+ * fixed-range MiB, the APIC page and each 4 KiB override (the hypervisor's
+ * range is 2 MiB aligned). The pool has that and room for MTRR splits
+ * (64 pages for 16 GiB). */
+#define EPT_FIXED_PAGES (1 + (CONFIG_MEM + PT_LEVEL_SIZE(4) - 1) / PT_LEVEL_SIZE(4) + CONFIG_MEM / GiB(1) + 2 + EPT_OVERRIDES_MAX)
+#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36)
 
 extern const u8 __runtime_base[], __reserved_end[];
 
-/* Each CPU's EPT01 pages; a rebuild starts its pool over. */
-static u64 pool[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
-static u32 pages_of[MAX_CPUS];
+struct override {
+	l1_gpa_t page;
+	u64 rwx;
+};
 
-static u64 *pool_alloc(void *ctx, hpa_t *pa)
-{
-	u32 cpu = *(u32 *)ctx;
-	if (pages_of[cpu] == EPT_PAGES_PER_CPU)
-		return NULL;
-	u64 *page = pool[cpu][pages_of[cpu]++];
-	memset(page, 0, PAGE_SIZE);
-	*pa = hpa((u64)page);
-	return page;
-}
+/* A CPU's EPT01: its pool (the root is its first page) and the 4 KiB
+ * permissions set with ept01_set_prot, applied by every build. */
+struct ept01 {
+	struct page_pool pool;
+	struct override overrides[EPT_OVERRIDES_MAX];
+	u32 n_overrides;
+};
 
-/* The root is the first page of the CPU's pool. */
-static hpa_t root_of(u32 cpu) { return hpa((u64)pool[cpu][0]); }
+static u64 pages[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
+static struct ept01 ept01[MAX_CPUS];
 
-static u64 *pool_to_virt(void *ctx, hpa_t pa) { return (u64 *)pa.v; }
+static hpa_t root_of(u32 cpu) { return hpa((u64)pages[cpu][0]); }
+
+static u64 eptp_of(u32 cpu) { return root_of(cpu).v | EPTP_WB_4LEVEL; }
 
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size)
 {
@@ -62,21 +74,53 @@ void ept01_init_mtrr(u32 cpu)
 		m->var_base[i] = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i);
 		m->var_mask[i] = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i + 1);
 	}
-	percpu[cpu].ept_apic_page = lapic_base();
+	percpu[cpu].ept_apic_page = l1_gpa(lapic_base());
 }
 
-/* What a naturally aligned region maps to: a memory type, REGION_HIDDEN,
- * or MTRR_MIXED when it needs smaller pages. */
-static u8 region_kind(const struct percpu *p, u64 base, u64 size)
+static bool in_region(u64 addr, u64 base, u64 size) { return base <= addr && addr - base < size; }
+
+static struct override *override_of(u32 cpu, u64 page)
 {
-	u64 hv_lo = (u64)__runtime_base, hv_hi = (u64)__reserved_end;
+	struct ept01 *e = &ept01[cpu];
+	for (u32 i = 0; i < e->n_overrides; i++)
+		if (e->overrides[i].page.v == page)
+			return &e->overrides[i];
+	return NULL;
+}
+
+/* Whether a region larger than 4 KiB holds a page that needs its own
+ * 4 KiB leaf: the APIC page or an override. */
+static bool has_4k_page(u32 cpu, u64 base, u64 size)
+{
+	const struct ept01 *e = &ept01[cpu];
+	if (in_region(percpu[cpu].ept_apic_page.v, base, size))
+		return true;
+	for (u32 i = 0; i < e->n_overrides; i++)
+		if (in_region(e->overrides[i].page.v, base, size))
+			return true;
+	return false;
+}
+
+/* What a naturally aligned region at 'level' maps to: a memory type,
+ * REGION_HIDDEN, or MTRR_MIXED when it needs smaller pages. MTRR types
+ * that vary inside a region at or below merge_level (above the fixed-range
+ * MiB) get one merged type instead: the guest then sees that region with
+ * the strictest of its types (UC wins, then WT over WB). */
+static u8 region_kind(u32 cpu, u64 base, unsigned level, unsigned merge_level)
+{
+	const struct percpu *p = &percpu[cpu];
+	u64 size = PT_LEVEL_SIZE(level), hv_lo = (u64)__runtime_base, hv_hi = (u64)__reserved_end;
+
 	if (base >= hv_lo && base + size <= hv_hi)
 		return REGION_HIDDEN;
 	if (base < hv_hi && hv_lo < base + size)
 		return MTRR_MIXED;
-	if (size > PAGE_SIZE && base <= p->ept_apic_page && p->ept_apic_page < base + size)
+	if (level > 1 && has_4k_page(cpu, base, size))
 		return MTRR_MIXED;
-	return mtrr_range_type(&p->mtrr, base, size);
+	u8 type = mtrr_range_type(&p->mtrr, base, size);
+	if (type == MTRR_MIXED && level <= merge_level && base >= FIXED_MTRR_END)
+		return mtrr_range_type_merged(&p->mtrr, base, size);
+	return type;
 }
 
 static bool leaf_allowed(unsigned level, u64 ept_cap)
@@ -84,39 +128,69 @@ static bool leaf_allowed(unsigned level, u64 ept_cap)
 	return level == 1 || (level == 2 && (ept_cap & EPT_CAP_2M)) || (level == 3 && (ept_cap & EPT_CAP_1G));
 }
 
-static void map_region(const struct pt_alloc *a, hpa_t root, u64 base, unsigned level, const struct percpu *p)
+/* The leaf for [base, base + size): the APIC page read-only and UC (SDM
+ * Vol. 3 "Relocating the Local APIC Registers"), an override's rights. */
+static u64 leaf(u32 cpu, u64 base, unsigned level, u8 type)
 {
-	u64 size = PT_LEVEL_SIZE(level);
-	u8 kind = region_kind(p, base, size);
+	const struct override *o = level == 1 ? override_of(cpu, base) : NULL;
+	u64 rwx = o ? o->rwx : EPT_RWX;
+
+	if (level == 1 && base == percpu[cpu].ept_apic_page.v) {
+		rwx = EPT_R;
+		type = MT_UC;
+	}
+	return base | rwx | ((u64)type << EPT_MT_SHIFT) | (level > 1 ? EPT_LARGE : 0);
+}
+
+static bool map_region(const struct pt_alloc *a, u32 cpu, u64 base, unsigned level, unsigned merge_level)
+{
+	u8 kind = region_kind(cpu, base, level, merge_level);
 
 	if (kind == REGION_HIDDEN)
-		return;
-	if (kind != MTRR_MIXED && leaf_allowed(level, p->vmx.ept_vpid)) {
-		u64 *e = pt_entry(&pt_format_ept, a, root, base, level);
+		return true;
+	if (kind != MTRR_MIXED && leaf_allowed(level, percpu[cpu].vmx.ept_vpid)) {
+		u64 *e = ept_entry(a, root_of(cpu), l1_gpa(base), level);
 		if (!e)
-			panic("xmhf: EPT01 pool (%u pages) exhausted", (u32)EPT_PAGES_PER_CPU);
-		u64 rwx = base == p->ept_apic_page ? EPT_R : EPT_RWX;
-		*e = base | rwx | ((u64)kind << EPT_MT_SHIFT) | (level > 1 ? EPT_LARGE : 0);
-		return;
+			return false;
+		*e = leaf(cpu, base, level, kind);
+		return true;
 	}
 	CHECK(level > 1);
 	for (u64 i = 0; i < PT_ENTRIES; i++)
-		map_region(a, root, base + i * PT_LEVEL_SIZE(level - 1), level - 1, p);
+		if (!map_region(a, cpu, base + i * PT_LEVEL_SIZE(level - 1), level - 1, merge_level))
+			return false;
+	return true;
 }
 
-/* (Re)build this CPU's EPT01 from scratch; returns the EPTP. */
-u64 ept01_build(u32 cpu)
+static bool build(u32 cpu, unsigned merge_level)
 {
-	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	struct ept01 *e = &ept01[cpu];
+	struct pt_alloc a = page_pool_allocator(&e->pool);
 	hpa_t root;
 
-	pages_of[cpu] = 0;
-	if (!a.alloc(&cpu, &root))
-		panic("xmhf: EPT01 pool exhausted");
+	page_pool_reset(&e->pool);
+	if (!a.alloc(a.ctx, &root))
+		return false;
 	CHECK(root.v == root_of(cpu).v);
 	for (u64 base = 0; base < CONFIG_MEM; base += PT_LEVEL_SIZE(3))
-		map_region(&a, root, base, 3, &percpu[cpu]);
-	return root.v | EPTP_WB_4LEVEL;
+		if (!map_region(&a, cpu, base, 3, merge_level))
+			return false;
+	return true;
+}
+
+/* The finest MTRR granularity that fits the pool: 4 KiB, else 2 MiB, else
+ * 1 GiB, which always fits (EPT_FIXED_PAGES; without 2 MiB EPT pages
+ * nothing does, a CPU the hypervisor cannot use). Only MTRRs no real firmware
+ * writes (e.g. a non-contiguous PHYSMASK, SDM Vol. 3 "Variable Range
+ * MTRRs") need more than 4 KiB granularity's pages. */
+u64 ept01_build(u32 cpu)
+{
+	ept01[cpu].pool = PAGE_POOL(pages[cpu]);
+	for (unsigned merge_level = 1; !build(cpu, merge_level); merge_level++) {
+		CHECK(merge_level < 3);
+		pr_debug("xmhf: cpu %u: EPT01 with MTRR types merged at level %u", cpu, merge_level + 1);
+	}
+	return eptp_of(cpu);
 }
 
 void ept01_rebuild(u32 cpu)
@@ -124,41 +198,47 @@ void ept01_rebuild(u32 cpu)
 	invept(INVEPT_SINGLE_CONTEXT, ept01_build(cpu));
 }
 
-u32 ept01_pages(u32 cpu) { return pages_of[cpu]; }
+u32 ept01_pages(u32 cpu) { return ept01[cpu].pool.used; }
 
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
 {
-	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	struct ept01 *e = &ept01[cpu];
 	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
 	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
+	struct override *o = override_of(cpu, page);
 
 	/* 29.3.3.1: write without read, or execute-only without the
 	 * capability, is an EPT misconfiguration */
-	if ((rwx & ~EPT_RWX) || ((rwx & EPT_W) && !(rwx & EPT_R)) ||
-	    (rwx == EPT_X && !exec_only) || gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE))
+	if ((rwx & ~EPT_RWX) || ((rwx & EPT_W) && !(rwx & EPT_R)) || (rwx == EPT_X && !exec_only) ||
+	    gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) || page >= CONFIG_MEM)
 		return false;
-	u64 *e = pt_entry(&pt_format_ept, &a, root_of(cpu), page, 1);
-	if (!e)
+	if (rwx == EPT_RWX && o)
+		*o = e->overrides[--e->n_overrides];
+	else if (o)
+		o->rwx = rwx;
+	else if (rwx != EPT_RWX && e->n_overrides < EPT_OVERRIDES_MAX)
+		e->overrides[e->n_overrides++] = (struct override){ l1_gpa(page), rwx };
+	else if (rwx != EPT_RWX)
 		return false;
-	*e = (*e & ~EPT_RWX) | rwx;
+	ept01_build(cpu);
 	return true;
 }
 
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa)
 {
-	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
 	unsigned level;
-	u64 *e = pt_lookup(&pt_format_ept, &a, root_of(cpu), gpa.v, &level);
+	u64 *e = ept_lookup(&a, root_of(cpu), gpa, &level);
 	return e ? (*e & EPT_RWX) : 0;
 }
 
 u64 *ept01_apic_entry(u32 cpu)
 {
-	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
+	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
 	unsigned level;
-	if (percpu[cpu].ept_apic_page == EPT01_NO_APIC_PAGE)
+	if (percpu[cpu].ept_apic_page.v == EPT01_NO_APIC_PAGE)
 		return NULL;
-	u64 *e = pt_lookup(&pt_format_ept, &a, root_of(cpu), percpu[cpu].ept_apic_page, &level);
+	u64 *e = ept_lookup(&a, root_of(cpu), percpu[cpu].ept_apic_page, &level);
 	CHECK(e && level == 1);
 	return e;
 }
@@ -167,21 +247,10 @@ u64 *ept01_apic_entry(u32 cpu)
  * is plain memory again, the new one read-only and uncached. An APIC placed
  * where the guest has no memory (the hypervisor's range, above --mem) is not
  * trapped: accesses there fault like any access to that range. */
-void ept01_move_apic(u32 cpu, u64 page)
+void ept01_move_apic(u32 cpu, l1_gpa_t page)
 {
-	struct pt_alloc a = { pool_alloc, pool_to_virt, &cpu };
-	struct percpu *p = &percpu[cpu];
-	u64 *old = ept01_apic_entry(cpu);
+	bool mapped = !gpa_is_hypervisor(page, PAGE_SIZE) && page.v < CONFIG_MEM;
 
-	if (old)
-		*old = (*old & ~EPT_RWX) | EPT_RWX;
-	p->ept_apic_page = EPT01_NO_APIC_PAGE;
-	if (!gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM) {
-		u64 *e = pt_entry(&pt_format_ept, &a, root_of(cpu), page, 1);
-		if (!e)
-			panic("xmhf: EPT01 pool (%u pages) exhausted", (u32)EPT_PAGES_PER_CPU);
-		*e = (*e & ~(EPT_RWX | EPT_MT_MASK)) | EPT_R | ((u64)MT_UC << EPT_MT_SHIFT);
-		p->ept_apic_page = page;
-	}
-	invept(INVEPT_SINGLE_CONTEXT, root_of(cpu).v | EPTP_WB_4LEVEL);
+	percpu[cpu].ept_apic_page = mapped ? page : l1_gpa(EPT01_NO_APIC_PAGE);
+	ept01_rebuild(cpu);
 }

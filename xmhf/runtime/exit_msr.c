@@ -38,14 +38,16 @@ void handle_rdmsr(struct guest_regs *regs)
 static bool write_mtrr(u32 msr, u64 *slot, bool writable, u64 value)
 {
 	struct percpu *p = this_cpu();
+	bool was_enabled = p->mtrr.def_type & MTRR_DEF_E;
 	if (!writable || !mtrr_value_valid(&p->mtrr, msr, value))
 		return false;
 	if (*slot == value)
 		return true; /* nothing changes: no EPT01 rebuild */
 	*slot = value;
-	/* While the guest has MTRRs disabled it is reprogramming them; types
-	 * are recomputed once they are enabled again. */
-	if (p->mtrr.def_type & MTRR_DEF_E)
+	/* Types change while MTRRs are enabled, and when E changes: with E = 0
+	 * all memory is UC (SDM Vol. 3 "IA32_MTRR_DEF_TYPE MSR"). Writes while
+	 * they stay disabled (the guest reprogramming them) change nothing. */
+	if (was_enabled || (p->mtrr.def_type & MTRR_DEF_E))
 		ept01_rebuild(p->index);
 	return true;
 }
@@ -69,7 +71,7 @@ void handle_wrmsr(struct guest_regs *regs)
 		u64 before = lapic_base();
 		ok = wrmsr_safe(msr, value);
 		if (ok && lapic_base() != before)
-			ept01_move_apic(this_cpu()->index, lapic_base());
+			ept01_move_apic(this_cpu()->index, l1_gpa(lapic_base()));
 	} else {
 		ok = wrmsr_safe(msr, value);
 	}

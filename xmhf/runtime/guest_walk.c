@@ -1,6 +1,7 @@
 /* Guest linear-address translation (SDM Vol. 3 chapter 4): see
  * runtime/guest_walk.h. */
 #include <runtime/ept01.h>
+#include <runtime/guest_ram.h>
 #include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>

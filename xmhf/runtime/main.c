@@ -1,6 +1,7 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
 #include <runtime/dma_protect.h>
+#include <runtime/guest_ram.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
@@ -85,16 +86,19 @@ static void enumerate_cpus(void)
 	}
 }
 
+/* The LAPIC, IOAPIC and DMA-remapping unit pages: uncached for the
+ * hypervisor, never guest RAM. */
+static struct pt_range devices[1 + ACPI_MAX_IOAPICS + DMAR_MAX_UNITS];
+static u32 n_devices;
+_Static_assert(ARRAY_SIZE(devices) <= GUEST_RAM_MAX_DEVICES, "guest_ram_init takes every device page");
+
 static void setup_host_paging(void)
 {
-	struct pt_range uncached[1 + ACPI_MAX_IOAPICS + DMAR_MAX_UNITS];
-	u32 n = 0;
-
-	uncached[n++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
+	devices[n_devices++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
 	for (u32 i = 0; i < madt.n_ioapics; i++)
-		uncached[n++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
-	n += dma_protect_mmio(uncached + n, DMAR_MAX_UNITS);
-	hostpt_init(uncached, n);
+		devices[n_devices++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
+	n_devices += dma_protect_mmio(devices + n_devices, DMAR_MAX_UNITS);
+	hostpt_init(devices, n_devices);
 }
 
 static void revise_e820(const struct boot_info *bi)
@@ -136,6 +140,7 @@ void runtime_main(struct boot_info *bi)
 	setup_host_paging();
 	revise_e820(bi);
 	dma_protect_enable(&guest_e820);
+	guest_ram_init(&guest_e820, devices, n_devices);
 	log_guest_e820();
 	enumerate_cpus();
 	pr_info("xmhf: %u CPUs (ACPI MADT lists %u enabled), %s mode", cpu_count(), madt.n_cpus,

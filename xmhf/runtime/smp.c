@@ -86,7 +86,7 @@ void smp_start_aps(void)
 	if (cpu_count() < 2)
 		return;
 	memcpy((void *)TRAMPOLINE_PA, ap_trampoline, (size_t)(ap_trampoline_end - ap_trampoline));
-	TRAMPOLINE_WORD(ap_trampoline_cr3) = hostpt_cr3();
+	TRAMPOLINE_WORD(ap_trampoline_cr3) = hostpt_cr3().v;
 	for (u32 i = 1; i < cpu_count(); i++)
 		lapic_send_ipi(percpu[i].apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT);
 	udelay(INIT_DELAY_US);

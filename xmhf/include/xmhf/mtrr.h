@@ -36,6 +36,11 @@ struct mtrr_state {
 
 /* The memory type of every byte of [base, base + size), or MTRR_MIXED. */
 u8 mtrr_range_type(const struct mtrr_state *m, u64 base, u64 size);
+/* One type for a range that is not uniform (base >= 1 MiB): the
+ * precedences of overlapping ranges (12.11.4.1) applied to every type some
+ * byte of it has: UC if any, WT for WT and WB, else UC unless there is only
+ * one. Never less strict than the type of any of its bytes. */
+u8 mtrr_range_type_merged(const struct mtrr_state *m, u64 base, u64 size);
 /* MSR index -> pointer into m (NULL if not an MTRR MSR of m); writable
  * tells whether the guest may write it (MTRRCAP is read-only). */
 u64 *mtrr_msr(struct mtrr_state *m, u32 msr, bool *writable);

@@ -48,18 +48,6 @@
 #define MT_WP 5
 #define MT_WB 6
 
-/* A page-table format: host paging or EPT. */
-struct pt_format {
-	u64 table_bits;  /* bits of an entry that points to a table */
-	u64 large_bit;   /* bit that makes a level-2/3 entry a leaf */
-	u64 present_mask;/* entry is present iff (entry & present_mask) != 0 */
-	u64 pat_large;   /* PAT bit of a large-page entry, 0 if none */
-	u64 pat_4k;      /* PAT bit of a 4 KiB entry, 0 if none */
-};
-
-extern const struct pt_format pt_format_host;
-extern const struct pt_format pt_format_ept;
-
 /* Page-table pages come from the caller. alloc returns a zeroed 4 KiB page
  * and its physical address, or NULL when out of pages; to_virt maps a
  * physical address of a table page back to a pointer. */
@@ -69,14 +57,18 @@ struct pt_alloc {
 	void *ctx;
 };
 
-/* The entry that maps addr at 'level' under the table 'root', creating
- * missing intermediate tables. A present large-page entry above 'level'
- * is split into 512 entries of the next level with the same attributes
- * (memory type, permissions) first. NULL if out of pages. */
-u64 *pt_entry(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned level);
-/* The leaf entry mapping addr (any level), or NULL if not mapped; its
- * level is stored in *level. Creates nothing. */
-u64 *pt_lookup(const struct pt_format *f, const struct pt_alloc *a, hpa_t root, u64 addr, unsigned *level);
+/* The entry that maps the address at 'level' under the table 'root',
+ * creating missing intermediate tables. A present large-page entry above
+ * 'level' is split into 512 entries of the next level with the same
+ * attributes (memory type, permissions) first. NULL if out of pages.
+ * Host tables map the hypervisor's identity map, whose virtual addresses
+ * are host-physical ones; EPT maps the rich guest's physical addresses. */
+u64 *hpt_entry(const struct pt_alloc *a, hpa_t root, hpa_t addr, unsigned level);
+u64 *ept_entry(const struct pt_alloc *a, hpa_t root, l1_gpa_t gpa, unsigned level);
+/* The leaf entry mapping the address (any level), or NULL if not mapped;
+ * its level is stored in *level. Creates nothing. */
+u64 *hpt_lookup(const struct pt_alloc *a, hpa_t root, hpa_t addr, unsigned *level);
+u64 *ept_lookup(const struct pt_alloc *a, hpa_t root, l1_gpa_t gpa, unsigned *level);
 
 /* Identity-map [0, top) with host paging into an empty root: the largest
  * pages that fit (1 GiB if allow_1g, else 2 MiB; 4 KiB never needed since

@@ -12,19 +12,24 @@
 void ept01_init_mtrr(u32 cpu);
 /* Build this CPU's EPT01; returns the EPTP. */
 u64 ept01_build(u32 cpu);
-/* Rebuild this CPU's EPT01 after a guest MTRR change, INVEPT it (4 KiB
- * permissions set with ept01_set_prot are not kept: the PAL hypapp must
- * refuse guest MTRR changes once it protects pages, as XMHF64 does). */
+/* Rebuild this CPU's EPT01 after a guest MTRR change and INVEPT it; the
+ * 4 KiB permissions set with ept01_set_prot are kept. Never fails: MTRR
+ * types that would need more pages than the pool has are merged over
+ * larger pages (the strictest type of the region, see ept01.c). */
 void ept01_rebuild(u32 cpu);
 /* Pages of EPT tables this CPU's EPT01 uses. */
 u32 ept01_pages(u32 cpu);
 
-/* 4 KiB permissions (EPT_R/W/X bits) for hypapps: split on demand. */
+#define EPT_OVERRIDES_MAX 8
+/* 4 KiB permissions (EPT_R/W/X bits) for hypapps, kept by every rebuild;
+ * EPT_RWX drops the page's entry. False for invalid rights, the
+ * hypervisor's range, above --mem, or when all EPT_OVERRIDES_MAX entries
+ * are used. The caller INVEPTs. */
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
 
 /* The guest moved this CPU's APIC to 'page': trap that page instead. */
-void ept01_move_apic(u32 cpu, u64 page);
+void ept01_move_apic(u32 cpu, l1_gpa_t page);
 /* This CPU's 4 KiB EPT01 entry of the local APIC page, NULL if the APIC
  * is where the guest has no memory (then ept_apic_page is EPT01_NO_APIC_PAGE). */
 #define EPT01_NO_APIC_PAGE (~0ull)
@@ -40,12 +45,5 @@ void *l1_gpa_to_ptr(l1_gpa_t gpa); /* fake guest memory, tests/unit */
 #else
 static inline void *l1_gpa_to_ptr(l1_gpa_t gpa) { return (void *)gpa.v; }
 #endif
-
-/* Guest memory [gpa, gpa+size) for the hypervisor to read or write on the
- * guest's behalf, or NULL if it is the hypervisor's (hidden from the guest). */
-static inline void *guest_ram_ptr(l1_gpa_t gpa, u64 size)
-{
-	return gpa_is_hypervisor(gpa, size) ? NULL : l1_gpa_to_ptr(gpa);
-}
 
 #endif

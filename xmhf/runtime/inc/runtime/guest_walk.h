@@ -4,8 +4,8 @@
  * 4.4.1 and 28.3.1) and 4-level paging; 5-level paging (CR4.LA57) is
  * refused. Used for the CPU's accesses the hypervisor emulates (the
  * implicit supervisor accesses to the GDT and TSS of a task switch). Guest
- * memory is reached only through guest_ram_ptr: the hypervisor's range is
- * never read or written. Not modelled: protection keys (4.6.2) and the
+ * memory is reached only through guest_ram_ptr: what is not guest RAM
+ * (the hypervisor's range, MMIO, above --mem) is never read or written. Not modelled: protection keys (4.6.2) and the
  * memory types of the accesses. */
 #ifndef RUNTIME_GUEST_WALK_H
 #define RUNTIME_GUEST_WALK_H
@@ -25,7 +25,7 @@ void guest_paging_current(struct guest_paging *pg);
 /* Load the four PAE PDPTEs for CR3 (SDM Vol. 3 4.4.1) into pdpte[]:
  * false if a present one has a reserved bit set (Table 4-8: bits 2:1, 8:5
  * and MAXPHYADDR and up), which is #GP(0) for the instruction that loads
- * them. The hypervisor's memory reads as zeros. */
+ * them. What is not guest RAM reads as zeros. */
 bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4]);
 
 /* Access kinds (combine): a write, a user-mode access (CPL 3 and not an
@@ -44,7 +44,7 @@ bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4]);
 enum gw_result {
 	GW_OK,
 	GW_PAGE_FAULT,   /* inject #PF(error_code) with CR2 = addr */
-	GW_GP,           /* #GP(0): the hypervisor's range, or a non-canonical address */
+	GW_GP,           /* #GP(0): not guest RAM (as an EPT violation), or a non-canonical address */
 	GW_UNSUPPORTED,  /* 5-level paging: not emulated */
 };
 

@@ -6,6 +6,6 @@
 
 /* Build the tables (LAPIC/IOAPIC ranges uncached) and load CR3. */
 void hostpt_init(const struct pt_range *uncached, u32 n_uncached);
-u64 hostpt_cr3(void);
+hpa_t hostpt_cr3(void);
 
 #endif

@@ -58,7 +58,7 @@ struct percpu {
 	u32 nmi_pending;          /* NMIs to inject into the guest */
 	u32 kicks;                /* NMIs other CPUs sent to make this one see a request */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */
-	u64 ept_apic_page;        /* the APIC page EPT01 keeps read-only */
+	l1_gpa_t ept_apic_page;   /* the APIC page EPT01 keeps read-only */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
 	u64 exits[EXIT_REASON_COUNT]; /* VM exits by basic reason */
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
