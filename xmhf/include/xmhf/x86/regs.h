@@ -16,6 +16,7 @@
 
 #define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
+#define CR4_PGE BIT(7)
 #define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
 #define CR4_SMXE BIT(14)
@@ -26,6 +27,7 @@
 #define CR4_PKE BIT(22)
 #define CR4_CET BIT(23)
 
+#define EFER_SCE BIT(0)
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
 #define EFER_NXE BIT(11)
@@ -36,11 +38,14 @@
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_NT BIT(14)
 #define RFLAGS_VM BIT(17)
+/* bits 63:22, 15, 5, 3 (3.4.3) */
+#define RFLAGS_RESERVED_0 (~0x3fffffull | BIT(15) | BIT(5) | BIT(3))
 
 /* DR6, also the #DB exit qualification's layout (SDM Vol. 3 28.2.1) */
 #define DR6_B0_B3 0xfull
 #define DR6_BD BIT(13)
 #define DR6_BS BIT(14)
 #define DR6_BT BIT(15)
+#define DR6_RTM BIT(16)
 
 #endif
