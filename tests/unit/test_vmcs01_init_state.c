@@ -117,9 +117,9 @@ static void test_skylake_x_controls(void **state)
 	assert_int_equal(vmcs_get(VMCS_HOST_GDTR_BASE), store_gdtr().base);
 	assert_int_equal(vmcs_get(VMCS_HOST_IDTR_BASE), store_idtr().base);
 	assert_int_equal(vmcs_get(VMCS_HOST_GS_BASE), (u64)&percpu[CPU]);
-	/* masks: the guest owns PE/PG; NE, CD, NW and the bits FIXED1 forbids are ours */
+	/* masks: the guest owns PE; PG, NE, CD, NW and the bits FIXED1 forbids are ours */
 	u64 m0 = vmcs_get(VMCS_CR0_GUEST_HOST_MASK), m4 = vmcs_get(VMCS_CR4_GUEST_HOST_MASK);
-	assert_int_equal(m0 & (CR0_PE | CR0_PG), 0);
+	assert_int_equal(m0 & (CR0_PE | CR0_PG), CR0_PG);
 	assert_int_equal(m0 & (CR0_NE | CR0_CD | CR0_NW), CR0_NE | CR0_CD | CR0_NW);
 	assert_true(m0 & BIT(32));
 	assert_true(m4 & CR4_VMXE);

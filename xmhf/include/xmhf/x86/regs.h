@@ -17,6 +17,8 @@
 #define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
 #define CR4_PGE BIT(7)
+#define CR4_OSFXSR BIT(9)
+#define CR4_UMIP BIT(11)
 #define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
 #define CR4_SMXE BIT(14)
