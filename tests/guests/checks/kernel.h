@@ -91,7 +91,7 @@ uint32_t pm_ticks_elapsed(uint32_t start);
 uint32_t pm_timer_read(void);
 void acpi_poweroff(void);
 
-/* checks.c, smp.c, insn.c, paging.c, tss.c */
+/* checks.c, smp.c, insn.c, paging.c, tss.c, longmode.c */
 void check_efer_initial(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
@@ -114,5 +114,6 @@ void check_cr4_smxe_gp(void);
 void check_pae_paging_toggle(void);
 void check_high_memory(void);
 void check_task_switch(void);
+void check_long_mode_16bit_tr(void);
 
 #endif

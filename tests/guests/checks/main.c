@@ -214,6 +214,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("pae_paging_toggle", check_pae_paging_toggle);
     run_check("high_memory", check_high_memory);
     run_check("task_switch", check_task_switch);
+    run_check("long_mode_16bit_tr", check_long_mode_16bit_tr);
     run_check("e820_hidden", check_e820_hidden);
     run_check("e820_full", check_e820_full);
     run_check("hv_memory_blocked", check_hv_memory_blocked);
