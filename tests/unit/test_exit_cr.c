@@ -136,6 +136,16 @@ static void test_ne_clear_accepted_and_cd_nw_kept_out(void **state)
 	assert_int_equal(vmcs_get(VMCS_GUEST_CR0) & (CR0_CD | CR0_NW), 0);
 }
 
+/* 2.5: reserved bits 31:0 of CR0 ignore writes, ET reads 1 */
+static void test_cr0_reserved_low_bits_ignored(void **state)
+{
+	(void)state;
+	mov_to_cr(0, 0, CR0_RESERVED_LOW | CR0_PE | CR0_NE);
+	expect_ok();
+	assert_int_equal(cr0_view(), CR0_PE | CR0_NE | CR0_ET);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR0) & CR0_RESERVED_LOW, 0);
+}
+
 static void test_source_is_32_bits_outside_64_bit_mode(void **state)
 {
 	(void)state;
@@ -452,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pg_without_pe_gp, setup),
 		cmocka_unit_test_setup(test_ne_clear_accepted_and_cd_nw_kept_out, setup),
 		cmocka_unit_test_setup(test_source_is_32_bits_outside_64_bit_mode, setup),
+		cmocka_unit_test_setup(test_cr0_reserved_low_bits_ignored, setup),
 		cmocka_unit_test_setup(test_long_mode_activation, setup),
 		cmocka_unit_test_setup(test_long_mode_needs_pae, setup),
 		cmocka_unit_test_setup(test_cr4_vmxe_and_reserved_gp, setup),

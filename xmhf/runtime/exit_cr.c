@@ -109,6 +109,8 @@ static bool guest_write_cr(u64 new0, u64 new4)
 	u64 cr4 = guest_view(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, p->cr4_mask);
 	u64 efer = vmread(VMCS_GUEST_IA32_EFER), pdpte[4];
 
+	/* 2.5: CR0's reserved bits 31:0 ignore writes; ET is hardwired to 1 */
+	new0 = (new0 & ~CR0_RESERVED_LOW) | CR0_ET;
 	if (!cr_write_allowed(cr0, cr4, new0, new4, efer))
 		return false;
 	bool pae = pae_legacy_paging(new0, new4, efer);

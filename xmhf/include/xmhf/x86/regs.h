@@ -13,6 +13,8 @@
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 #define CR0_PG BIT(31)
+/* bits 15:6, 17, 28:19: writes are ignored (2.5) */
+#define CR0_RESERVED_LOW 0x1ffaffc0ull
 
 #define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
