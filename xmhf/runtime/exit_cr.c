@@ -1,6 +1,7 @@
 /* MOV to CR0/CR4 and LMSW exits (only bits the hypervisor owns cause them,
- * 26.6.6; CR0.PG is owned so that IA-32e mode activation exits) and XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers"
- * and Vol. 2C XSETBV. */
+ * 26.6.6; CR0.PG is owned so that IA-32e mode activation exits) and
+ * XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers" and
+ * Vol. 2C XSETBV. */
 #include <runtime/ept01.h>
 #include <xmhf/fixup.h>
 #include <runtime/guest_walk.h>
@@ -82,8 +83,8 @@ static void cr_write_commit(u64 cr0, u64 cr4, u64 new0, u64 new4, u64 efer, cons
 	vmwrite(VMCS_GUEST_CR4, new4 | p->vmx.cr4_fixed0);
 	if (lma && !(efer & EFER_LMA)) {
 		/* The SDM does not fault IA-32e mode activation with a 16-bit TSS
-		 * in TR, but VM entry wants type 11 (27.3.1.2): the CPU uses TR as
-		 * a 64-bit TSS from now on, so say so (as KVM does). */
+		 * in TR, but VM entry wants type 11 (27.3.1.2); in IA-32e mode the
+		 * CPU reads the TSS in the 64-bit format anyway (as KVM does). */
 		u64 tr = vmread(VMCS_GUEST_TR_AR_BYTES);
 		if ((tr & AR_TYPE_MASK) != DESC_TSS32_BUSY)
 			vmwrite(VMCS_GUEST_TR_AR_BYTES, (tr & ~AR_TYPE_MASK) | DESC_TSS32_BUSY);
@@ -100,13 +101,11 @@ static void cr_write_commit(u64 cr0, u64 cr4, u64 new0, u64 new4, u64 efer, cons
 		invept(INVEPT_SINGLE_CONTEXT, vmread(VMCS_EPT_POINTER));
 }
 
-/* The guest writes CR0 or CR4: check everything, then commit (an emulated
- * write either happens whole or not at all). */
-static bool guest_write_cr(u64 new0, u64 new4)
+/* The guest's CR0 and CR4, (cr0, cr4) as it sees them, become (new0,
+ * new4): check everything, then commit (an emulated write happens whole or
+ * not at all). */
+static bool guest_write_cr(u64 cr0, u64 cr4, u64 new0, u64 new4)
 {
-	struct percpu *p = this_cpu();
-	u64 cr0 = guest_view(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, p->cr0_mask);
-	u64 cr4 = guest_view(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, p->cr4_mask);
 	u64 efer = vmread(VMCS_GUEST_IA32_EFER), pdpte[4];
 
 	/* 2.5: CR0's reserved bits 31:0 ignore writes; ET is hardwired to 1 */
@@ -114,7 +113,7 @@ static bool guest_write_cr(u64 new0, u64 new4)
 	if (!cr_write_allowed(cr0, cr4, new0, new4, efer))
 		return false;
 	bool pae = pae_legacy_paging(new0, new4, efer);
-	if (pae && !guest_pae_pdptes(vmread(VMCS_GUEST_CR3), p->mtrr.phys_addr_mask, pdpte))
+	if (pae && !guest_pae_pdptes(vmread(VMCS_GUEST_CR3), this_cpu()->mtrr.phys_addr_mask, pdpte))
 		return false;
 	cr_write_commit(cr0, cr4, new0, new4, efer, pae ? pdpte : NULL);
 	return true;
@@ -131,7 +130,7 @@ void handle_cr_access(struct guest_regs *regs)
 	if (CR_QUAL_TYPE(q) == CR_ACCESS_LMSW) {
 		/* LMSW writes CR0 bits 3:0 but cannot clear PE */
 		u64 src = CR_QUAL_LMSW_SOURCE(q) & 0xf;
-		ok = guest_write_cr((cr0 & ~0xeull) | src | (cr0 & CR0_PE), cr4);
+		ok = guest_write_cr(cr0, cr4, (cr0 & ~0xeull) | src | (cr0 & CR0_PE), cr4);
 	} else if (CR_QUAL_TYPE(q) != CR_ACCESS_MOV_TO) {
 		vmexit_unexpected("unexpected control-register access");
 	} else {
@@ -139,9 +138,9 @@ void handle_cr_access(struct guest_regs *regs)
 		if (!(vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L) || !(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
 			value = (u32)value; /* outside 64-bit mode the source is 32 bits */
 		if (CR_QUAL_NUMBER(q) == 0)
-			ok = guest_write_cr(value, cr4);
+			ok = guest_write_cr(cr0, cr4, value, cr4);
 		else if (CR_QUAL_NUMBER(q) == 4)
-			ok = guest_write_cr(cr0, value);
+			ok = guest_write_cr(cr0, cr4, cr0, value);
 		else
 			vmexit_unexpected("unexpected MOV to control register");
 	}
