@@ -2,6 +2,7 @@
  * 12.6.1 ICR, 9.4 INIT/SIPI). CPUs 0..3 have APIC IDs 0, 2, 4, 6 (so an
  * index is never mistaken for an APIC ID); the guest runs on CPU 1. */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/vmexit.h>
 #include <xmhf/lapic.h>
 
@@ -13,6 +14,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(SELF);
+	vmentry_vmcs01(SELF);
 	for (u32 i = 0; i < 4; i++) {
 		cpu_register(2 * i);
 		percpu[i].in_guest = true;
@@ -201,6 +203,7 @@ static void test_init_resets_target_apic(void **state)
 	percpu[1].requests = REQUEST_INIT | REQUEST_SIPI;
 	percpu[1].sipi_vector = 0x30;
 	apic_requests(&(struct guest_regs){ 0 });
+	assert_vmentry_ok();
 	assert_int_equal(fake_lapic_resets, 1);
 	assert_int_equal(percpu[1].apic_ldr, 0);
 	assert_int_equal(percpu[1].apic_dfr, 0xffffffffu);

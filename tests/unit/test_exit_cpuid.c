@@ -1,6 +1,7 @@
 /* xmhf/runtime/exit_cpuid.c: what the guest sees of CPUID (SDM Vol. 2A
  * CPUID; hypervisor leaves 0x40000000-0x400000ff). */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/vmx.h>
@@ -15,6 +16,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(0);
+	vmentry_vmcs01(0);
 	cpuid_set(0, 0, (struct cpuid_regs){ 0x16, 0x756e6547, 0x6c65746e, 0x49656e69 });
 	cpuid_set(1, 0, (struct cpuid_regs){ 0x50654, 0x01020800, 0x7ffefbff, 0xbfebfbff });
 	cpuid_set(7, 0, (struct cpuid_regs){ 0, 0xffffffff, 0xffffffff, 0xffffffff });
@@ -31,6 +33,7 @@ static struct cpuid_regs guest_cpuid(u32 leaf, u32 sub)
 				    .rbx = ~0ull, .rdx = ~0ull };
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	handle_cpuid(&regs);
+	assert_vmentry_ok();
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
 	/* 32-bit results zero-extend into the 64-bit registers */
 	assert_int_equal(regs.rax >> 32, 0);
@@ -68,6 +71,7 @@ static void test_leaf7(void **state)
 	assert_int_equal(r.ebx, 0xffffffff & ~CPUID7_EBX_PT);
 	assert_int_equal(r.ecx, 0xffffffff & ~CPUID7_ECX_OSPKE);
 	assert_int_equal(r.edx, 0xffffffff);
+	percpu[0].vmx.cr4_fixed1 |= CR4_PKE; /* a CPU with PKU */
 	vmcs_set(VMCS_GUEST_CR4, CR4_PKE | CR4_VMXE);
 	r = guest_cpuid(7, 0);
 	assert_true(r.ecx & CPUID7_ECX_OSPKE);

@@ -4,6 +4,7 @@
  * to sleep; string I/O as a one-instruction step (19.2.4 single-step,
  * Table 28-1 DR6.BS in the #DB qualification). */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/guest_step.h>
 #include <runtime/vmexit.h>
 #include <xmhf/vmx.h>
@@ -33,6 +34,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(CPU);
+	vmentry_vmcs01(CPU);
 	fake_port_io = true;
 	fake_port_value = 0x12345678;
 	guest_step_cancel(); /* no step left over from an earlier test */
@@ -60,6 +62,7 @@ static void io_exit(u64 q, u32 len)
 	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, len);
 	vmcs_set(VMCS_EXIT_QUALIFICATION, q);
 	handle_io(&regs);
+	assert_vmentry_ok();
 }
 
 static void out(u32 size, u16 port, u64 rax)
@@ -182,6 +185,7 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	 * guest) ends nothing and goes to the guest with its DR6 bit */
 	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_B0);
 	guest_step_db_exit();
+	assert_vmentry_ok();
 	assert_true(guest_step_active());
 	assert_false(intercepted(0xcf9));
 	assert_int_equal(fake_dr6, DR6_B0);
@@ -193,6 +197,7 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	vmcs_set(VMCS_GUEST_RIP, RIP0 + 2);
 	vmcs_set(VMCS_EXIT_QUALIFICATION, DR6_BS);
 	guest_step_db_exit();
+	assert_vmentry_ok();
 	assert_false(guest_step_active());
 	/* the guest's own single-stepping (TF was set) gets its trap too */
 	bool guest_tf = rflags & RFLAGS_TF;

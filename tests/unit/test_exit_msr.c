@@ -1,6 +1,7 @@
 /* xmhf/runtime/exit_msr.c: RDMSR/WRMSR exits (SDM Vol. 2B RDMSR/WRMSR,
  * Vol. 3 25.7 IA32_FEATURE_CONTROL, 12.11 MTRRs, 12.12 x2APIC ICR). */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/lapic.h>
@@ -17,6 +18,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(CPU);
+	vmentry_vmcs01(CPU);
 	for (u32 i = 0; i < 4; i++)
 		cpu_register(2 * i); /* APIC ids 0, 2, 4, 6 */
 	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_NE | CR0_ET);
@@ -41,6 +43,7 @@ static bool guest_rdmsr(u32 msr, u64 *value)
 {
 	exit_prepare(msr, 0);
 	handle_rdmsr(&regs);
+	assert_vmentry_ok();
 	if (vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), GP_EC);
 		assert_int_equal(vmcs_get(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE), 0);
@@ -58,6 +61,7 @@ static bool guest_wrmsr(u32 msr, u64 value)
 {
 	exit_prepare(msr, value);
 	handle_wrmsr(&regs);
+	assert_vmentry_ok();
 	if (vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), GP_EC);
 		assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);

@@ -1,6 +1,7 @@
 /* xmhf/runtime/vmcs01.c: the guest's INIT state (SDM Vol. 3 Table 10-1,
  * 9.4 with the SIPI's CS) and the controls chosen from the capability MSRs. */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/vmcs01.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/msr.h>
@@ -66,11 +67,23 @@ static void check_init_state(u8 vector)
 			 percpu[CPU].vmx.cr0_fixed0 & ~(CR0_PE | CR0_PG));
 	assert_int_equal(vmcs_get(VMCS_CR4_READ_SHADOW), 0);
 	assert_true(vmcs_get(VMCS_GUEST_CR4) & CR4_VMXE);
+	assert_vmentry_ok();
+}
+
+/* The controls and link pointer vmcs01_init writes (test_skylake_x_controls),
+ * for the VM-entry checks of an INIT state loaded on a garbage VMCS. */
+static void skylake_x_controls(void)
+{
+	vmcs_set(VMCS_PIN_BASED_VM_EXEC_CONTROL, 0x3e);
+	vmcs_set(VMCS_CPU_BASED_VM_EXEC_CONTROL, 0x96006172);
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, 0x001010aa);
+	vmcs_set(VMCS_VMCS_LINK_POINTER, ~0ull);
 }
 
 static void test_init_state_after_sipi(void **state)
 {
 	(void)state;
+	skylake_x_controls();
 	vmcs_set(VMCS_VM_ENTRY_CONTROLS, 0xd1fb | ENTRY_IA32E_MODE_GUEST);
 	vmcs_set(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | 13);
 	vmcs01_guest_init_state(0x9a << 8, 0);
@@ -81,6 +94,8 @@ static void test_init_state_after_sipi(void **state)
 static void test_init_state_vector_ff(void **state)
 {
 	(void)state;
+	skylake_x_controls();
+	vmcs_set(VMCS_VM_ENTRY_CONTROLS, 0xd1fb);
 	vmcs01_guest_init_state(0xff << 8, 0);
 	check_init_state(0xff);
 }
@@ -117,9 +132,9 @@ static void test_skylake_x_controls(void **state)
 	assert_int_equal(vmcs_get(VMCS_HOST_GDTR_BASE), store_gdtr().base);
 	assert_int_equal(vmcs_get(VMCS_HOST_IDTR_BASE), store_idtr().base);
 	assert_int_equal(vmcs_get(VMCS_HOST_GS_BASE), (u64)&percpu[CPU]);
-	/* masks: the guest owns PE/PG; NE, CD, NW and the bits FIXED1 forbids are ours */
+	/* masks: the guest owns PE; PG, NE, CD, NW and the bits FIXED1 forbids are ours */
 	u64 m0 = vmcs_get(VMCS_CR0_GUEST_HOST_MASK), m4 = vmcs_get(VMCS_CR4_GUEST_HOST_MASK);
-	assert_int_equal(m0 & (CR0_PE | CR0_PG), 0);
+	assert_int_equal(m0 & (CR0_PE | CR0_PG), CR0_PG);
 	assert_int_equal(m0 & (CR0_NE | CR0_CD | CR0_NW), CR0_NE | CR0_CD | CR0_NW);
 	assert_true(m0 & BIT(32));
 	assert_true(m4 & CR4_VMXE);

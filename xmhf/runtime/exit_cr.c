@@ -1,6 +1,7 @@
-/* MOV to CR0/CR4 exits (only bits the hypervisor owns cause them, 26.6.6)
- * and XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers"
- * and Vol. 2C XSETBV. */
+/* MOV to CR0/CR4 and LMSW exits (only bits the hypervisor owns cause them,
+ * 26.6.6; CR0.PG is owned so that IA-32e mode activation exits) and
+ * XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers" and
+ * Vol. 2C XSETBV. */
 #include <runtime/ept01.h>
 #include <xmhf/fixup.h>
 #include <runtime/guest_walk.h>
@@ -21,97 +22,115 @@
 #define XCR0_SSE BIT(1)
 #define XCR0_AVX BIT(2)
 
-/* IA-32e mode follows EFER.LME and CR0.PG (10.8.5): keep the VM-entry
- * control and the guest EFER.LMA in step when an emulated write moves PG. */
-static void update_long_mode(u64 cr0)
-{
-	u64 efer = vmread(VMCS_GUEST_IA32_EFER);
-	u64 entry = vmread(VMCS_VM_ENTRY_CONTROLS);
-	bool lma = (efer & EFER_LME) && (cr0 & CR0_PG);
-	vmwrite(VMCS_GUEST_IA32_EFER, lma ? efer | EFER_LMA : efer & ~EFER_LMA);
-	vmwrite(VMCS_VM_ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST);
-}
-
 /* PAE paging outside IA-32e mode (4.4.1): a MOV to CR0/CR4 that leaves it
  * in effect loads the PDPTEs from CR3, and faults instead if a present one
  * has a reserved bit set (Table 4-8; VM entry would fail on it, 27.3.1.6). */
-static bool pae_legacy_paging(u64 cr0, u64 cr4)
+static bool pae_legacy_paging(u64 cr0, u64 cr4, u64 efer)
 {
 	/* with CR0.PG set, EFER.LMA follows EFER.LME */
-	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmread(VMCS_GUEST_IA32_EFER) & EFER_LME);
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LME);
 }
 
-static bool read_pdptes(u64 pdpte[4])
+/* The guest's view of CR0 or CR4: owned bits from the read shadow (25.6.6). */
+static u64 guest_view(enum vmcs_field real, enum vmcs_field shadow, u64 owned)
 {
-	return guest_pae_pdptes(vmread(VMCS_GUEST_CR3), this_cpu()->mtrr.phys_addr_mask, pdpte);
+	return (vmread(real) & ~owned) | (vmread(shadow) & owned);
 }
 
-static void write_pdptes(const u64 pdpte[4])
+/* SDM Vol. 2B "MOV—Move to/from Control Registers" (#GP(0) list), Vol. 3
+ * 2.5 CR0/CR4, 4.10.1 PCIDE, 10.8.5 IA-32e mode: may the guest's CR0 and
+ * CR4 go from (cr0, cr4) to (new0, new4)? Only one of them changes. */
+static bool cr_write_allowed(u64 cr0, u64 cr4, u64 new0, u64 new4, u64 efer)
 {
-	for (u32 i = 0; i < 4; i++)
-		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
-}
+	const struct vmx_caps *c = &this_cpu()->vmx;
+	bool lma = efer & EFER_LMA, code64 = lma && (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L);
+	bool activates = !(cr0 & CR0_PG) && (new0 & CR0_PG) && (efer & EFER_LME);
 
-static bool guest_write_cr0(u64 value)
-{
-	struct percpu *p = this_cpu();
-	u64 cr4 = vmread(VMCS_GUEST_CR4);
-	u64 pdpte[4];
-	if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)))
+	if ((new0 >> 32) || ((new0 & CR0_PG) && !(new0 & CR0_PE)) || ((new0 & CR0_NW) && !(new0 & CR0_CD)))
 		return false;
-	if ((value & CR0_PG) && (vmread(VMCS_GUEST_IA32_EFER) & EFER_LME) && !(cr4 & CR4_PAE))
+	/* reserved: bits the CPU does not allow, and VMXE and SMXE (VMX and
+	 * SMX are not offered) */
+	if ((new4 & ~c->cr4_fixed1) || (new4 & (CR4_VMXE | CR4_SMXE)))
 		return false;
-	if (!(value & CR0_PG) && (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L) &&
-	    (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
+	if (activates && (!(new4 & CR4_PAE) || (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L)))
+		return false; /* IA-32e mode needs PAE and CS.L = 0 (as KVM) */
+	if ((cr0 & CR0_PG) && !(new0 & CR0_PG) && code64)
 		return false; /* leaving paging from 64-bit code */
-	bool pae = pae_legacy_paging(value, cr4);
-	if (pae && !read_pdptes(pdpte))
+	if ((new4 & CR4_PCIDE) && !(new0 & CR0_PG))
 		return false;
-	u64 owned = p->cr0_mask;
-	u64 real = ((value & ~owned) | (p->vmx.cr0_fixed0 & owned)) & ~(CR0_CD | CR0_NW);
-	vmwrite(VMCS_CR0_READ_SHADOW, value);
-	vmwrite(VMCS_GUEST_CR0, real);
-	update_long_mode(value);
-	if (pae)
-		write_pdptes(pdpte);
+	if ((new4 & CR4_CET) && !(new0 & CR0_WP))
+		return false;
+	if ((new4 & CR4_PCIDE) && !(cr4 & CR4_PCIDE) && (!lma || (vmread(VMCS_GUEST_CR3) & 0xfff)))
+		return false;
+	if (lma && (!(new4 & CR4_PAE) || ((new4 ^ cr4) & CR4_LA57)))
+		return false;
 	return true;
 }
 
-static bool guest_write_cr4(u64 value)
+/* Commit a checked write: read shadows, the real registers (fixed bits and
+ * caches on, 25.8), IA-32e mode (EFER.LMA and the VM-entry control follow
+ * EFER.LME && CR0.PG, 10.8.5), the PDPTEs and the TLB flush the CPU does. */
+static void cr_write_commit(u64 cr0, u64 cr4, u64 new0, u64 new4, u64 efer, const u64 *pdpte)
 {
 	struct percpu *p = this_cpu();
-	bool lma = vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA;
-	u64 pdpte[4];
-	/* reserved: bits the CPU does not allow, and VMXE and SMXE (VMX and
-	 * SMX are not offered) */
-	if ((value & ~p->vmx.cr4_fixed1) || (value & (CR4_VMXE | CR4_SMXE)))
+	u64 forced0 = p->cr0_mask & ~(CR0_PE | CR0_PG); /* unrestricted guest: PE/PG as written */
+	u64 entry = vmread(VMCS_VM_ENTRY_CONTROLS);
+	bool lma = (efer & EFER_LME) && (new0 & CR0_PG);
+
+	vmwrite(VMCS_CR0_READ_SHADOW, new0);
+	vmwrite(VMCS_GUEST_CR0, ((new0 & ~forced0) | (p->vmx.cr0_fixed0 & forced0)) & ~(CR0_CD | CR0_NW));
+	vmwrite(VMCS_CR4_READ_SHADOW, new4);
+	vmwrite(VMCS_GUEST_CR4, new4 | p->vmx.cr4_fixed0);
+	if (lma && !(efer & EFER_LMA)) {
+		/* The SDM does not fault IA-32e mode activation with a 16-bit TSS
+		 * in TR, but VM entry wants type 11 (27.3.1.2); in IA-32e mode the
+		 * CPU reads the TSS in the 64-bit format anyway (as KVM does). */
+		u64 tr = vmread(VMCS_GUEST_TR_AR_BYTES);
+		if ((tr & AR_TYPE_MASK) != DESC_TSS32_BUSY)
+			vmwrite(VMCS_GUEST_TR_AR_BYTES, (tr & ~AR_TYPE_MASK) | DESC_TSS32_BUSY);
+	}
+	vmwrite(VMCS_GUEST_IA32_EFER, lma ? efer | EFER_LMA : efer & ~EFER_LMA);
+	vmwrite(VMCS_VM_ENTRY_CONTROLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST);
+	if (pdpte)
+		for (u32 i = 0; i < 4; i++)
+			vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
+	/* 4.10.4.1: these changes invalidate TLBs and paging-structure caches;
+	 * single-context INVEPT drops every combined mapping of this EPT
+	 * (29.4.3.1), a superset */
+	if (((cr0 ^ new0) & CR0_PG) || ((cr4 ^ new4) & (CR4_PGE | CR4_PAE | CR4_PCIDE | CR4_SMEP)))
+		invept(INVEPT_SINGLE_CONTEXT, vmread(VMCS_EPT_POINTER));
+}
+
+/* The guest's CR0 and CR4, (cr0, cr4) as it sees them, become (new0,
+ * new4): check everything, then commit (an emulated write happens whole or
+ * not at all). */
+static bool guest_write_cr(u64 cr0, u64 cr4, u64 new0, u64 new4)
+{
+	u64 efer = vmread(VMCS_GUEST_IA32_EFER), pdpte[4];
+
+	/* 2.5: CR0's reserved bits 31:0 ignore writes; ET is hardwired to 1 */
+	new0 = (new0 & ~CR0_RESERVED_LOW) | CR0_ET;
+	if (!cr_write_allowed(cr0, cr4, new0, new4, efer))
 		return false;
-	if (lma && !(value & CR4_PAE))
+	bool pae = pae_legacy_paging(new0, new4, efer);
+	if (pae && !guest_pae_pdptes(vmread(VMCS_GUEST_CR3), this_cpu()->mtrr.phys_addr_mask, pdpte))
 		return false;
-	if ((value & CR4_PCIDE) && !(vmread(VMCS_GUEST_CR4) & CR4_PCIDE) &&
-	    (!lma || (vmread(VMCS_GUEST_CR3) & 0xfff)))
-		return false;
-	bool pae = pae_legacy_paging(vmread(VMCS_GUEST_CR0), value);
-	if (pae && !read_pdptes(pdpte))
-		return false;
-	vmwrite(VMCS_CR4_READ_SHADOW, value);
-	vmwrite(VMCS_GUEST_CR4, value | p->vmx.cr4_fixed0);
-	if (pae)
-		write_pdptes(pdpte);
+	cr_write_commit(cr0, cr4, new0, new4, efer, pae ? pdpte : NULL);
 	return true;
 }
 
 void handle_cr_access(struct guest_regs *regs)
 {
+	struct percpu *p = this_cpu();
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
-	u64 shadow0 = vmread(VMCS_CR0_READ_SHADOW), owned0 = this_cpu()->cr0_mask;
-	u64 guest_view_cr0 = (vmread(VMCS_GUEST_CR0) & ~owned0) | (shadow0 & owned0);
+	u64 cr0 = guest_view(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, p->cr0_mask);
+	u64 cr4 = guest_view(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, p->cr4_mask);
 	bool ok;
 
 	if (CR_QUAL_TYPE(q) == CR_ACCESS_LMSW) {
 		/* LMSW writes CR0 bits 3:0 but cannot clear PE */
 		u64 src = CR_QUAL_LMSW_SOURCE(q) & 0xf;
-		ok = guest_write_cr0((guest_view_cr0 & ~0xeull) | src | (guest_view_cr0 & CR0_PE));
+		ok = guest_write_cr(cr0, cr4, (cr0 & ~0xeull) | src | (cr0 & CR0_PE), cr4);
 	} else if (CR_QUAL_TYPE(q) != CR_ACCESS_MOV_TO) {
 		vmexit_unexpected("unexpected control-register access");
 	} else {
@@ -119,9 +138,9 @@ void handle_cr_access(struct guest_regs *regs)
 		if (!(vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L) || !(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
 			value = (u32)value; /* outside 64-bit mode the source is 32 bits */
 		if (CR_QUAL_NUMBER(q) == 0)
-			ok = guest_write_cr0(value);
+			ok = guest_write_cr(cr0, cr4, value, cr4);
 		else if (CR_QUAL_NUMBER(q) == 4)
-			ok = guest_write_cr4(value);
+			ok = guest_write_cr(cr0, cr4, cr0, value);
 		else
 			vmexit_unexpected("unexpected MOV to control register");
 	}

@@ -189,9 +189,10 @@ const char *vmcs01_init(u32 cpu)
 	vmwrite(VMCS_EPT_POINTER, ept01_build(cpu));
 	vmwrite(VMCS_VMCS_LINK_POINTER, LINK_POINTER_NONE);
 
-	/* 25.8 / 27.3.1.1: the guest owns CR0.PE/PG (unrestricted guest); the
-	 * hypervisor owns every other fixed bit, and CD/NW (caches stay on). */
-	p->cr0_mask = ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_CD | CR0_NW;
+	/* 25.8 / 27.3.1.1: the guest owns CR0.PE (unrestricted guest); the
+	 * hypervisor owns every other fixed bit, CD/NW (caches stay on) and PG,
+	 * so that IA-32e mode activation exits (exit_cr.c fixes TR up). */
+	p->cr0_mask = ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~CR0_PE) | CR0_PG | CR0_CD | CR0_NW;
 	p->cr4_mask = c->cr4_fixed0 | ~c->cr4_fixed1 | CR4_SMXE;
 	vmwrite(VMCS_CR0_GUEST_HOST_MASK, p->cr0_mask);
 	vmwrite(VMCS_CR4_GUEST_HOST_MASK, p->cr4_mask);

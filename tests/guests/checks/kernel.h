@@ -91,7 +91,7 @@ uint32_t pm_ticks_elapsed(uint32_t start);
 uint32_t pm_timer_read(void);
 void acpi_poweroff(void);
 
-/* checks.c, smp.c, insn.c, paging.c, tss.c, memory.c */
+/* checks.c, smp.c, insn.c, paging.c, tss.c, memory.c, longmode.c */
 void check_efer_initial(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
@@ -118,5 +118,6 @@ void check_task_switch_16(void);
 void check_task_switch_above_mem(void);
 void check_mtrr_noncontiguous_mask(void);
 void check_apic_moves_bounded(void);
+void check_long_mode_16bit_tr(void);
 
 #endif

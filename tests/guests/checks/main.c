@@ -218,6 +218,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("task_switch_above_mem", check_task_switch_above_mem);
     run_check("mtrr_noncontiguous_mask", check_mtrr_noncontiguous_mask);
     run_check("apic_moves_bounded", check_apic_moves_bounded);
+    run_check("long_mode_16bit_tr", check_long_mode_16bit_tr);
     run_check("e820_hidden", check_e820_hidden);
     run_check("e820_full", check_e820_full);
     run_check("hv_memory_blocked", check_hv_memory_blocked);

@@ -39,4 +39,8 @@
 #define FEATURE_CONTROL_VMX_IN_SMX (1ull << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
+/* IA32_DEBUGCTL (SDM Vol. 3 18.4.1): bits 5:2 and 63:16 are reserved */
+#define DEBUGCTL_BTF (1ull << 1)
+#define DEBUGCTL_RESERVED 0xffffffffffff003cull
+
 #endif

@@ -28,6 +28,8 @@
 #define PTE_PAT_4K BIT(7)     /* PAT bit of a 4 KiB PTE */
 #define PTE_PAT_LARGE BIT(12) /* PAT bit of a 2 MiB / 1 GiB entry */
 #define PTE_NX BIT(63)
+/* PAE paging PDPTE (Table 4-8): reserved bits 2:1 and 8:5, and those above MAXPHYADDR */
+#define PDPTE_RESERVED 0x1e6ull
 
 /* EPT entries (SDM Vol. 3 Table 29-1 .. 29-6). */
 #define EPT_R BIT(0)

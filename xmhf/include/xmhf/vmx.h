@@ -20,6 +20,10 @@
 /* IA32_VMX_BASIC (A.1) */
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull
 #define VMX_BASIC_TRUE_CTLS BIT(55)
+#define VMX_BASIC_NO_ERROR_CODE_CHECK BIT(56)
+/* IA32_VMX_MISC (A.6): activity state n (1..3) supported if bit 5 + n */
+#define VMX_MISC_ACTIVITY_SHIFT 5
+#define VMX_MISC_ZERO_LEN_INJECTION BIT(30)
 
 /* Primary processor-based controls (26.6.2, Table 26-6) */
 #define PROC_ACTIVATE_SECONDARY BIT(31)
@@ -49,6 +53,7 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define PIN_VIRTUAL_NMIS BIT(5)
 /* Primary processor-based controls (Table 26-6) */
 #define PROC_NMI_WINDOW_EXITING BIT(22)
+#define PROC_MONITOR_TRAP_FLAG BIT(27)
 #define PROC_USE_IO_BITMAPS BIT(25)
 #define PROC_USE_MSR_BITMAPS BIT(28)
 #define PROC_CR3_LOAD_EXITING BIT(15)
@@ -64,6 +69,7 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EXIT_SAVE_EFER BIT(20)
 #define EXIT_LOAD_EFER BIT(21)
 /* VM-entry controls (Table 26-17) */
+#define ENTRY_LOAD_DEBUG_CONTROLS BIT(2)
 #define ENTRY_IA32E_MODE_GUEST BIT(9)
 #define ENTRY_LOAD_PAT BIT(14)
 #define ENTRY_LOAD_EFER BIT(15)
@@ -107,5 +113,13 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 /* Guest interruptibility (26.4.2) */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_SMI BIT(2)
 #define INTERRUPTIBILITY_NMI BIT(3)
+/* Activity state (26.4.2) */
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_SIPI 3
+/* Pending debug exceptions (26.4.2): DR6's B0-B3, BS, RTM, plus bit 12 */
+#define PENDING_DBG_ENABLED_BP BIT(12)
 #endif

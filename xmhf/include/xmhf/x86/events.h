@@ -20,6 +20,7 @@
 #define VECTOR_PF 14
 #define VECTOR_AC 17
 #define VECTOR_MC 18
+#define VECTOR_CP 21
 
 #define INTR_INFO_VECTOR(info) ((info) & 0xff)
 #define INTR_INFO_TYPE(info) (((info) >> 8) & 7)
@@ -28,11 +29,13 @@
 #define INTR_INFO_VALID BIT(31)
 
 #define EVENT_EXT_INTR 0
+#define EVENT_RESERVED 1
 #define EVENT_NMI 2
 #define EVENT_HW_EXCEPTION 3
 #define EVENT_SW_INT 4
 #define EVENT_PRIV_SW_EXCEPTION 5
 #define EVENT_SW_EXCEPTION 6
+#define EVENT_OTHER 7
 #define INTR_TYPE_NMI (EVENT_NMI << 8)
 #define INTR_TYPE_HW_EXCEPTION (EVENT_HW_EXCEPTION << 8)
 
