@@ -6,6 +6,7 @@
 #include "args.h"
 #include "pal_funcs.h"
 #include "pal_lib.h"
+#include "programs.h"
 
 static uintptr_t call(const char *how, __typeof__(my_pal) *f, uintptr_t a, uintptr_t *b)
 {
@@ -17,7 +18,7 @@ static uintptr_t call(const char *how, __typeof__(my_pal) *f, uintptr_t a, uintp
 	return r;
 }
 
-int main(int argc, char **argv)
+int prog_main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s A B\n", argv[0]);

@@ -12,6 +12,7 @@
 #include "args.h"
 #include "pal_funcs.h"
 #include "pal_lib.h"
+#include "programs.h"
 
 static void report(const char *name, unsigned long n, uint64_t ticks)
 {
@@ -46,7 +47,7 @@ static int time_registration(enum pal_mode mode, unsigned long n, uint64_t *reg,
 	return 1;
 }
 
-int main(int argc, char **argv)
+int prog_pal_bench(int argc, char **argv)
 {
 	const char *prog = argv[0];
 	int native_only = argc > 1 && strcmp(argv[1], "--native") == 0;

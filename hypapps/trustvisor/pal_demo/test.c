@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "pal_lib.h"
+#include "programs.h"
 
-int main(int argc, char **argv)
+int prog_test(int argc, char **argv)
 {
 	uintptr_t value = argc > 1 ? (uintptr_t)strtoull(argv[1], NULL, 0) : 0x7e57;
 	require_trustvisor(argv[0]);

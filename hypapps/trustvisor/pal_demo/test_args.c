@@ -9,6 +9,7 @@
 #include "args.h"
 #include "pal_funcs.h"
 #include "pal_lib.h"
+#include "programs.h"
 
 static enum pal_mode mode = PAL_HYPERCALL;
 static unsigned failures;
@@ -132,7 +133,7 @@ static int parse(const char *s, unsigned long *v)
 	return *s && !*end;
 }
 
-int main(int argc, char **argv)
+int prog_test_args(int argc, char **argv)
 {
 	const char *prog = argv[0];
 	if (argc > 1 && strcmp(argv[1], "--native") == 0) {
