@@ -34,41 +34,21 @@ PAL_CODE uintptr_t pal_10_int(uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_
 			      uintptr_t a4, uintptr_t a5, uintptr_t a6, uintptr_t a7,
 			      uintptr_t a8, uintptr_t a9)
 {
-	uintptr_t h = a0;
-	h = mix(h, a1);
-	h = mix(h, a2);
-	h = mix(h, a3);
-	h = mix(h, a4);
-	h = mix(h, a5);
-	h = mix(h, a6);
-	h = mix(h, a7);
-	h = mix(h, a8);
-	h = mix(h, a9);
+	const uintptr_t a[10] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 };
+	uintptr_t h = 0;
+	for (int i = 0; i < 10; i++)
+		h = mix(h, a[i]);
 	return result(h);
-}
-
-PAL_HELPER uintptr_t read_inc(uintptr_t h, uintptr_t *p)
-{
-	h = mix(h, *p);
-	*p += 1;
-	return h;
 }
 
 PAL_CODE uintptr_t pal_10_ptr(uintptr_t *p0, uintptr_t *p1, uintptr_t *p2, uintptr_t *p3,
 			      uintptr_t *p4, uintptr_t *p5, uintptr_t *p6, uintptr_t *p7,
 			      uintptr_t *p8, uintptr_t *p9)
 {
+	uintptr_t *const p[10] = { p0, p1, p2, p3, p4, p5, p6, p7, p8, p9 };
 	uintptr_t h = 0;
-	h = read_inc(h, p0);
-	h = read_inc(h, p1);
-	h = read_inc(h, p2);
-	h = read_inc(h, p3);
-	h = read_inc(h, p4);
-	h = read_inc(h, p5);
-	h = read_inc(h, p6);
-	h = read_inc(h, p7);
-	h = read_inc(h, p8);
-	h = read_inc(h, p9);
+	for (int i = 0; i < 10; i++)
+		h = mix(h, (*p[i])++);
 	return result(h);
 }
 
