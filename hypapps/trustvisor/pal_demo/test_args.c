@@ -62,43 +62,50 @@ static void do_unregister(const char *fn, struct pal *pal)
 	}
 }
 
-static void run_10_int(struct rng *rng, unsigned iters)
+static void progress(void)
 {
-	struct pal *pal = do_register("pal_10_int", params_10_int(), pal_10_int);
-	if (!pal)
-		return;
-	__typeof__(pal_10_int) *f = pal->entry;
-	for (unsigned it = 0; it < iters; it++) {
-		uintptr_t a[10];
-		gen_words(rng, a, 10);
-		uintptr_t want = pal_10_int(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-		uintptr_t got = f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-		expect("pal_10_int", it, "result", got, want | in_pal_bit());
-		putchar('.');
-		fflush(stdout);
-	}
-	do_unregister("pal_10_int", pal);
+	putchar('.');
+	fflush(stdout);
 }
 
-static void run_10_ptr(struct rng *rng, unsigned iters)
+/* One iteration: new arguments, the native call, the PAL call, the comparison. */
+typedef void iteration(struct rng *rng, const struct pal *pal, unsigned it);
+
+static void iteration_10_int(struct rng *rng, const struct pal *pal, unsigned it)
 {
-	struct pal *pal = do_register("pal_10_ptr", params_10_ptr(), pal_10_ptr);
+	__typeof__(pal_10_int) *f = pal->entry;
+	uintptr_t a[10];
+	gen_words(rng, a, 10);
+	uintptr_t want = pal_10_int(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+	uintptr_t got = f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+	expect("pal_10_int", it, "result", got, want | in_pal_bit());
+}
+
+static void iteration_10_ptr(struct rng *rng, const struct pal *pal, unsigned it)
+{
+	__typeof__(pal_10_ptr) *f = pal->entry;
+	uintptr_t n[10], p[10];
+	gen_words(rng, n, 10);
+	memcpy(p, n, sizeof(p));
+	uintptr_t want = pal_10_ptr(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8],
+				    &n[9]);
+	uintptr_t got = f(&p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &p[6], &p[7], &p[8], &p[9]);
+	expect("pal_10_ptr", it, "result", got, want | in_pal_bit());
+	expect_words("pal_10_ptr", it, p, n, 10);
+}
+
+/* Registers once for all iterations. */
+static void run_registered(const char *fn, struct tv_pal_params params, const void *f,
+			   iteration *one, struct rng *rng, unsigned iters)
+{
+	struct pal *pal = do_register(fn, params, f);
 	if (!pal)
 		return;
-	__typeof__(pal_10_ptr) *f = pal->entry;
 	for (unsigned it = 0; it < iters; it++) {
-		uintptr_t n[10], p[10];
-		gen_words(rng, n, 10);
-		memcpy(p, n, sizeof(p));
-		uintptr_t want = pal_10_ptr(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7],
-					    &n[8], &n[9]);
-		uintptr_t got = f(&p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &p[6], &p[7], &p[8], &p[9]);
-		expect("pal_10_ptr", it, "result", got, want | in_pal_bit());
-		expect_words("pal_10_ptr", it, p, n, 10);
-		putchar('.');
-		fflush(stdout);
+		one(rng, pal, it);
+		progress();
 	}
-	do_unregister("pal_10_ptr", pal);
+	do_unregister(fn, pal);
 }
 
 static void run_5_ptr(struct rng *rng, unsigned iters)
@@ -121,8 +128,7 @@ static void run_5_ptr(struct rng *rng, unsigned iters)
 		expect("pal_5_ptr", it, "result", got, want | in_pal_bit());
 		for (int i = 0; i < 5; i++)
 			expect_words("pal_5_ptr", it, p[i], n[i], size[i]);
-		putchar('.');
-		fflush(stdout);
+		progress();
 	}
 }
 
@@ -151,9 +157,9 @@ int prog_test_args(int argc, char **argv)
 	struct rng rng;
 	rng_seed(&rng, seed);
 	if (funcs & 1)
-		run_10_int(&rng, iters);
+		run_registered("pal_10_int", params_10_int(), pal_10_int, iteration_10_int, &rng, iters);
 	if (funcs & 2)
-		run_10_ptr(&rng, iters);
+		run_registered("pal_10_ptr", params_10_ptr(), pal_10_ptr, iteration_10_ptr, &rng, iters);
 	if (funcs & 4)
 		run_5_ptr(&rng, iters);
 	printf("\n%s\n", failures ? "Test failed" : "Test pass");
