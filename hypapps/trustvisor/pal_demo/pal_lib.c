@@ -36,6 +36,22 @@ static void block_sigint(int how)
 	sigprocmask(how, &set, NULL);
 }
 
+/* What TV_HC_REG was given, for a rejected registration. */
+static void print_registration(const struct pal *pal)
+{
+	fprintf(stderr, "  entry %p, %u sections:", pal->entry, pal->sections.count);
+	for (uint32_t i = 0; i < pal->sections.count; i++) {
+		const struct tv_pal_section *sec = &pal->sections.sections[i];
+		fprintf(stderr, " {type %u, %u pages at %#llx}", sec->type, sec->pages,
+			(unsigned long long)sec->start);
+	}
+	fprintf(stderr, "\n  %u parameters:", pal->params.count);
+	for (uint32_t i = 0; i < pal->params.count; i++)
+		fprintf(stderr, " {type %u, size %llu}", pal->params.params[i].type,
+			(unsigned long long)pal->params.params[i].size);
+	fprintf(stderr, "\n");
+}
+
 struct pal *register_pal(const struct tv_pal_params *params, const void *fn, enum pal_mode mode)
 {
 	size_t code_size = (size_t)(__stop_pal_text - __start_pal_text);
@@ -99,6 +115,7 @@ struct pal *register_pal(const struct tv_pal_params *params, const void *fn, enu
 		return pal;
 	}
 	fprintf(stderr, "register_pal: TV_HC_REG returned %#lx\n", (unsigned long)rc);
+	print_registration(pal);
 	if (--registered_pals == 0)
 		block_sigint(SIG_UNBLOCK);
 fail:
