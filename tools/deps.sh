@@ -6,6 +6,7 @@
 set -euo pipefail
 PKGS=(
   build-essential                          # gcc make binutils
+  gcc-multilib                             # -m32 static PAL demo programs (hypapps/trustvisor/pal_demo)
   bochs bochsbios vgabios bochs-sdl        # the VMX platform; sdl2 display library (headless)
   grub-pc-bin grub-common xorriso mtools   # GRUB disk images and ISOs (tools/image)
   libcmocka-dev                            # unit tests

@@ -1,0 +1,91 @@
+/* pal_bench [--native] [N]: RDTSC ticks of N operations with pal_10_int (issue 8's performance
+ * goals), one line each, `PAL-BENCH name n=N ticks=T`:
+ *   call-native      N calls of the function at its link address (the bare cost)
+ *   call-pal         N calls of the registered PAL
+ *   register-native  N times the caller's part of a registration (map, lock, copy), no hypercall
+ *   register         N registrations (TV_HC_REG included)
+ *   unregister-native, unregister: the same for unregistration
+ * --native: only the -native lines (no TrustVisor needed). Status 1 if anything failed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "pal_funcs.h"
+#include "pal_lib.h"
+#include "programs.h"
+
+static void report(const char *name, unsigned long n, uint64_t ticks)
+{
+	printf("PAL-BENCH %s n=%lu ticks=%llu\n", name, n, (unsigned long long)ticks);
+}
+
+/* Ticks of n calls of f, or 0 if a result is not `want`. */
+static uint64_t time_calls(__typeof__(pal_10_int) *f, unsigned long n, uintptr_t want)
+{
+	uintptr_t bad = 0;
+	uint64_t t0 = rdtsc();
+	for (unsigned long i = 0; i < n; i++)
+		bad |= f(0, 1, 2, 3, 4, 5, 6, 7, 8, 9) ^ want;
+	uint64_t t = rdtsc() - t0;
+	return bad ? 0 : t;
+}
+
+/* Ticks of n registrations and n unregistrations; 0 if one failed. */
+static int time_registration(enum pal_mode mode, unsigned long n, uint64_t *reg, uint64_t *unreg)
+{
+	struct tv_pal_params params = params_10_int();
+	*reg = *unreg = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t t0 = rdtsc();
+		struct pal *pal = register_pal(&params, pal_10_int, mode);
+		uint64_t t1 = rdtsc();
+		if (!pal || unregister_pal(pal) != 0)
+			return 0;
+		*reg += t1 - t0;
+		*unreg += rdtsc() - t1;
+	}
+	return 1;
+}
+
+int prog_pal_bench(int argc, char **argv)
+{
+	const char *prog = argv[0];
+	int native_only = argc > 1 && strcmp(argv[1], "--native") == 0;
+	if (native_only)
+		argc--, argv++;
+	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 100;
+	if (argc > 2 || n == 0) {
+		fprintf(stderr, "usage: %s [--native] [N > 0]\n", prog);
+		return 2;
+	}
+	if (!native_only)
+		require_trustvisor(prog);
+	uintptr_t want = pal_10_int(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+	uint64_t ticks = time_calls(pal_10_int, n, want), reg, unreg;
+	if (!ticks)
+		return 1;
+	report("call-native", n, ticks);
+	if (!native_only) {
+		struct tv_pal_params params = params_10_int();
+		struct pal *pal = register_pal(&params, pal_10_int, PAL_HYPERCALL);
+		if (!pal)
+			return 1;
+		ticks = time_calls(pal->entry, n, want | PAL_RESULT_IN_PAL);
+		if (unregister_pal(pal) != 0 || !ticks) {
+			printf("Error: a PAL call failed\n");
+			return 1;
+		}
+		report("call-pal", n, ticks);
+	}
+	if (!time_registration(PAL_COPY_ONLY, n, &reg, &unreg))
+		return 1;
+	report("register-native", n, reg);
+	report("unregister-native", n, unreg);
+	if (!native_only) {
+		if (!time_registration(PAL_HYPERCALL, n, &reg, &unreg))
+			return 1;
+		report("register", n, reg);
+		report("unregister", n, unreg);
+	}
+	return 0;
+}
