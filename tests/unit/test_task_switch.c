@@ -5,6 +5,7 @@
  * result is checked against the VM-entry rules it must pass (SDM Vol. 3
  * "Checks on the Guest State Area"): expect_entry_valid. */
 #include "fake_cpu.h"
+#include "vmentry_check.h"
 #include <runtime/task_switch.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/vmx.h>
@@ -115,6 +116,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(0);
+	vmentry_vmcs01(0);
 	percpu[0].mtrr.phys_addr_mask = (1ull << 36) - 1;
 	fake_dr6 = 0;
 	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);
@@ -158,81 +160,20 @@ static void pae_paging(void)
 	*(u64 *)guest_mem(PD, 8) = PDE_PS | PTE_P_RW;
 	*(u64 *)guest_mem(BAD_PDPT, 8) = PD | 1 | BIT(1);
 	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
-	vmcs_set(VMCS_GUEST_CR4, CR4_PAE);
+	vmcs_set(VMCS_GUEST_CR4, CR4_PAE | percpu[0].vmx.cr4_fixed0);
 	vmcs_set(VMCS_GUEST_CR3, PDPT);
 	vmcs_set(VMCS_GUEST_PDPTE0, PD | 1);
 }
 
-static bool limit_fits_granularity(u32 limit, u32 ar)
-{
-	return (ar & AR_G) ? (limit & 0xfff) == 0xfff : limit <= 0xfffff;
-}
-
-/* The VM-entry checks on the guest state (SDM Vol. 3 "Checks on the Guest
- * State Area": registers, segment registers, non-register state, event
- * injection) a task switch's result must pass, with unrestricted guest and
- * outside IA-32e mode; also Bochs' CS.RPL = CS.DPL rule. */
+/* The VM-entry checks on the guest state a task switch's result must pass
+ * (vmentry_check.c), and Bochs' CS.RPL = CS.DPL rule for non-conforming
+ * code, which VM entry under Bochs also applies. */
 static void expect_entry_valid(void)
 {
-	u64 rflags = vmcs_get(VMCS_GUEST_RFLAGS), cr0 = vmcs_get(VMCS_GUEST_CR0);
-	bool v86 = rflags & RFLAGS_VM;
-	u32 ss_dpl = (vmcs_get(VMCS_GUEST_SS_AR_BYTES) >> AR_DPL_SHIFT) & 3;
-	assert_int_equal(rflags & ~RFLAGS_NOT_RESERVED, 0);
-	assert_true(rflags & RFLAGS_RESERVED_1);
-	assert_true(!v86 || (cr0 & CR0_PE));
-	assert_int_equal(vmcs_get(VMCS_GUEST_RIP) >> 32, 0);
-	for (u32 s = 0; s < 6; s++) {
-		u32 sel = (u32)vmcs_get(VMCS_GUEST_ES_SELECTOR + 2 * s);
-		u32 limit = (u32)vmcs_get(VMCS_GUEST_ES_LIMIT + 2 * s);
-		u32 ar = (u32)vmcs_get(VMCS_GUEST_ES_AR_BYTES + 2 * s), type = ar & AR_TYPE_MASK;
-		u32 dpl = (ar >> AR_DPL_SHIFT) & 3;
-		if (v86) {
-			assert_int_equal(vmcs_get(VMCS_GUEST_ES_BASE + 2 * s), (u64)sel << 4);
-			assert_int_equal(limit, 0xffff);
-			assert_int_equal(ar, AR_V86);
-			continue;
-		}
-		assert_int_equal(vmcs_get(VMCS_GUEST_ES_BASE + 2 * s) >> 32, 0);
-		if (s != 1 && (ar & AR_UNUSABLE))
-			continue;
-		assert_int_equal(ar & ~(0xf0ffu), 0); /* reserved 11:8, 31:17; usable */
-		assert_true(ar & AR_S);
-		assert_true(ar & AR_P);
-		assert_true(limit_fits_granularity(limit, ar));
-		if (s == 1) {
-			assert_true(type == 9 || type == 11 || type == 13 || type == 15);
-			if (type & SEG_TYPE_CONFORMING) {
-				assert_true(dpl <= ss_dpl);
-				assert_true(dpl <= (sel & SEL_RPL));
-			} else {
-				assert_int_equal(dpl, ss_dpl);
-				assert_int_equal(dpl, sel & SEL_RPL);
-			}
-		} else if (s == 2) {
-			assert_true(type == 3 || type == 7);
-		} else {
-			assert_true(type & SEG_TYPE_ACCESSED);
-			assert_true(!(type & SEG_TYPE_CODE) || (type & SEG_TYPE_WRITABLE));
-		}
-	}
-	u32 ldtr_ar = (u32)vmcs_get(VMCS_GUEST_LDTR_AR_BYTES);
-	if (!(ldtr_ar & AR_UNUSABLE)) {
-		assert_int_equal(vmcs_get(VMCS_GUEST_LDTR_SELECTOR) & SEL_TI, 0);
-		assert_int_equal(ldtr_ar & ~0xf000u, AR_LDT);
-		assert_true(limit_fits_granularity((u32)vmcs_get(VMCS_GUEST_LDTR_LIMIT), ldtr_ar));
-	}
-	u32 tr_ar = (u32)vmcs_get(VMCS_GUEST_TR_AR_BYTES);
-	assert_int_equal(vmcs_get(VMCS_GUEST_TR_SELECTOR) & SEL_TI, 0);
-	assert_true((tr_ar & ~0xf000u) == AR_TSS_BUSY || (tr_ar & ~0xf000u) == AR_TSS16_BUSY);
-	assert_true(limit_fits_granularity((u32)vmcs_get(VMCS_GUEST_TR_LIMIT), tr_ar));
-	u64 intr = vmcs_get(VMCS_GUEST_INTERRUPTIBILITY_INFO);
-	assert_false((intr & INTERRUPTIBILITY_STI) && (intr & INTERRUPTIBILITY_MOV_SS));
-	assert_true((rflags & RFLAGS_IF) || !(intr & INTERRUPTIBILITY_STI));
-	u32 info = (u32)vmcs_get(VMCS_VM_ENTRY_INTR_INFO), v = INTR_INFO_VECTOR(info);
-	if ((info & INTR_INFO_VALID) && INTR_INFO_TYPE(info) == EVENT_HW_EXCEPTION) {
-		bool ec = (cr0 & CR0_PE) && (v == VECTOR_DF || (v >= VECTOR_TS && v <= VECTOR_PF) || v == VECTOR_AC);
-		assert_int_equal(!!(info & INTR_INFO_DELIVER_ERROR_CODE), ec);
-	}
+	u32 cs_ar = (u32)vmcs_get(VMCS_GUEST_CS_AR_BYTES);
+	assert_vmentry_ok();
+	if (!(vmcs_get(VMCS_GUEST_RFLAGS) & RFLAGS_VM) && !(cs_ar & SEG_TYPE_CONFORMING))
+		assert_int_equal((cs_ar >> AR_DPL_SHIFT) & 3, vmcs_get(VMCS_GUEST_CS_SELECTOR) & SEL_RPL);
 }
 
 static void task_switch(u16 sel, u32 source)
