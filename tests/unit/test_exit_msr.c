@@ -133,9 +133,11 @@ static void test_apic_base_invalid_gp(void **state)
 	apic_base_rejected(xapic, x2apic);
 	assert_int_equal(fake_ept01_moved_apic_cpu, ~0u);
 	assert_int_equal(fake_wrmsr_safe_calls, 0);
-	/* a disabled APIC may keep any base: nothing maps it */
-	assert_true(guest_wrmsr(MSR_IA32_APIC_BASE, FAKE_HV_BASE));
-	assert_int_equal(msr_get(MSR_IA32_APIC_BASE), FAKE_HV_BASE);
+	/* in every mode: a disabled APIC could be enabled there later */
+	cpuid_set(1, 0, (struct cpuid_regs){ 0x50654, 0, CPUID1_ECX_X2APIC, 0 });
+	apic_base_rejected(xapic, FAKE_HV_BASE);
+	apic_base_rejected(LAPIC_DEFAULT_BASE, CONFIG_MEM);
+	assert_int_equal(fake_wrmsr_safe_calls, 0);
 }
 
 static void test_feature_control(void **state)

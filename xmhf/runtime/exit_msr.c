@@ -9,11 +9,9 @@
 #include <runtime/msr_policy.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
-#include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/fixup.h>
 #include <xmhf/lapic.h>
-#include <xmhf/log.h>
 #include <xmhf/msr.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
@@ -82,8 +80,8 @@ static enum apic_mode apic_mode(u64 apic_base)
 /* SDM Vol. 3 12.4.4 (IA32_APIC_BASE) and 12.12.5 (x2APIC state
  * transitions): reserved bits (7:0, 9, at and above MAXPHYADDR, EXTD
  * without x2APIC) #GP, so do EN=0 with EXTD=1, x2APIC -> xAPIC and
- * disabled -> x2APIC. Our choice: an enabled APIC may not sit in the
- * hypervisor's range (the CPU's own accesses there would hit APIC
+ * disabled -> x2APIC. Our choice, in every mode: the base may not be in
+ * the hypervisor's range (the CPU's own accesses there would hit APIC
  * registers) nor at or above CONFIG_MEM (not in the host page tables). */
 static bool apic_base_valid(u64 old, u64 new)
 {
@@ -96,7 +94,7 @@ static bool apic_base_valid(u64 old, u64 new)
 		return false;
 	if ((from == APIC_X2APIC && to == APIC_XAPIC) || (from == APIC_DISABLED && to == APIC_X2APIC))
 		return false;
-	return to == APIC_DISABLED || (page.v + PAGE_SIZE <= CONFIG_MEM && !gpa_is_hypervisor(page, PAGE_SIZE));
+	return page.v + PAGE_SIZE <= CONFIG_MEM && !gpa_is_hypervisor(page, PAGE_SIZE);
 }
 
 /* The BSP flag is the CPU's (read-only here); a new base moves the EPT01
