@@ -8,7 +8,6 @@
 #include <xmhf/msr.h>
 #include <xmhf/vmx.h>
 
-#define MSR_IA32_PAT 0x277
 
 #define VMCS_ENCODINGS 0x8000
 
@@ -216,19 +215,21 @@ u32 inl(u16 port) { return port_access(port, 4, true, 0); }
 u32 mmio_read32(u64 addr) { no_io("MMIO read at", addr); return ~0u; }
 void mmio_write32(u64 addr, u32 v) { (void)v; no_io("MMIO write at", addr); }
 
-bool lapic_x2apic_mode(void) { return fake_x2apic; }
+/* The LAPIC API, weak: test_lapic links the real platform/lapic.c. */
+WEAK bool lapic_enabled(void) { return true; }
+WEAK bool lapic_x2apic_mode(void) { return fake_x2apic; }
 /* The platform code reads IA32_APIC_BASE once: here it is read each time. */
-u64 lapic_base(void)
+WEAK u64 lapic_base(void)
 {
 	u64 v;
 	return rdmsr_safe(MSR_IA32_APIC_BASE, &v) ? v & APIC_BASE_ADDR_MASK : LAPIC_DEFAULT_BASE;
 }
-u32 lapic_id(void) { return percpu[current_cpu].apic_id; }
+WEAK u32 lapic_id(void) { return percpu[current_cpu].apic_id; }
 
 u32 fake_apic_ldr, fake_apic_dfr = 0xffffffffu;
 u32 fake_lapic_resets;
 
-u32 lapic_read(u32 reg)
+WEAK u32 lapic_read(u32 reg)
 {
 	if (reg == APIC_REG_LDR)
 		return fake_apic_ldr;
@@ -236,12 +237,13 @@ u32 lapic_read(u32 reg)
 	return fake_apic_dfr;
 }
 
-void lapic_reset_for_init(void) { fake_lapic_resets++; }
+WEAK void lapic_reset_for_init(void) { fake_lapic_resets++; }
 
-void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
+WEAK bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 {
 	assert_true(fake_n_ipis < MAX_IPIS);
 	fake_ipis[fake_n_ipis++] = (struct ipi){ dest_apic_id, icr_low };
+	return true;
 }
 
 void caps_skylake_x(struct vmx_caps *c)

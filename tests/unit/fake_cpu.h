@@ -12,6 +12,9 @@
 #include <xmhf/log.h>
 #include <xmhf/vmcs_fields.h>
 
+/* A fake that a linked runtime source replaces. */
+#define WEAK __attribute__((weak))
+
 /* FAKE_HV_BASE, FAKE_HV_END: the hypervisor's range in the test programs
  * (from the Makefile, which also sets the linker symbols). */
 /* Fake guest-physical memory [0, FAKE_GUEST_MEM) */

@@ -70,7 +70,6 @@ u32 fake_log_count(enum loglvl level, const char *needle)
 
 u32 fake_ept01_rebuild_calls, fake_ept01_rebuild_cpu, fake_ept01_build_calls;
 
-#define WEAK __attribute__((weak))
 WEAK u64 ept01_build(u32 cpu) { (void)cpu; fake_ept01_build_calls++; return FAKE_EPTP; }
 WEAK void ept01_rebuild(u32 cpu) { fake_ept01_rebuild_calls++; fake_ept01_rebuild_cpu = cpu; }
 WEAK u64 *ept01_apic_entry(u32 cpu) { (void)cpu; fatal("ept01_apic_entry"); }

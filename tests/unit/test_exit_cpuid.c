@@ -4,11 +4,15 @@
 #include "vmentry_check.h"
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/msr.h>
 #include <xmhf/vmx.h>
 
 #define RIP0 0x7c00
-#define CPUID7_EBX_PT BIT(25)
-#define CPUID7_ECX_OSPKE BIT(4)
+/* what leaf 1 never shows: VMX, SMX; DS, DTES64, DS-CPL, PDCM */
+#define LEAF1_ECX_HIDDEN (CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_DTES64 | CPUID1_ECX_DS_CPL | CPUID1_ECX_PDCM)
+/* what VMCS01 enables on Bochs' corei7_skylake_x (vmcs01_init) */
+#define PROC2_SKYLAKE_X (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_RDTSCP | \
+			 PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES)
 
 static struct guest_regs regs;
 
@@ -22,6 +26,14 @@ static int setup(void **state)
 	cpuid_set(7, 0, (struct cpuid_regs){ 0, 0xffffffff, 0xffffffff, 0xffffffff });
 	cpuid_set(7, 1, (struct cpuid_regs){ 0x11, 0x22, 0x33, 0x44 });
 	cpuid_set(0xd, 0, (struct cpuid_regs){ 0x2ff, 0xa88, 0xa88, 0 });
+	cpuid_set(0xd, 1, (struct cpuid_regs){ 0xf, 0x988, 0x1d00, 0 });
+	cpuid_set(0xd, 8, (struct cpuid_regs){ 0x48, 0, 1, 0 });
+	cpuid_set(0xa, 0, (struct cpuid_regs){ 0x07300404, 0, 0, 0x603 });
+	cpuid_set(0x14, 0, (struct cpuid_regs){ 1, 0xf, 7, 0 });
+	cpuid_set(0x14, 1, (struct cpuid_regs){ 0x2490002, 0x3fff3fff, 0, 0 });
+	cpuid_set(0x1c, 0, (struct cpuid_regs){ 0x4000000f, 7, 7, 0 });
+	cpuid_set(0x80000001, 0, (struct cpuid_regs){ 0, 0, 0x121, 0x2c100800 });
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_SKYLAKE_X);
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, 2);
 	return 0;
@@ -49,11 +61,11 @@ static void test_leaf1(void **state)
 	struct cpuid_regs r = guest_cpuid(1, 0);
 	assert_int_equal(r.eax, 0x50654);
 	assert_int_equal(r.ebx, 0x01020800);
-	assert_int_equal(r.edx, 0xbfebfbff);
-	assert_int_equal(r.ecx & (CPUID1_ECX_VMX | CPUID1_ECX_SMX), 0);
+	assert_int_equal(r.edx, 0xbfebfbff & ~CPUID1_EDX_DS);
+	assert_int_equal(r.ecx & LEAF1_ECX_HIDDEN, 0);
 	assert_true(r.ecx & CPUID1_ECX_HYPERVISOR);
 	assert_false(r.ecx & CPUID1_ECX_OSXSAVE); /* guest CR4.OSXSAVE = 0 */
-	assert_int_equal(r.ecx | CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_OSXSAVE, 0xfffefbff);
+	assert_int_equal(r.ecx | LEAF1_ECX_HIDDEN | CPUID1_ECX_OSXSAVE, 0xfffefbff);
 	vmcs_set(VMCS_GUEST_CR4, CR4_OSXSAVE | CR4_VMXE);
 	r = guest_cpuid(1, 0);
 	assert_true(r.ecx & CPUID1_ECX_OSXSAVE);
@@ -68,9 +80,9 @@ static void test_leaf7(void **state)
 {
 	(void)state;
 	struct cpuid_regs r = guest_cpuid(7, 0);
-	assert_int_equal(r.ebx, 0xffffffff & ~CPUID7_EBX_PT);
-	assert_int_equal(r.ecx, 0xffffffff & ~CPUID7_ECX_OSPKE);
-	assert_int_equal(r.edx, 0xffffffff);
+	assert_int_equal(r.ebx, 0xffffffff & ~CPUID7_EBX_INTEL_PT);
+	assert_int_equal(r.ecx, 0xffffffff & ~(CPUID7_ECX_OSPKE | CPUID7_ECX_WAITPKG));
+	assert_int_equal(r.edx, 0xffffffff & ~(CPUID7_EDX_PCONFIG | CPUID7_EDX_ARCH_LBR));
 	percpu[0].vmx.cr4_fixed1 |= CR4_PKE; /* a CPU with PKU */
 	vmcs_set(VMCS_GUEST_CR4, CR4_PKE | CR4_VMXE);
 	r = guest_cpuid(7, 0);
@@ -84,6 +96,55 @@ static void test_leaf7(void **state)
 	assert_int_equal(r.ebx, 0x22);
 	assert_int_equal(r.ecx, 0x33);
 	assert_int_equal(r.edx, 0x44);
+}
+
+/* The controls every VMCS01 has (the guest state relies on unrestricted guest). */
+#define PROC2_BASE (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
+
+/* A feature whose instruction needs a secondary control shows only while
+ * VMCS01 has it on: RDTSCP and RDPID (enable RDTSCP), INVPCID, XSAVES,
+ * WAITPKG (enable user wait and pause), PCONFIG. */
+static void test_features_follow_controls(void **state)
+{
+	(void)state;
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE);
+	struct cpuid_regs r = guest_cpuid(7, 0);
+	assert_int_equal(r.ebx, 0xffffffff & ~(CPUID7_EBX_INTEL_PT | CPUID7_EBX_INVPCID));
+	assert_int_equal(r.ecx, 0xffffffff & ~(CPUID7_ECX_OSPKE | CPUID7_ECX_WAITPKG | CPUID7_ECX_RDPID));
+	assert_int_equal(r.edx, 0xffffffff & ~(CPUID7_EDX_PCONFIG | CPUID7_EDX_ARCH_LBR));
+	assert_int_equal(guest_cpuid(0xd, 1).eax, 0xf & ~CPUID_D1_EAX_XSAVES);
+	assert_int_equal(guest_cpuid(0x80000001, 0).edx, 0x2c100800 & ~CPUID_EXT1_EDX_RDTSCP);
+	/* the controls on, one at a time */
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE | PROC2_ENABLE_RDTSCP);
+	assert_true(guest_cpuid(0x80000001, 0).edx & CPUID_EXT1_EDX_RDTSCP);
+	assert_true(guest_cpuid(7, 0).ecx & CPUID7_ECX_RDPID);
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE | PROC2_ENABLE_INVPCID);
+	assert_true(guest_cpuid(7, 0).ebx & CPUID7_EBX_INVPCID);
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE | PROC2_ENABLE_XSAVES);
+	assert_int_equal(guest_cpuid(0xd, 1).eax, 0xf);
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE | PROC2_ENABLE_USER_WAIT_PAUSE);
+	assert_true(guest_cpuid(7, 0).ecx & CPUID7_ECX_WAITPKG);
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_BASE | PROC2_ENABLE_PCONFIG);
+	assert_true(guest_cpuid(7, 0).edx & CPUID7_EDX_PCONFIG);
+	/* the skylake_x controls: only WAITPKG and PCONFIG stay hidden */
+	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_SKYLAKE_X);
+	assert_int_equal(guest_cpuid(0x80000001, 0).edx, 0x2c100800);
+	assert_int_equal(guest_cpuid(0xd, 1).eax, 0xf);
+}
+
+/* Intel PT (14H), the PMU (0AH), architectural LBRs (1CH) and the PT XSAVE
+ * component (0DH.8, IA32_XSS bit 8) are hidden: all zeros. */
+static void test_hidden_leaves(void **state)
+{
+	(void)state;
+	static const u32 leaves[][2] = { { 0xa, 0 }, { 0x14, 0 }, { 0x14, 1 }, { 0x1c, 0 }, { 0xd, 8 } };
+	for (u32 i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		struct cpuid_regs r = guest_cpuid(leaves[i][0], leaves[i][1]);
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	}
+	struct cpuid_regs r = guest_cpuid(0xd, 1);
+	assert_int_equal(r.ecx, 0x1d00 & ~XSS_PT);
+	assert_int_equal(r.ebx, 0x988);
 }
 
 static void test_hypervisor_leaves(void **state)
@@ -136,6 +197,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_leaf1, setup),
 		cmocka_unit_test_setup(test_leaf7, setup),
+		cmocka_unit_test_setup(test_features_follow_controls, setup),
+		cmocka_unit_test_setup(test_hidden_leaves, setup),
 		cmocka_unit_test_setup(test_hypervisor_leaves, setup),
 		cmocka_unit_test_setup(test_other_leaves_pass_through, setup),
 		cmocka_unit_test_setup(test_sti_blocking_ends, setup),

@@ -7,6 +7,9 @@
 
 #define ICR_SPIN_LIMIT 1000000
 
+/* Per CPU: the guest may disable its APIC (= this CPU's): then the MMIO
+ * page at its base is no longer the APIC's (SDM Vol. 3 12.4.3). */
+bool lapic_enabled(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ENABLE; }
 /* Per CPU: the guest may switch its APIC (= this CPU's) to x2APIC mode. */
 bool lapic_x2apic_mode(void) { return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC; }
 /* Per CPU, like the mode: the guest may move its APIC (= this CPU's). */
@@ -26,6 +29,8 @@ u32 lapic_id(void)
 u32 lapic_read(u32 reg)
 {
 	u64 v = 0;
+	if (!lapic_enabled())
+		return 0;
 	if (lapic_x2apic_mode())
 		return rdmsr_safe(X2APIC_MSR(reg), &v) ? (u32)v : 0;
 	return mmio_read32(lapic_base() + reg);
@@ -51,6 +56,8 @@ static bool lapic_in_service(void)
 
 void lapic_reset_for_init(void)
 {
+	if (!lapic_enabled())
+		return;
 	lapic_write(APIC_REG_LVT_CMCI, APIC_LVT_MASKED);
 	for (u32 reg = APIC_REG_LVT_TIMER; reg <= APIC_REG_LVT_ERROR; reg += 0x10)
 		lapic_write(reg, APIC_LVT_MASKED);
@@ -66,15 +73,15 @@ void lapic_reset_for_init(void)
 	lapic_write(APIC_REG_SVR, APIC_SVR_AFTER_INIT);
 }
 
-void lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
+bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low)
 {
-	if (lapic_x2apic_mode()) {
-		/* 12.12.9: one 64-bit write, no delivery status to poll */
-		wrmsr(MSR_X2APIC_ICR, ((u64)dest_apic_id << 32) | icr_low);
-		return;
-	}
+	if (!lapic_enabled())
+		return false;
+	if (lapic_x2apic_mode()) /* 12.12.9: one 64-bit write, no delivery status to poll */
+		return wrmsr_safe(MSR_X2APIC_ICR, ((u64)dest_apic_id << 32) | icr_low);
 	for (u32 i = 0; i < ICR_SPIN_LIMIT && (mmio_read32(lapic_base() + APIC_REG_ICR_LOW) & ICR_SEND_PENDING); i++)
 		cpu_relax();
 	mmio_write32(lapic_base() + APIC_REG_ICR_HIGH, dest_apic_id << 24);
 	mmio_write32(lapic_base() + APIC_REG_ICR_LOW, icr_low);
+	return true;
 }

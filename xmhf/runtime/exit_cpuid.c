@@ -1,18 +1,77 @@
-/* CPUID (SDM Vol. 2A CPUID): the real answer with what the guest must not
- * see removed and what it must see derived from its own CR4. */
+/* CPUID (SDM Vol. 2A CPUID): the real answer with what the guest cannot use
+ * removed and what it must see derived from its own CR4. A feature whose
+ * instruction needs a secondary control (SDM Vol. 3 26.3, "Instructions
+ * That Cause VM Exits Conditionally" / #UD in non-root) is shown only if
+ * VMCS01 enabled that control. */
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/msr.h>
 #include <xmhf/vmx.h>
 
 #define CPUID_HV_BASE 0x40000000u
 #define CPUID_HV_LAST 0x400000ffu
 #define CPUID_HV_MAX_LEAF 0x40000001u
 #define CPUID_HV_INTERFACE_VERSION 1
-#define CPUID7_EBX_INTEL_PT BIT(25)
-#define CPUID7_ECX_OSPKE BIT(4)
 /* "XMHFXMHFXMHF" in EBX, ECX, EDX */
 #define CPUID_HV_SIGNATURE 0x46484d58u
+#define ANY_SUBLEAF 0xffffffffu
+
+enum cpuid_reg { EAX, EBX, ECX, EDX };
+
+struct gated_feature {
+	u32 leaf, sub;
+	enum cpuid_reg reg;
+	u32 bit;
+	u32 control; /* the secondary control it needs; 0: never offered */
+};
+
+static const struct gated_feature gated[] = {
+	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DTES64, 0 }, /* DS, PEBS, BTS: they write memory from VMX root */
+	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DS_CPL, 0 },
+	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_VMX, 0 }, /* no nested VMX yet */
+	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_SMX, 0 }, /* GETSEC is not virtualized */
+	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_PDCM, 0 }, /* IA32_PERF_CAPABILITIES: the PMU is hidden */
+	{ 1, ANY_SUBLEAF, EDX, CPUID1_EDX_DS, 0 },
+	{ 7, 0, EBX, CPUID7_EBX_INVPCID, PROC2_ENABLE_INVPCID },
+	{ 7, 0, EBX, CPUID7_EBX_INTEL_PT, 0 }, /* PT could write trace data anywhere */
+	{ 7, 0, ECX, CPUID7_ECX_WAITPKG, PROC2_ENABLE_USER_WAIT_PAUSE },
+	{ 7, 0, ECX, CPUID7_ECX_RDPID, PROC2_ENABLE_RDTSCP },
+	{ 7, 0, EDX, CPUID7_EDX_PCONFIG, PROC2_ENABLE_PCONFIG },
+	{ 7, 0, EDX, CPUID7_EDX_ARCH_LBR, 0 }, /* the LBR MSRs #GP */
+	{ 0xd, 1, EAX, CPUID_D1_EAX_XSAVES, PROC2_ENABLE_XSAVES },
+	{ 0xd, 1, ECX, XSS_PT, 0 }, /* IA32_XSS may not enable the PT state */
+	{ 0x80000001, ANY_SUBLEAF, EDX, CPUID_EXT1_EDX_RDTSCP, PROC2_ENABLE_RDTSCP },
+};
+
+/* Leaves of hidden features: all zeros. */
+static bool hidden_leaf(u32 leaf, u32 sub)
+{
+	return leaf == 0xa /* the PMU */ || leaf == 0x14 /* Intel PT */ || leaf == 0x1c /* arch. LBRs */ ||
+	       (leaf == 0xd && sub == XSS_PT_COMPONENT);
+}
+
+static u32 *reg_of(struct cpuid_regs *r, enum cpuid_reg reg)
+{
+	return reg == EAX ? &r->eax : reg == EBX ? &r->ebx : reg == ECX ? &r->ecx : &r->edx;
+}
+
+static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
+{
+	u32 controls = 0;
+	bool read = false;
+	for (u32 i = 0; i < sizeof(gated) / sizeof(gated[0]); i++) {
+		const struct gated_feature *f = &gated[i];
+		if (f->leaf != leaf || (f->sub != ANY_SUBLEAF && f->sub != sub))
+			continue;
+		if (f->control && !read) {
+			controls = (u32)vmread(VMCS_SECONDARY_VM_EXEC_CONTROL);
+			read = true;
+		}
+		if (!f->control || !(controls & f->control))
+			*reg_of(r, f->reg) &= ~f->bit;
+	}
+}
 
 void handle_cpuid(struct guest_regs *regs)
 {
@@ -27,11 +86,14 @@ void handle_cpuid(struct guest_regs *regs)
 						 CPUID_HV_SIGNATURE };
 		else if (leaf == CPUID_HV_BASE + 1)
 			r.eax = CPUID_HV_INTERFACE_VERSION;
-	} else if (leaf == 1) {
-		r.ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_OSXSAVE);
+	} else if (hidden_leaf(leaf, sub)) {
+		r = (struct cpuid_regs){ 0 };
+	}
+	remove_gated(&r, leaf, sub);
+	if (leaf == 1) {
+		r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
 		r.ecx |= CPUID1_ECX_HYPERVISOR | ((cr4 & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 7 && sub == 0) {
-		r.ebx &= ~(u32)CPUID7_EBX_INTEL_PT; /* PT could write trace data anywhere */
 		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((cr4 & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
 	}
 	regs->rax = r.eax;

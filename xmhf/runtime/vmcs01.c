@@ -2,6 +2,7 @@
  * from the capability MSRs: required-1 bits set, wanted bits checked. */
 #include <runtime/ept01.h>
 #include <runtime/guest_regs.h>
+#include <runtime/msr_policy.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
 #include <runtime/vmexit.h>
@@ -16,7 +17,6 @@
 #define PAT_POWER_ON 0x0007040600070406ull
 #define DR7_INIT 0x400
 #define LINK_POINTER_NONE 0xffffffffffffffffull
-#define MSR_BITMAP_HIGH_BASE 0xc0000000u
 
 /* Controls: required-1 bits from the MSR, plus 'want' if allowed. Sets
  * *missing if a bit of 'need' is not allowed. */
@@ -26,35 +26,6 @@ static u32 adjust(u64 cap_msr, u32 want, u32 need, bool *missing)
 	if ((v & need) != need)
 		*missing = true;
 	return v;
-}
-
-void msr_bitmap_intercept(u32 cpu, u32 msr, bool read, bool write)
-{
-	u8 *bm = percpu_pages[cpu].msr_bitmap;
-	u32 offset; /* 25.6.9: read low, read high, write low, write high */
-	if (msr < 0x2000)
-		offset = 0;
-	else if (msr >= MSR_BITMAP_HIGH_BASE && msr < MSR_BITMAP_HIGH_BASE + 0x2000)
-		offset = 1024, msr -= MSR_BITMAP_HIGH_BASE;
-	else
-		return; /* outside both ranges every access exits anyway */
-	if (read)
-		bm[offset + msr / 8] |= (u8)(1u << (msr % 8));
-	if (write)
-		bm[2048 + offset + msr / 8] |= (u8)(1u << (msr % 8));
-}
-
-static void intercept_msrs(u32 cpu)
-{
-	bool w;
-	msr_bitmap_intercept(cpu, MSR_IA32_FEATURE_CONTROL, true, true);
-	msr_bitmap_intercept(cpu, MSR_X2APIC_ICR, false, true);
-	msr_bitmap_intercept(cpu, MSR_IA32_APIC_BASE, false, true);
-	for (u32 msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
-		msr_bitmap_intercept(cpu, msr, true, true);
-	for (u32 msr = 0; msr < 0x300; msr++)
-		if (mtrr_msr(&percpu[cpu].mtrr, msr, &w))
-			msr_bitmap_intercept(cpu, msr, true, true);
 }
 
 static void host_state(u32 cpu)
@@ -81,7 +52,7 @@ static void host_state(u32 cpu)
 	vmwrite(VMCS_HOST_IA32_SYSENTER_ESP, 0);
 	vmwrite(VMCS_HOST_IA32_SYSENTER_EIP, 0);
 	vmwrite(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-	vmwrite(VMCS_HOST_IA32_PAT, rdmsr(0x277));
+	vmwrite(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	vmwrite(VMCS_HOST_RSP, percpu_stack_top(cpu));
 	vmwrite(VMCS_HOST_RIP, (u64)vmexit_stub);
 }
@@ -181,8 +152,9 @@ const char *vmcs01_init(u32 cpu)
 		vmwrite(VMCS_IO_BITMAP_B, (u64)pg->io_bitmap_b);
 		io_watch_cpu(cpu);
 	}
-	intercept_msrs(cpu);
+	msr_bitmap_build(pg->msr_bitmap);
 	vmwrite(VMCS_MSR_BITMAP, (u64)pg->msr_bitmap);
+	msr_root_clear();
 	if (proc2 & PROC2_ENABLE_XSAVES)
 		vmwrite(VMCS_XSS_EXIT_BITMAP, 0);
 	vmwrite(VMCS_VPID, VPID01);

@@ -13,12 +13,7 @@
 #define VEC_UD 6
 #define VEC_GP 13
 
-static bool xmhf(void) { return g_expect == EXPECT_XMHF; }
-
 /* Single faulting instructions for try_call(). */
-struct msr_op { uint32_t msr; uint64_t val; };
-static void do_rdmsr(void *a) { struct msr_op *o = a; o->val = rdmsr(o->msr); }
-static void do_wrmsr(void *a) { struct msr_op *o = a; wrmsr(o->msr, o->val); }
 static void do_write_cr0(void *a) { write_cr0(*(uint32_t *)a); }
 static void do_write_cr4(void *a) { write_cr4(*(uint32_t *)a); }
 static void do_read32(void *a) { *(volatile uint32_t *)a = peek32(*(volatile uint32_t *)a); }

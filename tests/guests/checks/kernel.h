@@ -64,6 +64,10 @@ extern uint32_t fault_error, fault_eip;
 extern const char isr_stubs[], isr_other[];
 extern const char ap_tramp_start[], ap_tramp_ret[], ap_tramp_end[];
 bool expect_fault(int vector, void (*fn)(void *), void *arg);
+/* RDMSR/WRMSR for try_call() */
+struct msr_op { uint32_t msr; uint64_t val; };
+static inline void do_rdmsr(void *a) { struct msr_op *o = a; o->val = rdmsr(o->msr); }
+static inline void do_wrmsr(void *a) { struct msr_op *o = a; wrmsr(o->msr, o->val); }
 
 /* console.c: COM1 (115200 8n1) and port 0xE9 */
 void console_init(void);
@@ -79,6 +83,7 @@ extern uint32_t g_hv_base, g_hv_end;
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];
 extern int g_mmap_n;
+static inline bool xmhf(void) { return g_expect == EXPECT_XMHF; }
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -119,5 +124,12 @@ void check_task_switch_above_mem(void);
 void check_mtrr_noncontiguous_mask(void);
 void check_apic_moves_bounded(void);
 void check_long_mode_16bit_tr(void);
+/* msr.c */
+void check_cpuid_pmu_pt_hidden(void);
+void check_msr_pt_pebs_gp(void);
+void check_apic_base_invalid_gp(void);
+void check_apic_base_legal_move(void);
+void check_x2apic_icr_reserved_gp(void);
+void check_apic_base_x2apic_to_xapic_gp(void);
 
 #endif

@@ -207,6 +207,8 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("cr0_fixed_bits", check_cr0_fixed_bits);
     run_check("msr_unknown_gp", check_msr_unknown_gp);
     run_check("msr_fs_gs_base", check_msr_fs_gs_base);
+    run_check("cpuid_pmu_pt_hidden", check_cpuid_pmu_pt_hidden);
+    run_check("msr_pt_pebs_gp", check_msr_pt_pebs_gp);
     run_check("xsetbv_invalid", check_xsetbv_invalid);
     run_check("cr4_smxe_gp", check_cr4_smxe_gp);
     run_check("vmx_insn_ud", check_vmx_insn_ud);
@@ -225,6 +227,10 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("smp_init_sipi_twice_xapic", check_smp_init_sipi_twice_xapic);
     run_check("smp_broadcast_sipi", check_smp_broadcast_sipi);
     run_check("smp_apic_moved", check_smp_apic_moved);
-    run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* last: leaves the BSP in x2APIC mode */
+    run_check("apic_base_invalid_gp", check_apic_base_invalid_gp);
+    run_check("apic_base_legal_move", check_apic_base_legal_move);
+    run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode */
+    run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
+    run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);
     finish();
 }

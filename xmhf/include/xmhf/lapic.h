@@ -20,9 +20,14 @@
 #define ICR_SHORTHAND_ALL (2u << 18)
 #define ICR_SHORTHAND_ALL_BUT_SELF (3u << 18)
 #define ICR_SHORTHAND_MASK (3u << 18)
+/* x2APIC ICR reserved bits that #GP (12.12.9, Figure 12-28); bit 12, the
+ * xAPIC delivery status, is reserved too but ignored by Intel CPUs. */
+#define X2APIC_ICR_RESERVED (0xfff00000u | (3u << 16) | (1u << 13))
 
 #define LAPIC_DEFAULT_BASE 0xfee00000ull
 
+/* Whether this CPU's APIC is globally enabled (IA32_APIC_BASE.EN). */
+bool lapic_enabled(void);
 bool lapic_x2apic_mode(void);
 u64 lapic_base(void);
 u32 lapic_id(void);
@@ -45,13 +50,17 @@ u32 lapic_id(void);
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 #define APIC_DFR_FLAT 0xf /* DFR bits 31:28 */
 
-/* Read this CPU's APIC register at xAPIC offset reg (x2APIC: its MSR). */
+/* Read this CPU's APIC register at xAPIC offset reg (x2APIC: its MSR);
+ * 0 while the APIC is disabled. */
 u32 lapic_read(u32 reg);
 /* Put this CPU's APIC into its state after INIT (12.4.7.3) for a guest
  * INIT that the hypervisor emulates: LVTs masked, timer stopped, TPR 0,
- * LDR 0, DFR flat, software disabled, in-service interrupts ended. */
+ * LDR 0, DFR flat, software disabled, in-service interrupts ended. A
+ * disabled APIC is left alone. */
 void lapic_reset_for_init(void);
-/* Send an IPI: icr_low holds vector, delivery mode, level, shorthand. */
-void lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
+/* Send an IPI: icr_low holds vector, delivery mode, level, shorthand.
+ * False if it could not be sent (the guest disabled this CPU's APIC, or
+ * the x2APIC ICR write faulted). */
+bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
 
 #endif

@@ -10,7 +10,5 @@ const char *vmcs01_init(u32 cpu);
 /* Load the architectural INIT state into the guest fields (SDM Vol. 3
  * Table 10-1) with real-mode CS = cs_selector and IP = ip. */
 void vmcs01_guest_init_state(u16 cs_selector, u16 ip);
-/* Intercept this MSR in the MSR bitmap for reads and/or writes. */
-void msr_bitmap_intercept(u32 cpu, u32 msr, bool read, bool write);
 
 #endif
