@@ -29,6 +29,10 @@
 #define DESC_TSS32_BUSY 11
 #define DESC_TSS_BUSY_BIT 2
 
+/* Segment registers in the instruction encoding's numbering (Vol. 2
+ * 2.1.3 "sreg"), also the order of the VMCS guest segment fields */
+enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
 #define SEL_RPL 3
 #define SEL_TI BIT(2)
 
