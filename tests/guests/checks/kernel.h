@@ -114,5 +114,7 @@ void check_cr4_smxe_gp(void);
 void check_pae_paging_toggle(void);
 void check_high_memory(void);
 void check_task_switch(void);
+void check_apic_nmi_during_writes(void);
+void check_apic_write_single_step(void);
 
 #endif
