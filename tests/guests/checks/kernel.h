@@ -91,7 +91,7 @@ uint32_t pm_ticks_elapsed(uint32_t start);
 uint32_t pm_timer_read(void);
 void acpi_poweroff(void);
 
-/* checks.c, smp.c, insn.c, paging.c, tss.c */
+/* checks.c, smp.c, insn.c, paging.c, tss.c, hvcons.c */
 void check_efer_initial(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
@@ -116,5 +116,6 @@ void check_high_memory(void);
 void check_task_switch(void);
 void check_apic_nmi_during_writes(void);
 void check_apic_write_single_step(void);
+void check_console_uart_stalled(void);
 
 #endif

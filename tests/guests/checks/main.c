@@ -228,6 +228,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("smp_apic_moved", check_smp_apic_moved);
     run_check("apic_write_single_step", check_apic_write_single_step);
     run_check("apic_nmi_during_writes", check_apic_nmi_during_writes);
+    run_check("console_uart_stalled", check_console_uart_stalled);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* last: leaves the BSP in x2APIC mode */
     finish();
 }
