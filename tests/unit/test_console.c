@@ -56,7 +56,7 @@ static void test_lines_stall_and_recover(void **state)
 	uart_ready = false;
 	lsr_polls = 0;
 	console_write_line(1, "two");
-	assert_in_range(lsr_polls, 1000, 100000);
+	assert_in_range(lsr_polls, 1000, 100000); /* 20000 at divisor 1 */
 	/* then each line costs one poll and is dropped */
 	for (u32 i = 0; i < 5; i++) {
 		lsr_polls = 0;
@@ -76,6 +76,25 @@ static void test_lines_stall_and_recover(void **state)
 	assert_string_equal(e9_out, "one\r\ntwo\r\ndropped\r\ndropped\r\ndropped\r\ndropped\r\ndropped\r\nthree\r\nfour\r\n");
 }
 
+/* The wait scales with the byte time: 96 times longer at 1200 baud. */
+static void test_wait_scales_with_baud(void **state)
+{
+	(void)state;
+	uart_ready = false;
+	console_write_line(0, "x");
+	u32 fast = lsr_polls;
+	console_init(&(struct uart_config){ .baud = 1200, .data_bits = 8, .parity = 'n', .stop_bits = 1, .port = COM1 },
+		     false);
+	uart_ready = true;
+	console_write_line(0, "y"); /* the stall ends */
+	uart_ready = false;
+	lsr_polls = 0;
+	console_write_line(0, "z");
+	assert_int_equal(lsr_polls, 96 * fast);
+	uart_ready = true;
+	console_write_line(0, "flowing again"); /* for the next test */
+}
+
 /* The line lock is re-entrant for its owner (halt_all_cpus after a fault
  * while printing takes it again). */
 static void test_lock_reentrant(void **state)
@@ -92,6 +111,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_lines_stall_and_recover, setup),
+		cmocka_unit_test_setup(test_wait_scales_with_baud, setup),
 		cmocka_unit_test_setup(test_lock_reentrant, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

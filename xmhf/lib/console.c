@@ -1,6 +1,8 @@
 /* 16550 UART console and port 0xE9 mirror. The guest may own the UART
- * too (its own console, or a UART it stops): a byte waits for THRE at most
- * UART_SPIN_LIMIT polls; after a timeout the UART counts as stalled, and
+ * too (its own console, or a UART it stops or slows): a byte waits for THRE
+ * at most UART_POLLS_PER_DIVISOR polls per unit of the configured divisor
+ * (a byte time is proportional to it); after a timeout the UART counts as
+ * stalled, and
  * lines are dropped (one poll each) and counted until THRE is back, when
  * the count is reported. No CPU waits long under the line lock. */
 #include <xmhf/console.h>
@@ -19,12 +21,13 @@
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define UART_CLOCK_DIV 115200 /* 1.8432 MHz / 16 */
-#define UART_SPIN_LIMIT 100000 /* LSR polls for one byte: 16 byte times at 1200 baud */
+#define UART_POLLS_PER_DIVISOR 20000 /* >> a byte time at ~1 us a poll */
 #define UART_DRAIN_LIMIT 1000000
 #define E9_PORT 0xe9
 #define LOCK_FREE 0
 
 static u16 uart_port;
+static u32 byte_polls; /* at most, for one byte */
 static bool mirror_e9;
 static volatile u32 line_lock_owner = LOCK_FREE; /* CPU index + 1 */
 static bool uart_stalled;  /* under the line lock */
@@ -50,6 +53,7 @@ void console_init(const struct uart_config *uart, bool e9)
 	u16 div = (u16)(UART_CLOCK_DIV / uart->baud);
 
 	uart_port = uart->port;
+	byte_polls = UART_POLLS_PER_DIVISOR * div;
 	mirror_e9 = e9;
 	outb(uart_port + UART_IER, 0);
 	outb(uart_port + UART_LCR, LCR_DLAB);
@@ -75,7 +79,7 @@ static bool uart_put(char c, u32 polls)
 static bool uart_write(const char *s)
 {
 	for (; *s; s++)
-		if (!uart_put(*s, UART_SPIN_LIMIT))
+		if (!uart_put(*s, byte_polls))
 			return false;
 	return true;
 }
