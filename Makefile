@@ -92,7 +92,7 @@ HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
 
-# the same guest ending with a triple fault or a reset (checks-end-*.case)
+# the same guest ending with a triple fault, a reset or a fast reset (checks-end-*.case)
 $(BUILD)/checks-end-%/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(@D) "expect=xmhf $(HV_RANGE) end=$*" >/dev/null
 
@@ -101,7 +101,8 @@ $(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(@D) expect=bare >/dev/null
 
 guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img $(BUILD)/bare-checks/checks-disk.img \
-	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img
+	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img \
+	$(BUILD)/checks-end-fastreset/checks-disk.img
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
 RUN_CPUS ?= 2

@@ -92,7 +92,7 @@ UNEXPECTED_HANDLER(handle_io)
 UNEXPECTED_HANDLER(apic_requests)
 WEAK void console_drain(void) {}
 WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
-WEAK void guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
+WEAK bool guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
 WEAK bool guest_step_active(void) { return false; }
 WEAK void guest_step_db_exit(void) { fatal("guest_step_db_exit"); }
 WEAK void guest_step_cancel(void) {}

@@ -86,6 +86,7 @@ static void test_watched_ports_intercepted(void **state)
 	assert_true(intercepted(0xcf9));
 	assert_true(intercepted(0x64));
 	assert_true(intercepted(PM1A));
+	assert_true(intercepted(0x92));
 	assert_false(intercepted(0xcf8));
 	assert_false(intercepted(0xcfc));
 	assert_false(intercepted(0x60));
@@ -125,6 +126,27 @@ static void test_kbc_reset_announced(void **state)
 	assert_int_equal(info_lines("cpu 2: the guest resets the machine (keyboard controller)"), 1);
 	out(1, 0x64, 0xd1); /* write output port: no reset */
 	assert_int_equal(fake_n_log, 0);
+}
+
+/* Resets that are an INIT of the processors on hardware (port 0x92 bit 0
+ * from 0 to 1, 0xCF9 RST_CPU without SYS_RST): the boot CPU cannot follow
+ * an INIT, so the hypervisor powers off (the stub's power_off asserts). */
+static void test_init_resets_power_off(void **state)
+{
+	(void)state;
+	fake_port_value = 0x02; /* port 0x92 reads A20 on, no reset */
+	regs.rax = 0x03;
+	expect_assert_failure(io_exit(QUAL(1, 0x92), 1));
+	assert_int_equal(info_lines("cpu 2: port 0x92 fast reset (an INIT): the guest reset; powering off"), 1);
+	out(1, 0x92, 0x02); /* A20 alone */
+	fake_port_value = 0x03;
+	regs.rax = 0x03;
+	io_exit(QUAL(1, 0x92), 1); /* bit 0 already set: no change, no reset */
+	assert_int_equal(fake_n_log, 0);
+	assert_int_equal(fake_n_port_accesses, 2);
+	regs.rax = 0x04;
+	expect_assert_failure(io_exit(QUAL(1, 0xcf9), 1));
+	assert_int_equal(info_lines("cpu 2: port 0xcf9 soft reset (an INIT): the guest reset; powering off"), 1);
 }
 
 static void test_pm1_sleep_announced(void **state)
@@ -178,7 +200,9 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	assert_true(intercepted(0x64));
 	assert_true(intercepted(PM1A));
 	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), (rflags | RFLAGS_TF) & ~RFLAGS_IF);
-	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0 | BIT(VECTOR_DB));
+	/* no event inside the step: every exception exits, NMIs blocked */
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), 0xffffffffu);
+	assert_int_equal(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY_INFO), INTERRUPTIBILITY_NMI);
 	assert_true(guest_step_active());
 
 	/* a #DB that is not the single step (an instruction breakpoint of the
@@ -206,6 +230,7 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 			 guest_tf ? (INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_DB) : 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), rflags);
 	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), EXC_BITMAP0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY_INFO), 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
 	assert_true(intercepted(0xcf9));
 	assert_false(intercepted(0xcf8));
@@ -227,6 +252,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reset_control_write_announced, setup),
 		cmocka_unit_test_setup(test_pci_address_write_not_reset, setup),
 		cmocka_unit_test_setup(test_kbc_reset_announced, setup),
+		cmocka_unit_test_setup(test_init_resets_power_off, setup),
 		cmocka_unit_test_setup(test_pm1_sleep_announced, setup),
 		cmocka_unit_test_setup(test_in_merged_into_rax, setup),
 		cmocka_unit_test_setup(test_string_io_single_step, setup),

@@ -1,10 +1,8 @@
 /* The guest's INIT and SIPI IPIs. Real INIT/SIPI never reach a CPU that
  * runs the guest (Bochs holds INITs in VMX root and mishandles SIPI exits,
  * see docs/bochs.md); the hypervisor captures ICR writes instead:
- * - xAPIC: the LAPIC page is read-only in EPT01. A write is single-stepped
- *   (RFLAGS.TF, #DB exit) with the page mapped writable for one
- *   instruction, to the real LAPIC, or for ICR writes to a scratch page
- *   whose value is then decoded.
+ * - xAPIC: the LAPIC page is read-only in EPT01; writes are emulated or
+ *   stepped (apic_write.c).
  * - x2APIC: WRMSR to the ICR (0x830) exits through the MSR bitmap.
  * INIT and SIPI are emulated (SDM Vol. 3 9.4, 12.6.1); every other IPI is
  * sent as the guest asked. */
@@ -22,49 +20,8 @@
 
 #define X2APIC_BROADCAST 0xffffffffu
 #define XAPIC_BROADCAST 0xffu
-#define EPT_QUAL_WRITE BIT(1)
 
-struct apic_write {
-	u32 offset;   /* LAPIC register being written */
-	u32 icr_high; /* what the guest wrote to ICR high */
-	u8 scratch[PAGE_SIZE] __attribute__((aligned(4096)));
-};
-static struct apic_write writes[MAX_CPUS] __attribute__((section(".bss.pages"), aligned(4096)));
-
-static void map_apic_page(u32 cpu, u64 target, u64 rwx)
-{
-	u64 *e = ept01_apic_entry(cpu);
-	*e = (*e & ~(PT_ADDR_MASK | EPT_RWX)) | target | rwx;
-	invept(INVEPT_SINGLE_CONTEXT, vmread(VMCS_EPT_POINTER));
-}
-
-/* The written instruction has run: read-only again; decode ICR writes. */
-static void apic_write_done(void)
-{
-	u32 cpu = this_cpu()->index;
-	struct apic_write *w = &writes[cpu];
-
-	map_apic_page(cpu, percpu[cpu].ept_apic_page.v, EPT_R);
-	if (w->offset == APIC_REG_LDR || w->offset == APIC_REG_DFR) {
-		percpu[cpu].apic_ldr = lapic_read(APIC_REG_LDR);
-		percpu[cpu].apic_dfr = lapic_read(APIC_REG_DFR);
-	} else if (w->offset == APIC_REG_ICR_HIGH)
-		w->icr_high = *(volatile u32 *)(w->scratch + APIC_REG_ICR_HIGH);
-	else if (w->offset == APIC_REG_ICR_LOW)
-		apic_icr_write(NULL, *(volatile u32 *)(w->scratch + APIC_REG_ICR_LOW), w->icr_high >> 24);
-}
-
-/* Let one write through: to the real LAPIC, or ICR writes to the scratch page. */
-static void apic_write_begin(u32 offset)
-{
-	u32 cpu = this_cpu()->index;
-	struct apic_write *w = &writes[cpu];
-	bool icr = offset == APIC_REG_ICR_LOW || offset == APIC_REG_ICR_HIGH;
-
-	w->offset = offset;
-	map_apic_page(cpu, icr ? (u64)w->scratch : percpu[cpu].ept_apic_page.v, EPT_R | EPT_W);
-	guest_step_begin(apic_write_done);
-}
+static u32 n_ignored; /* INIT/SIPIs ignored, for the warning's rate limit */
 
 /* An INIT must stop the target's guest at once: kick it out with an NMI.
  * A SIPI only matters to a CPU waiting for one, which polls. */
@@ -75,10 +32,8 @@ static void post_request(u32 cpu, u32 request)
 	if (request & REQUEST_INIT)
 		__atomic_fetch_and(&percpu[cpu].requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
-	if ((request & REQUEST_INIT) && percpu[cpu].in_guest) {
-		__atomic_fetch_add(&percpu[cpu].kicks, 1, __ATOMIC_SEQ_CST);
+	if ((request & REQUEST_INIT) && percpu[cpu].in_guest && nmi_kick_needed(&percpu[cpu]))
 		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
-	}
 }
 
 /* 12.6.2.2: logical destinations. x2APIC: the logical ID is derived from
@@ -130,9 +85,13 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 	for (u32 cpu = 0; cpu < cpu_count(); cpu++) {
 		if (!is_target(cpu, self, low, dest))
 			continue;
+		/* the boot CPU cannot follow an INIT (it would wait for a SIPI) */
+		if (cpu == 0 && mode == ICR_DELIVERY_INIT)
+			guest_reset_power_off("guest INIT to the boot CPU");
 		if (cpu == 0 || cpu == self) {
-			pr_warn("xmhf: guest %s to cpu %u (the boot CPU or itself) ignored",
-				mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI", cpu);
+			if (guest_warning_due(&n_ignored))
+				pr_warn("xmhf: guest %s to cpu %u (the boot CPU or itself) ignored (%u so far)",
+					mode == ICR_DELIVERY_INIT ? "INIT" : "SIPI", cpu, n_ignored);
 			continue;
 		}
 		if (mode == ICR_DELIVERY_INIT) {
@@ -142,20 +101,6 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 			post_request(cpu, REQUEST_SIPI);
 		}
 	}
-}
-
-void handle_ept_violation(struct guest_regs *regs)
-{
-	u64 gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
-	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
-
-	if (ALIGN_DOWN(gpa, PAGE_SIZE) == this_cpu()->ept_apic_page.v && (q & EPT_QUAL_WRITE) && !guest_step_active()) {
-		apic_write_begin((u32)(gpa & (PAGE_SIZE - 1)));
-		return;
-	}
-	pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0)", this_cpu()->index,
-		gpa, vmread(VMCS_GUEST_RIP), gpa_is_hypervisor(l1_gpa(gpa), 1) ? "hypervisor memory" : "unmapped");
-	inject_gp0();
 }
 
 /* Wait in VMX root, as the SDM's wait-for-SIPI state, for a SIPI; then
@@ -170,12 +115,10 @@ static void wait_for_sipi(struct guest_regs *regs)
 		cpu_relax();
 	}
 	u32 vector = p->sipi_vector;
+	guest_step_cancel();
 	vmcs01_guest_init_state((u16)(vector << 8), 0);
+	vmwrite(VMCS_VM_ENTRY_INTR_INFO, 0); /* no event of the old state */
 	*regs = (struct guest_regs){ .rdx = cpuid(1, 0).eax }; /* 10.1.4: EDX = signature */
-	if (guest_step_active()) {
-		guest_step_cancel();
-		map_apic_page(p->index, p->ept_apic_page.v, EPT_R);
-	}
 	pr_debug("xmhf: cpu %u: guest SIPI vector 0x%x", p->index, vector);
 }
 

@@ -20,14 +20,15 @@ static const char *const vector_names[IDT_VECTORS] = {
 	"#VC", "#SX", "31",
 };
 
-/* The first CPU to halt takes the console line lock, so that no CPU is
- * stopped while it holds it, then stops the others by NMI. A CPU that
- * halts after that one just stops. */
+/* The line lock first, then the halt is published: a CPU stopped by the
+ * halt's NMI never holds the lock, so the halting CPU always gets it (at
+ * once if it holds it already: a fault while it printed). A CPU that halts
+ * at the same time waits for the lock until the NMI stops it. */
 NORETURN void halt_all_cpus(void)
 {
-	if (__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST))
-		cpu_halt_forever();
 	console_lock(this_cpu()->index);
+	if (__atomic_exchange_n(&system_halting, true, __ATOMIC_SEQ_CST))
+		cpu_halt_forever(); /* this CPU faulted while halting */
 	if (cpu_count() > 1)
 		lapic_send_ipi(0, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT | ICR_SHORTHAND_ALL_BUT_SELF);
 	pr_err("xmhf: halted");

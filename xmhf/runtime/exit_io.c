@@ -2,8 +2,11 @@
  * ports through which it powers off or resets the machine, so that the
  * hypervisor can say so on its console before it happens. The access
  * itself is then done as the guest asked (SDM Vol. 3 Table 28-5 gives the
- * exit qualification). String I/O runs natively as a one-instruction step
- * with the port's bitmap bit cleared. */
+ * exit qualification), except a reset that is an INIT of the processors
+ * (port 0x92 fast reset, 0xCF9 soft reset): the boot CPU cannot follow an
+ * INIT (it would wait for a SIPI), so the hypervisor powers off. String
+ * I/O runs natively as a one-instruction step with the port's bitmap bit
+ * cleared. */
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
@@ -19,10 +22,13 @@
 #define IO_QUAL_PORT(q) ((u16)((q) >> 16))
 #define PORT_RESET_CONTROL 0xcf9
 #define PORT_KBC_COMMAND 0x64
-#define RESET_CONTROL_RESET BIT(2)
+#define PORT_SYSTEM_CONTROL_A 0x92
+#define RESET_CONTROL_SYS_RST BIT(1) /* with RST_CPU: a hard (platform) reset */
+#define RESET_CONTROL_RESET BIT(2)   /* RST_CPU */
+#define SYSTEM_CONTROL_A_FAST_RESET BIT(0) /* a 0 -> 1 change: INIT */
 #define KBC_PULSE_RESET 0xfe
 
-static u16 watched_ports[4];
+static u16 watched_ports[5];
 static u32 n_watched;
 static u16 pm1_cnt[2]; /* PM1a/PM1b control, 0 if absent */
 
@@ -40,6 +46,7 @@ void io_watch_init(u16 pm1a_cnt, u16 pm1b_cnt)
 {
 	watched_ports[n_watched++] = PORT_RESET_CONTROL;
 	watched_ports[n_watched++] = PORT_KBC_COMMAND;
+	watched_ports[n_watched++] = PORT_SYSTEM_CONTROL_A;
 	pm1_cnt[0] = pm1a_cnt;
 	pm1_cnt[1] = pm1b_cnt;
 	for (u32 i = 0; i < 2; i++)
@@ -61,7 +68,13 @@ static void announce(u16 port, u32 size, u32 value)
 	u32 cpu = this_cpu()->index;
 	bool pm1 = size >= 2 && port && (port == pm1_cnt[0] || port == pm1_cnt[1]);
 
-	if (port == PORT_RESET_CONTROL && size == 1 && (value & RESET_CONTROL_RESET))
+	if (port == PORT_RESET_CONTROL && size == 1 && (value & RESET_CONTROL_RESET) &&
+	    !(value & RESET_CONTROL_SYS_RST))
+		guest_reset_power_off("port 0xcf9 soft reset (an INIT)");
+	else if (port == PORT_SYSTEM_CONTROL_A && size == 1 && (value & SYSTEM_CONTROL_A_FAST_RESET) &&
+		 !(inb(PORT_SYSTEM_CONTROL_A) & SYSTEM_CONTROL_A_FAST_RESET))
+		guest_reset_power_off("port 0x92 fast reset (an INIT)");
+	else if (port == PORT_RESET_CONTROL && size == 1 && (value & RESET_CONTROL_RESET))
 		pr_info("xmhf: cpu %u: the guest resets the machine (port 0xcf9)", cpu);
 	else if (port == PORT_KBC_COMMAND && size == 1 && value == KBC_PULSE_RESET)
 		pr_info("xmhf: cpu %u: the guest resets the machine (keyboard controller)", cpu);
@@ -74,7 +87,7 @@ static void announce(u16 port, u32 size, u32 value)
 	console_drain();
 }
 
-static void string_step_done(void)
+static void string_step_done(bool completed)
 {
 	io_watch_cpu(this_cpu()->index);
 }
@@ -88,9 +101,14 @@ void handle_io(struct guest_regs *regs)
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;
 		pr_debug("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);
+		/* inside another step (INS writing the APIC page): steps do not nest */
+		if (!guest_step_begin(string_step_done)) {
+			pr_warn("xmhf: cpu %u: guest string I/O on port 0x%x inside a step: #GP(0)", cpu, port);
+			inject_gp0();
+			return;
+		}
 		for (u32 b = 0; b < size; b++)
 			io_bitmap_set(cpu, (u16)(port + b), false);
-		guest_step_begin(string_step_done);
 		return;
 	}
 	u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;

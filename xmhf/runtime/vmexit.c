@@ -51,12 +51,15 @@ void vmentry_failed(bool invalid_vmcs)
 	vmexit_unexpected("VM entry failed (VMfailValid)");
 }
 
-/* Guest NMIs: inject now, or when the guest's NMI window opens. */
+/* Guest NMIs: inject now, or when the guest's NMI window opens. Blocking
+ * by STI counts too: some processors fail a VM entry that injects an NMI
+ * in an STI shadow (SDM "Checks on Guest Non-Register State"). */
 static void deliver_pending_nmi(void)
 {
 	struct percpu *p = this_cpu();
 	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL);
-	bool blocked = vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS) ||
+	u64 blocking = INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_STI;
+	bool blocked = (vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & blocking) ||
 		       (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 	if (!blocked) {
 		vmwrite(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
@@ -67,12 +70,106 @@ static void deliver_pending_nmi(void)
 		vmwrite(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc ^ PROC_NMI_WINDOW_EXITING);
 }
 
+void nmi_reblock_after_iret(bool unblocked_by_iret)
+{
+	/* bit 12 of the exit qualification / interruption information
+	 * ("NMI unblocking due to IRET"): the faulting IRET had unblocked
+	 * virtual NMIs; it is re-executed or a fault is delivered for it, so
+	 * the blocking is set again (SDM "Exit Qualification for EPT
+	 * Violations", "Information for VM Exits Due to Vectored Events") */
+	if (unblocked_by_iret && !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+			vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
+}
+
+bool exception_is_contributory(u32 vector)
+{
+	return vector == VECTOR_DE || (vector >= VECTOR_TS && vector <= VECTOR_GP);
+}
+
+bool guest_warning_due(u32 *count)
+{
+	u32 n = __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
+	return n <= GUEST_WARN_FIRST || n % GUEST_WARN_EVERY == 0;
+}
+
+NORETURN void guest_reset_power_off(const char *what)
+{
+	pr_info("xmhf: cpu %u: %s: the guest reset; powering off", this_cpu()->index, what);
+	vmexit_print_counts();
+	power_off();
+}
+
+/* An exception the handler injected was raised by the delivery of 'first'
+ * (SDM Vol. 3 6.15 Table 6-5): #DF, or a shutdown after a #DF; otherwise
+ * the exception alone (the CPU handles them serially; an NMI stays pending,
+ * an external interrupt is lost with its delivery). */
+static void combine_with_vectored_event(u32 first)
+{
+	u32 second = (u32)vmread(VMCS_VM_ENTRY_INTR_INFO);
+	u32 v1 = INTR_INFO_VECTOR(first), v2 = INTR_INFO_VECTOR(second);
+
+	if (INTR_INFO_TYPE(first) == EVENT_NMI)
+		__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
+	if (INTR_INFO_TYPE(first) != EVENT_HW_EXCEPTION || INTR_INFO_TYPE(second) != EVENT_HW_EXCEPTION)
+		return;
+	bool serious = exception_is_contributory(v2) || v2 == VECTOR_PF;
+	if (v1 == VECTOR_DF && serious)
+		guest_reset_power_off("guest triple fault (shutdown)");
+	if ((exception_is_contributory(v1) && exception_is_contributory(v2)) || (v1 == VECTOR_PF && serious))
+		inject_exception(VECTOR_DF, true, 0);
+}
+
+/* After the handler: the event whose delivery the exit interrupted (SDM
+ * "Information for VM Exits During Event Delivery") is delivered again
+ * with its error code and, for software events, instruction length
+ * ("Reflecting Exceptions to Guest Software"); unless the handler injected
+ * an exception that delivery raised. */
+static void redeliver_vectored_event(u32 idt)
+{
+	u32 type = INTR_INFO_TYPE(idt);
+
+	if (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
+		combine_with_vectored_event(idt);
+		return;
+	}
+	/* NMI injection needs virtual-NMI blocking clear (entry checks) */
+	if (type == EVENT_NMI)
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+			vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & ~(u64)INTERRUPTIBILITY_NMI);
+	if (idt & INTR_INFO_DELIVER_ERROR_CODE)
+		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
+	if (type == EVENT_SW_INT || type == EVENT_PRIV_SW_EXCEPTION || type == EVENT_SW_EXCEPTION)
+		vmwrite(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
+	vmwrite(VMCS_VM_ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_VECTOR));
+}
+
+/* An exception exit: only while a step is active (guest_step.c) does the
+ * exception bitmap make exceptions exit; the exception goes to the guest
+ * as raised (a #PF exit leaves CR2 alone: it is in the qualification). */
+static void reflect_exception(u32 info)
+{
+	u32 vector = INTR_INFO_VECTOR(info), type = INTR_INFO_TYPE(info);
+
+	if (!guest_step_active())
+		vmexit_unexpected("unexpected exception exit");
+	if (vector == VECTOR_PF)
+		write_cr2(vmread(VMCS_EXIT_QUALIFICATION));
+	if (vector != VECTOR_DF)
+		nmi_reblock_after_iret(info & INTR_INFO_NMI_UNBLOCKED_BY_IRET);
+	if (info & INTR_INFO_DELIVER_ERROR_CODE)
+		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_VM_EXIT_INTR_ERROR_CODE));
+	if (type == EVENT_PRIV_SW_EXCEPTION || type == EVENT_SW_EXCEPTION)
+		vmwrite(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
+	vmwrite(VMCS_VM_ENTRY_INTR_INFO, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_VECTOR));
+}
+
 static void handle_exception_or_nmi(struct guest_regs *regs)
 {
 	u32 info = (u32)vmread(VMCS_VM_EXIT_INTR_INFO);
-	u32 vector = info & 0xff;
+	u32 vector = INTR_INFO_VECTOR(info);
 
-	if (vector == VECTOR_NMI && ((info >> 8) & 7) == 2) {
+	if (INTR_INFO_TYPE(info) == EVENT_NMI) {
 		/* After an NMI-caused VM exit NMIs stay blocked in VMX root until
 		 * the next IRET (as XMHF64 found too): unblock them. */
 		nmi_unblock();
@@ -81,17 +178,21 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (vector == VECTOR_DB) {
+	if (vector == VECTOR_DB && guest_step_active()) {
 		guest_step_db_exit();
 		return;
 	}
-	vmexit_unexpected("unexpected exception exit");
+	reflect_exception(info);
 }
 
 /* A real INIT (only another agent than the guest can send one: the guest's
- * are captured): the CPU goes to wait-for-SIPI like the guest's INIT. */
+ * are captured): an AP goes to wait-for-SIPI like after the guest's INIT.
+ * The boot CPU would wait for a SIPI nobody sends (the guest's reset by
+ * port 0x92, 0xCF9 or an IOAPIC/MSI INIT): a logged power-off instead. */
 static void handle_init_signal(void)
 {
+	if (this_cpu()->index == 0)
+		guest_reset_power_off("INIT signal to the boot CPU");
 	__atomic_fetch_or(&this_cpu()->requests, REQUEST_INIT, __ATOMIC_SEQ_CST);
 }
 
@@ -101,16 +202,10 @@ static void handle_task_switch(struct guest_regs *regs)
 	task_switch_emulate(regs);
 }
 
-static void handle_triple_fault(void)
-{
-	pr_info("xmhf: cpu %u: guest triple fault (shutdown): the guest reset; powering off",
-		this_cpu()->index);
-	power_off();
-}
-
 void vmexit_handler(struct guest_regs *regs)
 {
 	u32 reason = (u32)vmread(VMCS_VM_EXIT_REASON);
+	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
 
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		vmexit_unexpected("VM-entry failure");
@@ -118,7 +213,7 @@ void vmexit_handler(struct guest_regs *regs)
 		this_cpu()->exits[reason & 0xffff]++;
 	switch (reason & 0xffff) {
 	case EXIT_REASON_EXCEPTION_NMI: handle_exception_or_nmi(regs); break;
-	case EXIT_REASON_TRIPLE_FAULT: handle_triple_fault(); break;
+	case EXIT_REASON_TRIPLE_FAULT: guest_reset_power_off("guest triple fault (shutdown)");
 	case EXIT_REASON_NMI_WINDOW: break;
 	case EXIT_REASON_CPUID: handle_cpuid(regs); break;
 	case EXIT_REASON_VMCALL: handle_vmcall(regs); break;
@@ -144,10 +239,16 @@ void vmexit_handler(struct guest_regs *regs)
 		__asm__ volatile("wbinvd" : : : "memory");
 		skip_instruction();
 		break;
-	case EXIT_REASON_TASK_SWITCH: handle_task_switch(regs); break;
+	/* a switch through a task gate delivers the vectored event itself */
+	case EXIT_REASON_TASK_SWITCH: handle_task_switch(regs); idt = 0; break;
 	case EXIT_REASON_INIT: handle_init_signal(); break;
 	default: vmexit_unexpected("unexpected VM exit");
 	}
+	if (idt & INTR_INFO_VALID)
+		redeliver_vectored_event(idt);
+	/* no event is delivered into a step: it ends first (guest_step.h) */
+	if (guest_step_active() && (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		guest_step_cancel();
 	apic_requests(regs);
 	if (this_cpu()->nmi_pending)
 		deliver_pending_nmi();

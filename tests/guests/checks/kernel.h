@@ -96,7 +96,7 @@ uint32_t pm_ticks_elapsed(uint32_t start);
 uint32_t pm_timer_read(void);
 void acpi_poweroff(void);
 
-/* checks.c, smp.c, insn.c, paging.c, tss.c, memory.c, longmode.c */
+/* checks.c, smp.c, insn.c, paging.c, tss.c, memory.c, longmode.c, hvcons.c */
 void check_efer_initial(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
@@ -131,5 +131,8 @@ void check_apic_base_invalid_gp(void);
 void check_apic_base_legal_move(void);
 void check_x2apic_icr_reserved_gp(void);
 void check_apic_base_x2apic_to_xapic_gp(void);
+void check_apic_nmi_during_writes(void);
+void check_apic_write_single_step(void);
+void check_console_uart_stalled(void);
 
 #endif

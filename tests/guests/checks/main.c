@@ -72,8 +72,10 @@ static void run_check(const char *name, void (*fn)(void))
 static const char *arg(const char *key);
 
 /* end=triple: a triple fault (an empty IDT, then INT3: #GP, #DF, shutdown;
- * SDM Vol. 3 7.15 #DF); end=reset: a reset through port 0xCF9; otherwise
- * ACPI S5. The first two test the hypervisor's handling of a guest's end. */
+ * SDM Vol. 3 7.15 #DF); end=reset: a reset through port 0xCF9; end=fastreset:
+ * port 0x92 bit 0 from 0 to 1 (System Control Port A fast reset, an INIT on
+ * Intel chipsets); otherwise ACPI S5. The first three test the hypervisor's
+ * handling of a guest's end. */
 static void end_the_run(void)
 {
     const char *end = arg("end");
@@ -86,6 +88,10 @@ static void end_the_run(void)
         kprintf("checks: ending with a reset through port 0xcf9\n");
         console_drain();
         __asm__ volatile("outb %0, %1" : : "a"((uint8_t)0x06), "Nd"((uint16_t)0xcf9));
+    } else if (end && !memcmp(end, "fastreset", 9)) {
+        kprintf("checks: ending with a fast reset through port 0x92\n");
+        console_drain();
+        outb(0x92, (uint8_t)((inb(0x92) & ~1u) | 1u));
     }
     acpi_poweroff();
 }
@@ -229,7 +235,10 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("smp_apic_moved", check_smp_apic_moved);
     run_check("apic_base_invalid_gp", check_apic_base_invalid_gp);
     run_check("apic_base_legal_move", check_apic_base_legal_move);
-    run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode */
+    run_check("apic_write_single_step", check_apic_write_single_step);
+    run_check("apic_nmi_during_writes", check_apic_nmi_during_writes);
+    run_check("console_uart_stalled", check_console_uart_stalled);
+    run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode: the x2APIC checks follow */
     run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
     run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);
     finish();

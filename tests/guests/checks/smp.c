@@ -214,3 +214,186 @@ void check_smp_sipi_x2apic(void)
     start_aps(true, false, "x2APIC");
     note("%d APs, counter %u%s", n_ap, peek32(AP_COUNT), bochs_edx0 ? "; EDX=0 at INIT: Bochs deviation" : "");
 }
+
+/* --- NMIs and xAPIC writes (SDM Vol.3A 10.6.1 NMI delivery mode, 6.7.1 NMI handling) ----------
+ * An AP started at NMI_TRAMP_BASE goes to 32-bit protected mode and sends NMIs to the BSP through
+ * its xAPIC ICR until told to stop, while the BSP writes its own xAPIC page. The BSP's NMI handler
+ * counts NMIs and those that interrupted code running with EFLAGS.TF: the BSP never sets TF, so
+ * one means a hypervisor's single step leaked into the NMI (issue 7 point 9: no event may be
+ * delivered inside a one-instruction step of an APIC write). */
+#define XAPIC_TPR 0x80
+#define ICR_NMI 0x00004400                 /* delivery mode 100, level assert */
+#define EFLAGS_TF BIT(8)
+#define APIC_WRITES 3000
+
+/* nmi_count, nmi_tf_count and ap_nmi_stack are used by the assembly below */
+volatile uint32_t nmi_count, nmi_tf_count;
+uint8_t ap_nmi_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t nmi_stop, nmi_sender_done, nmi_sent, bsp_apic_id;
+void ap_nmi_main(void);
+extern volatile uint32_t nmi_count, nmi_tf_count;
+extern uint8_t ap_nmi_stack[];
+extern const char nmi_tramp_start[], nmi_tramp_end[], nmi_handler[];
+
+__asm__(
+    "    .text\n"
+    "nmi_handler:\n"                        /* frame: EIP, CS, EFLAGS */
+    "    lock incl nmi_count\n"
+    "    testl $0x100, 8(%esp)\n"
+    "    jz 1f\n"
+    "    lock incl nmi_tf_count\n"
+    "1:  iret\n"
+    "    .code16\n"
+    "nmi_tramp_start:\n"                    /* CS = NMI_TRAMP_BASE >> 4, IP = 0 */
+    "    cli\n"
+    "    mov %cs, %ax\n"
+    "    mov %ax, %ds\n"
+    "    lgdtl nmi_tramp_gdtr - nmi_tramp_start\n"
+    "    mov %cr0, %eax\n"
+    "    or $1, %eax\n"
+    "    mov %eax, %cr0\n"
+    "    ljmpl $0x08, $nmi_tramp_pm32\n"
+    "    .p2align 3\n"
+    "nmi_tramp_gdt:\n"
+    "    .quad 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF\n"
+    "nmi_tramp_gdtr:\n"
+    "    .word 23\n"
+    "    .long " "0xa000" " + nmi_tramp_gdt - nmi_tramp_start\n"
+    "nmi_tramp_end:\n"
+    "    .code32\n"
+    "nmi_tramp_pm32:\n"
+    "    mov $0x10, %ax\n"
+    "    mov %ax, %ds\n"
+    "    mov %ax, %es\n"
+    "    mov %ax, %ss\n"
+    "    mov $ap_nmi_stack + 4096, %esp\n"
+    "    call ap_nmi_main\n"
+    "2:  cli\n"
+    "    hlt\n"
+    "    jmp 2b\n");
+_Static_assert(NMI_TRAMP_BASE == 0xa000, "the trampoline's GDTR above");
+
+void ap_nmi_main(void)
+{
+    xapic_write(XAPIC_SVR, xapic_read(XAPIC_SVR) | BIT(8));
+    while (!nmi_stop) {
+        xapic_write(XAPIC_ICR_HI, bsp_apic_id << 24);
+        xapic_write(XAPIC_ICR_LO, ICR_NMI);
+        while (xapic_read(XAPIC_ICR_LO) & ICR_BUSY)
+            ;
+        nmi_sent++;
+        for (volatile int i = 0; i < 100; i++)
+            ;
+    }
+    nmi_sender_done = 1;
+}
+
+/* Vector 2 of the IDT to nmi_handler (an interrupt gate); returns the old gate. */
+static uint64_t set_nmi_gate(uint64_t gate)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d;
+    __asm__ volatile("sidt %0" : "=m"(d));
+    volatile uint64_t *g = (volatile uint64_t *)(d.base + 8 * 2);
+    uint64_t old = *g;
+    *g = gate;
+    return old;
+}
+
+static uint64_t nmi_handler_gate(void)
+{
+    uint32_t h = (uint32_t)nmi_handler;
+    return (h & 0xFFFF) | (uint64_t)0x08 << 16 | (uint64_t)0x8E00 << 32 | (uint64_t)(h >> 16) << 48;
+}
+
+/* NMIs to the BSP's own APIC ID through its ICR (no shorthand: 10.6.1, Table 10-3 allows only
+ * fixed IPIs with the self shorthand) arrive one each; with an AP, NMIs from it while the
+ * BSP writes its APIC page never see EFLAGS.TF, and they arrive. */
+void check_apic_nmi_during_writes(void)
+{
+    if (!smp_setup())
+        return;
+    uint64_t old = set_nmi_gate(nmi_handler_gate());
+    bsp_apic_id = xapic_read(XAPIC_ID) >> 24;
+    nmi_count = nmi_tf_count = 0;
+    for (int i = 0; i < 20; i++) {
+        uint32_t before = nmi_count;
+        if (!send_ipi(false, bsp_apic_id, ICR_NMI))
+            break;
+        for (int us = 0; us < 1000 && nmi_count == before; us++)
+            udelay(1);
+        if (nmi_count != before + 1) {
+            fail("self-NMI %d: %u NMIs arrived, want 1", i, nmi_count - before);
+            break;
+        }
+    }
+    if (!n_ap) {
+        set_nmi_gate(old);
+        note("20 self-NMIs; 1 CPU: no NMI sender");
+        return;
+    }
+    nmi_stop = nmi_sender_done = nmi_sent = 0;
+    nmi_count = 0;
+    memcpy((void *)NMI_TRAMP_BASE, nmi_tramp_start, (size_t)(nmi_tramp_end - nmi_tramp_start));
+    static const uint32_t seq[3] = { ICR_INIT, ICR_SIPI, ICR_SIPI };
+    static const uint32_t wait_us[3] = { 10000, 200, 0 };
+    for (int s = 0; s < 3; s++) {
+        if (!send_ipi(false, ap_ids[0], (seq[s] & ~0xffu) | (s ? NMI_TRAMP_BASE >> 12 : 0)))
+            break;
+        udelay(wait_us[s]);
+    }
+    for (int ms = 0; ms < 100 && !nmi_sent; ms++)
+        udelay(1000);
+    if (!nmi_sent)
+        fail("the NMI-sender AP did not start");
+    uint32_t tpr = xapic_read(XAPIC_TPR);
+    for (int i = 0; i < APIC_WRITES; i++) {
+        xapic_write(XAPIC_ICR_HI, 0);       /* sends nothing */
+        xapic_write(XAPIC_TPR, tpr);
+    }
+    nmi_stop = 1;
+    for (int ms = 0; ms < 100 && !nmi_sender_done; ms++)
+        udelay(1000);
+    udelay(10000);                          /* NMIs still on their way */
+    set_nmi_gate(old);
+    if (!nmi_sender_done)
+        fail("the NMI-sender AP did not stop");
+    if (!nmi_count)
+        fail("%u NMIs sent, none arrived", nmi_sent);
+    if (nmi_tf_count)
+        fail("%u of %u NMIs interrupted code with EFLAGS.TF set (a single step leaked)", nmi_tf_count, nmi_count);
+    note("20 self-NMIs; %u NMIs sent, %u arrived during %d APIC writes", nmi_sent, nmi_count, 2 * APIC_WRITES);
+}
+
+/* A guest single-stepping itself over an xAPIC write (TPR, ICR high) gets its single-step #DB
+ * (DR6.BS) right after that instruction (SDM Vol.3A 17.3.1.4), and the TPR holds what it wrote. */
+extern const char tf_write_done[];
+static void tf_apic_write(void *arg)
+{
+    uint32_t reg = *(uint32_t *)arg;
+    __asm__ volatile("mov %%dr6, %%eax; and $~0x4000, %%eax; mov %%eax, %%dr6\n\t"
+                     "pushf; orl $0x100, (%%esp); popf\n\t"
+                     "movl $0x20, (%0)\n"
+                     "tf_write_done:\n\t"
+                     "nop; nop"
+                     : : "r"(apic_mmio + reg) : "eax", "memory", "cc");
+}
+
+void check_apic_write_single_step(void)
+{
+    if (!smp_setup())
+        return;
+    static const uint32_t regs[2] = { XAPIC_TPR, XAPIC_ICR_HI };
+    uint32_t tpr = xapic_read(XAPIC_TPR);
+    for (int i = 0; i < 2; i++) {
+        uint32_t reg = regs[i];
+        int v = try_call(tf_apic_write, &reg);
+        uint32_t dr6;
+        __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+        if (v != 1 || fault_eip != (uint32_t)tf_write_done || !(dr6 & BIT(14)))
+            fail("write to %x with TF: vector %d at %x (want #DB at %x), DR6 %x", reg, v, fault_eip,
+                 (uint32_t)tf_write_done, dr6);
+        if (reg == XAPIC_TPR && (xapic_read(XAPIC_TPR) & 0xff) != 0x20)
+            fail("TPR %x after writing 0x20", xapic_read(XAPIC_TPR));
+    }
+    xapic_write(XAPIC_TPR, tpr);
+}

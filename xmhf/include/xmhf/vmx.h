@@ -140,4 +140,10 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define ACTIVITY_WAIT_SIPI 3
 /* Pending debug exceptions (26.4.2): DR6's B0-B3, BS, RTM, plus bit 12 */
 #define PENDING_DBG_ENABLED_BP BIT(12)
+
+/* Exit qualification of EPT violations (28.2.1, Table 28-7) */
+#define EPT_QUAL_WRITE BIT(1)
+#define EPT_QUAL_LINEAR_VALID BIT(7)
+#define EPT_QUAL_LINEAR_TRANSLATED BIT(8) /* not a paging-structure access */
+#define EPT_QUAL_NMI_UNBLOCKED_BY_IRET BIT(12)
 #endif

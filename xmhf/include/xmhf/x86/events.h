@@ -24,6 +24,7 @@
 
 #define INTR_INFO_VECTOR(info) ((info) & 0xff)
 #define INTR_INFO_TYPE(info) (((info) >> 8) & 7)
+#define INTR_INFO_TYPE_VECTOR 0x7ffu /* type and vector */
 #define INTR_INFO_DELIVER_ERROR_CODE BIT(11)
 #define INTR_INFO_NMI_UNBLOCKED_BY_IRET BIT(12) /* exit interruption information */
 #define INTR_INFO_VALID BIT(31)

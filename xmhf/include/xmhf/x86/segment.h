@@ -39,6 +39,10 @@
 #define TSS16_MIN_LIMIT 0x2b
 #define TSS32_MIN_LIMIT 0x67
 
+/* Segment registers in the instruction encoding's numbering (Vol. 2
+ * 2.1.3 "sreg"), also the order of the VMCS guest segment fields */
+enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
 #define SEL_RPL 3
 #define SEL_TI BIT(2)
 

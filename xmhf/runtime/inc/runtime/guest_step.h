@@ -1,21 +1,29 @@
 /* Letting the guest run exactly one instruction with a restriction lifted
  * (an EPT permission, an I/O-bitmap bit), then restoring it: RFLAGS.TF
- * with interrupts blocked and #DB exiting, ended by the single-step #DB
- * exit (SDM Vol. 3 19.2.4 "single-step", 26.2 exception bitmap). */
+ * with #DB exiting, ended by the single-step #DB exit (SDM Vol. 3 19.2.4
+ * "single-step", 26.2 exception bitmap). No event reaches the guest inside
+ * a step: IF is cleared, virtual NMIs are blocked, every exception exits;
+ * an event to deliver (an exception of the instruction, an INIT) cancels
+ * the step first, so that the guest's handler runs with the restriction
+ * in place. Steps do not nest. */
 #ifndef RUNTIME_GUEST_STEP_H
 #define RUNTIME_GUEST_STEP_H
 
 #include <xmhf/types.h>
 
-typedef void (*guest_step_done_fn)(void);
+/* Called when the step ends: completed (the instruction ran) or cancelled
+ * (it did not; the restriction must be restored all the same). */
+typedef void (*guest_step_done_fn)(bool completed);
 
-/* Start a step; 'done' runs on the #DB exit that ends it. */
-void guest_step_begin(guest_step_done_fn done);
+/* Start a step; 'done' runs when it ends. False (nothing changed) if a
+ * step is already active. */
+bool guest_step_begin(guest_step_done_fn done);
 bool guest_step_active(void);
-/* On a #DB exit: ends the step (then 'done' runs) and passes the guest's
- * own debug exceptions on to it. */
+/* On a #DB exit during a step: ends the step (then 'done' runs) and passes
+ * the guest's own debug exceptions on to it. */
 void guest_step_db_exit(void);
-/* Drop a step in progress (the guest was reset by INIT). */
+/* End a step in progress without the instruction: the guest's RFLAGS,
+ * NMI blocking and exception bitmap back, 'done(false)'. */
 void guest_step_cancel(void);
 
 #endif

@@ -56,7 +56,7 @@ struct percpu {
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
-	u32 kicks;                /* NMIs other CPUs sent to make this one see a request */
+	u32 kick_pending;         /* an NMI another CPU sent to make this one see a request */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */
 	l1_gpa_t ept_apic_page;   /* the APIC page EPT01 keeps read-only */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */
@@ -105,14 +105,21 @@ static inline u64 percpu_stack_top(u32 index)
 	return (u64)percpu_pages[index].stack + STACK_SIZE;
 }
 
-/* An NMI arrived: true if it is a kick from another CPU (consumed),
- * false if it belongs to the guest. */
+/* Kicks: a sender sets kick_pending and sends the NMI only if it was
+ * clear, so at most one kick NMI is in flight and two kicks never merge
+ * into one NMI that leaves a count behind. */
+static inline bool nmi_kick_needed(struct percpu *p)
+{
+	return !__atomic_exchange_n(&p->kick_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* An NMI arrived: true if it is the kick (consumed), false if it belongs
+ * to the guest. A guest NMI that comes before the kick's NMI is taken for
+ * the kick, and the kick's NMI then counts for the guest: none is lost or
+ * invented (only NMIs that merge in the CPU are one, as on hardware). */
 static inline bool nmi_is_kick(struct percpu *p)
 {
-	u32 k = __atomic_load_n(&p->kicks, __ATOMIC_SEQ_CST);
-	while (k && !__atomic_compare_exchange_n(&p->kicks, &k, k - 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		;
-	return k != 0;
+	return __atomic_exchange_n(&p->kick_pending, 0, __ATOMIC_SEQ_CST) != 0;
 }
 
 /* Load this CPU's GDT, TSS, IDT and GS.base. */

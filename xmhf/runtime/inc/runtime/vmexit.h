@@ -13,6 +13,19 @@ NORETURN void vmentry_failed(bool invalid_vmcs);
 void inject_exception(u32 vector, bool has_error_code, u32 error_code);
 static inline void inject_gp0(void) { inject_exception(13, true, 0); }
 void skip_instruction(void);
+/* An exit on a fault of an IRET that had unblocked NMIs (the exit's "NMI
+ * unblocking due to IRET" bit): block virtual NMIs again. */
+void nmi_reblock_after_iret(bool unblocked_by_iret);
+/* #DE, #TS, #NP, #SS, #GP (SDM Vol. 3 6.15 Table 6-4) */
+bool exception_is_contributory(u32 vector);
+/* Warnings a guest can cause at will: count one in *count; true for the
+ * first GUEST_WARN_FIRST, then for one in GUEST_WARN_EVERY (print the count). */
+#define GUEST_WARN_FIRST 8
+#define GUEST_WARN_EVERY 1024
+bool guest_warning_due(u32 *count);
+/* The guest reset the machine in a way the hypervisor cannot follow (a
+ * triple fault, an INIT to the boot CPU): say why, then ACPI S5. */
+NORETURN void guest_reset_power_off(const char *what);
 /* Print every readable VMCS field by name, then halt all CPUs. */
 NORETURN void vmexit_unexpected(const char *why);
 
