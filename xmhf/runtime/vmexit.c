@@ -100,6 +100,20 @@ NORETURN void guest_reset_power_off(const char *what)
 	power_off();
 }
 
+/* Inject an event given as interruption information (of an exit or of
+ * IDT vectoring) with its error code and, for a software event, the
+ * exit's instruction length ("Reflecting Exceptions to Guest Software"). */
+static void inject_event(u32 info, u32 error_code)
+{
+	u32 type = INTR_INFO_TYPE(info);
+
+	if (info & INTR_INFO_DELIVER_ERROR_CODE)
+		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	if (type == EVENT_SW_INT || type == EVENT_PRIV_SW_EXCEPTION || type == EVENT_SW_EXCEPTION)
+		vmwrite(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
+	vmwrite(VMCS_VM_ENTRY_INTR_INFO, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_VECTOR));
+}
+
 /* An exception the handler injected was raised by the delivery of 'first'
  * (SDM Vol. 3 6.15 Table 6-5): #DF, or a shutdown after a #DF; otherwise
  * the exception alone (the CPU handles them serially; an NMI stays pending,
@@ -121,27 +135,19 @@ static void combine_with_vectored_event(u32 first)
 }
 
 /* After the handler: the event whose delivery the exit interrupted (SDM
- * "Information for VM Exits During Event Delivery") is delivered again
- * with its error code and, for software events, instruction length
- * ("Reflecting Exceptions to Guest Software"); unless the handler injected
- * an exception that delivery raised. */
+ * "Information for VM Exits During Event Delivery") is delivered again,
+ * unless the handler injected an exception that delivery raised. */
 static void redeliver_vectored_event(u32 idt)
 {
-	u32 type = INTR_INFO_TYPE(idt);
-
 	if (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		combine_with_vectored_event(idt);
 		return;
 	}
 	/* NMI injection needs virtual-NMI blocking clear (entry checks) */
-	if (type == EVENT_NMI)
+	if (INTR_INFO_TYPE(idt) == EVENT_NMI)
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 			vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & ~(u64)INTERRUPTIBILITY_NMI);
-	if (idt & INTR_INFO_DELIVER_ERROR_CODE)
-		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
-	if (type == EVENT_SW_INT || type == EVENT_PRIV_SW_EXCEPTION || type == EVENT_SW_EXCEPTION)
-		vmwrite(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
-	vmwrite(VMCS_VM_ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_VECTOR));
+	inject_event(idt, (u32)vmread(VMCS_IDT_VECTORING_ERROR_CODE));
 }
 
 /* An exception exit: only while a step is active (guest_step.c) does the
@@ -149,7 +155,7 @@ static void redeliver_vectored_event(u32 idt)
  * as raised (a #PF exit leaves CR2 alone: it is in the qualification). */
 static void reflect_exception(u32 info)
 {
-	u32 vector = INTR_INFO_VECTOR(info), type = INTR_INFO_TYPE(info);
+	u32 vector = INTR_INFO_VECTOR(info);
 
 	if (!guest_step_active())
 		vmexit_unexpected("unexpected exception exit");
@@ -157,11 +163,7 @@ static void reflect_exception(u32 info)
 		write_cr2(vmread(VMCS_EXIT_QUALIFICATION));
 	if (vector != VECTOR_DF)
 		nmi_reblock_after_iret(info & INTR_INFO_NMI_UNBLOCKED_BY_IRET);
-	if (info & INTR_INFO_DELIVER_ERROR_CODE)
-		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_VM_EXIT_INTR_ERROR_CODE));
-	if (type == EVENT_PRIV_SW_EXCEPTION || type == EVENT_SW_EXCEPTION)
-		vmwrite(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
-	vmwrite(VMCS_VM_ENTRY_INTR_INFO, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_VECTOR));
+	inject_event(info, (u32)vmread(VMCS_VM_EXIT_INTR_ERROR_CODE));
 }
 
 static void handle_exception_or_nmi(struct guest_regs *regs)
