@@ -476,7 +476,6 @@ static bool switch_tasks(struct task_switch *t)
 	return done;
 }
 
-static bool contributory(u8 v) { return v == VECTOR_DE || (v >= VECTOR_TS && v <= VECTOR_GP); }
 
 /* 6.15 Table 6-5: a fault while delivering an exception through the task
  * gate becomes #DF, or a shutdown if that exception was #DF: the guest's
@@ -485,13 +484,10 @@ static void deliver_fault(struct task_switch *t)
 {
 	u8 v = t->fault.vector;
 	if (t->source == TASK_SWITCH_GATE && INTR_INFO_TYPE(t->idt_info) == EVENT_HW_EXCEPTION && v != VECTOR_DB) {
-		u8 first = INTR_INFO_VECTOR(t->idt_info);
-		if (first == VECTOR_DF) {
-			pr_info("xmhf: cpu %u: guest triple fault (shutdown) in a task switch: the guest reset; powering off",
-				this_cpu()->index);
-			power_off();
-		}
-		if ((contributory(first) && contributory(v)) || (first == VECTOR_PF && (v == VECTOR_PF || contributory(v))))
+		u32 combined = exception_combine(INTR_INFO_VECTOR(t->idt_info), v);
+		if (combined == EXCEPTION_SHUTDOWN)
+			guest_reset_power_off("guest triple fault (shutdown) in a task switch");
+		if (combined == VECTOR_DF)
 			v = VECTOR_DF, t->fault.has_ec = true, t->fault.ec = 0;
 	}
 	if (v == VECTOR_PF)

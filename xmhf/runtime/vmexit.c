@@ -82,9 +82,19 @@ void nmi_reblock_after_iret(bool unblocked_by_iret)
 			vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
 }
 
-bool exception_is_contributory(u32 vector)
+static bool exception_is_contributory(u32 vector)
 {
 	return vector == VECTOR_DE || (vector >= VECTOR_TS && vector <= VECTOR_GP);
+}
+
+u32 exception_combine(u32 first, u32 second)
+{
+	bool serious = exception_is_contributory(second) || second == VECTOR_PF;
+	if (first == VECTOR_DF && serious)
+		return EXCEPTION_SHUTDOWN;
+	if ((exception_is_contributory(first) && exception_is_contributory(second)) || (first == VECTOR_PF && serious))
+		return VECTOR_DF;
+	return second;
 }
 
 bool guest_warning_due(u32 *count)
@@ -127,10 +137,10 @@ static void combine_with_vectored_event(u32 first)
 		__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
 	if (INTR_INFO_TYPE(first) != EVENT_HW_EXCEPTION || INTR_INFO_TYPE(second) != EVENT_HW_EXCEPTION)
 		return;
-	bool serious = exception_is_contributory(v2) || v2 == VECTOR_PF;
-	if (v1 == VECTOR_DF && serious)
+	u32 v = exception_combine(v1, v2);
+	if (v == EXCEPTION_SHUTDOWN)
 		guest_reset_power_off("guest triple fault (shutdown)");
-	if ((exception_is_contributory(v1) && exception_is_contributory(v2)) || (v1 == VECTOR_PF && serious))
+	if (v == VECTOR_DF)
 		inject_exception(VECTOR_DF, true, 0);
 }
 

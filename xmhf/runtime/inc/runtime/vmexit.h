@@ -17,7 +17,11 @@ void skip_instruction(void);
  * unblocking due to IRET" bit): block virtual NMIs again. */
 void nmi_reblock_after_iret(bool unblocked_by_iret);
 /* #DE, #TS, #NP, #SS, #GP (SDM Vol. 3 6.15 Table 6-4) */
-bool exception_is_contributory(u32 vector);
+/* SDM Vol. 3 6.15 Table 6-5: what the CPU delivers when exception 'second'
+ * is raised while it delivers exception 'first': 'second' (serially),
+ * VECTOR_DF, or EXCEPTION_SHUTDOWN (a triple fault). */
+#define EXCEPTION_SHUTDOWN 0xffu
+u32 exception_combine(u32 first, u32 second);
 /* Warnings a guest can cause at will: count one in *count; true for the
  * first GUEST_WARN_FIRST, then for one in GUEST_WARN_EVERY (print the count). */
 #define GUEST_WARN_FIRST 8
