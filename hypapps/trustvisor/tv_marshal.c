@@ -50,8 +50,8 @@ static enum tv_error read_args(const struct tv_pal_layout *l, const struct tv_gp
 	if (!tv_in_address_space(sp, w, c64) || !mem->read(mem->ctx, gva(sp), stack, w))
 		return TV_ERR_RETURN_UNREADABLE;
 	*ret = get_word(stack, c64);
-	if (!tv_in_address_space(sp, w * (1 + n_stack), c64) ||
-	    !mem->read(mem->ctx, gva(sp + w), stack + w, w * n_stack))
+	if (n_stack && (!tv_in_address_space(sp, w * (1 + n_stack), c64) ||
+			!mem->read(mem->ctx, gva(sp + w), stack + w, w * n_stack)))
 		return TV_ERR_ARG_UNREADABLE;
 	u32 first = l->n_params - n_stack; /* the first parameter on the stack */
 	for (u32 i = 0; i < first; i++)
