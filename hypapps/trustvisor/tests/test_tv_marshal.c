@@ -343,6 +343,15 @@ static void test_unreadable_stack(void **state)
 	assert_int_equal(enter(), TV_OK);
 	caller.rsp = CALLER_BASE + CALLER_SIZE - 4;
 	assert_int_equal(enter(), TV_ERR_RETURN_UNREADABLE);
+	/* six arguments, all in registers: only the return address is read */
+	teardown(NULL);
+	setup(NULL);
+	make_pal(t, w, 6, true);
+	caller.rsp = CALLER_BASE + CALLER_SIZE - 8;
+	wr(&caller_as, caller.rsp, RET, 8);
+	caller_as.reads = 0;
+	assert_int_equal(enter(), TV_OK);
+	assert_int_equal(caller_as.reads, 1);
 	caller.rsp = ~0ull - 3;
 	assert_int_equal(enter(), TV_ERR_RETURN_UNREADABLE);
 	caller.rsp = 0x7ffffffffff8ull; /* the last word of the canonical lower half, unmapped */
