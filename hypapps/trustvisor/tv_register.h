@@ -7,6 +7,7 @@
 #include <tv_abi.h>
 #include "tv_errors.h"
 #include "tv_guest.h"
+#include <xmhf/paging.h>
 
 /* Pages a PAL may have in all (its sections together): keeps the registry and the PAL's page
  * tables bounded (each section then spans at most two page tables of each level). */
@@ -35,7 +36,7 @@ struct tv_pal_layout {
 
 /* The caller's word size (4 or 8 bytes). */
 static inline u64 tv_word(bool caller64) { return caller64 ? 8 : 4; }
-static inline u64 tv_section_end(const struct tv_section *s) { return s->start.v + ((u64)s->pages << 12); }
+static inline u64 tv_section_end(const struct tv_section *s) { return s->start.v + ((u64)s->pages << PAGE_SHIFT); }
 
 /* Whether [start, start + bytes) lies in the caller's address space without wrapping: below
  * 4 GiB for a 32-bit caller, in one canonical half for a 64-bit one (SDM Vol. 3 3.3.7.1). */
