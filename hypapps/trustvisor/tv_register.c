@@ -2,16 +2,14 @@
 #include "tv_register.h"
 #include <xmhf/paging.h>
 
-#define LOWER_HALF_END BIT(47)                  /* 4-level paging: canonical lower half (3.3.7.1) */
-#define UPPER_HALF_START 0xffff800000000000ull
 
 bool tv_in_address_space(u64 start, u64 bytes, bool caller64)
 {
 	if (!caller64)
 		return start < BIT(32) && bytes <= BIT(32) - start;
-	if (start < LOWER_HALF_END)
-		return bytes <= LOWER_HALF_END - start;
-	return start >= UPPER_HALF_START && bytes <= ~start; /* no wrap past 2^64 */
+	if (start < LA48_LOWER_HALF_END)
+		return bytes <= LA48_LOWER_HALF_END - start;
+	return start >= LA48_UPPER_HALF_START && bytes <= ~start; /* no wrap past 2^64 */
 }
 
 static bool known_section_type(u32 type)

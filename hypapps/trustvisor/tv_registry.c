@@ -2,16 +2,14 @@
 #include "tv_registry.h"
 #include <xmhf/paging.h>
 
-#define CR3_PAE_ADDR 0xffffffe0ull    /* PAE: the PDPT's bits 31:5 (4.4.1) */
-#define CR3_32BIT_ADDR 0xfffff000ull  /* 32-bit paging: bits 31:12 (4.3) */
 
 u64 tv_cr3_key(u64 cr3, enum tv_paging mode)
 {
 	switch (mode) {
 	case TV_PAGING_32:
-		return cr3 & CR3_32BIT_ADDR;
+		return cr3 & CR3_ADDR_32BIT;
 	case TV_PAGING_PAE:
-		return cr3 & CR3_PAE_ADDR;
+		return cr3 & CR3_ADDR_PAE;
 	default: /* 4-level: bits 11:0 are PCID or PWT/PCD, 63 is not stored */
 		return cr3 & PT_ADDR_MASK;
 	}

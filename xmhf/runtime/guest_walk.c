@@ -104,7 +104,7 @@ static enum gw_result walk_tables(struct walk *w, u64 table, unsigned level, uns
 				  struct gw_fault *f)
 {
 	u64 size = w->wide ? 8 : 4;
-	u64 addr_mask = w->wide ? PT_ADDR_MASK & w->pg->phys_addr_mask : 0xfffff000ull;
+	u64 addr_mask = w->wide ? PT_ADDR_MASK & w->pg->phys_addr_mask : CR3_ADDR_32BIT;
 	for (;; level--) {
 		unsigned shift = PAGE_SHIFT + bits * (level - 1);
 		u64 index = (w->la >> shift) & (BIT(bits) - 1);
@@ -146,7 +146,7 @@ enum gw_result guest_translate(const struct guest_paging *pg, gva_t linear, u32 
 		return GW_OK;
 	}
 	if (!(pg->cr4 & CR4_PAE)) { /* 32-bit paging (4.3) */
-		r = walk_tables(&w, pg->cr3 & 0xfffff000ull, 2, 10, gpa, fault);
+		r = walk_tables(&w, pg->cr3 & CR3_ADDR_32BIT, 2, 10, gpa, fault);
 	} else if (!lma) { /* PAE paging (4.4): the PDPTE registers, no A flag */
 		u64 pdpte = pg->pdpte[(w.la >> 30) & 3];
 		w.wide = true;
@@ -220,7 +220,7 @@ enum gw_result guest_linear_write(const struct guest_paging *pg, gva_t linear, c
 
 bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4])
 {
-	const u64 *src = guest_ram_ptr(l1_gpa(cr3 & 0xffffffe0ull), 4 * sizeof(u64));
+	const u64 *src = guest_ram_ptr(l1_gpa(cr3 & CR3_ADDR_PAE), 4 * sizeof(u64));
 	u64 reserved = PDPTE_RESERVED | ~phys_addr_mask;
 	for (u32 i = 0; i < 4; i++) {
 		pdpte[i] = src ? src[i] : 0;

@@ -14,6 +14,12 @@
 #define PT_LEVEL_SIZE(level) (1ull << PT_LEVEL_SHIFT(level))
 #define PT_INDEX(addr, level) (((addr) >> PT_LEVEL_SHIFT(level)) & (PT_ENTRIES - 1))
 #define PT_ADDR_MASK 0x000ffffffffff000ull
+/* CR3's table address: 32-bit paging bits 31:12 (4.3), PAE paging's PDPT bits 31:5 (4.4.1) */
+#define CR3_ADDR_32BIT 0xfffff000ull
+#define CR3_ADDR_PAE 0xffffffe0ull
+/* 48-bit linear addresses (4-level paging): the two canonical halves (3.3.7.1) */
+#define LA48_LOWER_HALF_END BIT(47)
+#define LA48_UPPER_HALF_START 0xffff800000000000ull
 
 /* Host paging entries (SDM Vol. 3 Table 4-19 .. 4-20). */
 #define PTE_P BIT(0)
