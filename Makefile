@@ -28,10 +28,16 @@ LIB_SRCS := $(wildcard xmhf/lib/*.c)
 PLATFORM_SRCS := $(wildcard xmhf/platform/*.c xmhf/platform/*.S)
 RUNTIME_SRCS := $(wildcard xmhf/runtime/*.c xmhf/runtime/*.S)
 BOOT_SRCS := $(wildcard xmhf/boot/*.c xmhf/boot/*.S)
+# The hypapp (./build.sh --app NAME): the C files of hypapps/NAME/ only, so
+# its subdirectories (guest programs, tests) stay out of the hypervisor.
+APP_SRCS := $(wildcard hypapps/$(CONFIG_APP)/*.c)
+ifeq ($(APP_SRCS),)
+$(error --app $(CONFIG_APP): hypapps/$(CONFIG_APP)/ has no hypapp sources (*.c) yet)
+endif
 
 objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 LIB_OBJS := $(call objs,$(LIB_SRCS))
-RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS)) $(LIB_OBJS)
+RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS) $(APP_SRCS)) $(LIB_OBJS)
 BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
 
 IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf-grub-debug.img $(BUILD)/xmhf.iso
@@ -46,6 +52,11 @@ $(BUILD)/config.h: $(BUILD)/config.mk
 $(OBJ)/%.o: %.c $(BUILD)/config.h
 	@mkdir -p $(@D)
 	@echo "  CC $<"; $(CC) $(CFLAGS) -c $< -o $@
+
+# hypapps see only xmhf/include (arrows point down: xmhf/hypapp.h)
+$(OBJ)/hypapps/%.o: hypapps/%.c $(BUILD)/config.h
+	@mkdir -p $(@D)
+	@echo "  CC $<"; $(CC) $(filter-out -Ixmhf/runtime/inc,$(CFLAGS)) -c $< -o $@
 
 $(OBJ)/%.o: %.S $(BUILD)/config.h
 	@mkdir -p $(@D)

@@ -3,9 +3,10 @@
  * instruction needs a secondary control (SDM Vol. 3 26.3, "Instructions
  * That Cause VM Exits Conditionally" / #UD in non-root) is shown only if
  * VMCS01 enabled that control. */
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/msr.h>
 #include <xmhf/vmx.h>
 
@@ -26,6 +27,7 @@ struct gated_feature {
 	u32 control; /* the secondary control it needs; 0: never offered */
 };
 
+/* sorted by leaf: remove_gated stops at the first larger leaf */
 static const struct gated_feature gated[] = {
 	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DTES64, 0 }, /* DS, PEBS, BTS: they write memory from VMX root */
 	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DS_CPL, 0 },
@@ -62,6 +64,8 @@ static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
 	bool read = false;
 	for (u32 i = 0; i < sizeof(gated) / sizeof(gated[0]); i++) {
 		const struct gated_feature *f = &gated[i];
+		if (f->leaf > leaf)
+			break;
 		if (f->leaf != leaf || (f->sub != ANY_SUBLEAF && f->sub != sub))
 			continue;
 		if (f->control && !read) {
@@ -77,7 +81,6 @@ void handle_cpuid(struct guest_regs *regs)
 {
 	u32 leaf = (u32)regs->rax, sub = (u32)regs->rcx;
 	struct cpuid_regs r = cpuid(leaf, sub);
-	u64 cr4 = vmread(VMCS_GUEST_CR4);
 
 	if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_LAST) {
 		r = (struct cpuid_regs){ 0 };
@@ -92,13 +95,14 @@ void handle_cpuid(struct guest_regs *regs)
 	remove_gated(&r, leaf, sub);
 	if (leaf == 1) {
 		r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
-		r.ecx |= CPUID1_ECX_HYPERVISOR | ((cr4 & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
+		r.ecx |= CPUID1_ECX_HYPERVISOR | ((guest_cr4() & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 7 && sub == 0) {
-		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((cr4 & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
+		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((guest_cr4() & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
 	}
 	regs->rax = r.eax;
 	regs->rbx = r.ebx;
 	regs->rcx = r.ecx;
 	regs->rdx = r.edx;
-	skip_instruction();
+	if (hypapp_cpuid(regs, leaf, sub) == HYPAPP_PASS)
+		skip_instruction();
 }

@@ -7,13 +7,14 @@
  * INIT (it would wait for a SIPI), so the hypervisor powers off. String
  * I/O runs natively as a one-instruction step with the port's bitmap bit
  * cleared. */
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/acpi.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 
 #define IO_QUAL_SIZE(q) (((q) & 7) + 1)
@@ -83,6 +84,7 @@ static void announce(u16 port, u32 size, u32 value)
 			(value >> 10) & 7, port);
 	else
 		return;
+	hypapp_guest_shutdown();
 	vmexit_print_counts();
 	console_drain();
 }
@@ -98,6 +100,9 @@ void handle_io(struct guest_regs *regs)
 	u16 port = IO_QUAL_PORT(q);
 	u32 size = IO_QUAL_SIZE(q);
 
+	if (hypapp_io(regs, port, size, (q & IO_QUAL_IN ? HYPAPP_IO_IN : 0) |
+					(q & IO_QUAL_STRING ? HYPAPP_IO_STRING : 0)) == HYPAPP_DONE)
+		return;
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;
 		pr_debug("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);

@@ -6,11 +6,12 @@
  * nobody has judged safe). */
 #include <config.h>
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/msr_policy.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <xmhf/cpu.h>
 #include <xmhf/fixup.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
 #include <xmhf/paging.h>
@@ -35,6 +36,8 @@ void handle_rdmsr(struct guest_regs *regs)
 	bool writable, ok = true;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
 
+	if (hypapp_rdmsr(regs, msr) == HYPAPP_DONE)
+		return;
 	if (msr == MSR_IA32_FEATURE_CONTROL)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
 	else if (mtrr)
@@ -123,6 +126,9 @@ void handle_wrmsr(struct guest_regs *regs)
 	bool writable;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
 	bool ok;
+
+	if (hypapp_wrmsr(regs, msr, value) == HYPAPP_DONE)
+		return;
 
 	if (mtrr)
 		ok = write_mtrr(msr, mtrr, writable, value);

@@ -1,18 +1,19 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
 #include <runtime/dma_protect.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_ram.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/smp.h>
-#include <runtime/vmexit.h>
 #include <xmhf/acpi.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/dmar.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
@@ -114,6 +115,20 @@ static void revise_e820(const struct boot_info *bi)
 		if (!e820_reserve(&guest_e820, CONFIG_MEM, top - CONFIG_MEM))
 			panic("xmhf: the E820 map has no room to hide memory above --mem");
 	}
+}
+
+void hypapp_init_cpu(u32 index)
+{
+	struct hypapp_boot boot = {
+		.cpu = index,
+		.cpu_count = cpu_count(),
+		.boot_drive = cmdline.boot_drive,
+		.runtime_base = hpa((u64)__runtime_base),
+		.runtime_end = hpa((u64)__reserved_end),
+		.keys = cmdline.extra,
+		.n_keys = cmdline.n_extra,
+	};
+	hypapp_init(&boot);
 }
 
 static void log_guest_e820(void)

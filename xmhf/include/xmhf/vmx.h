@@ -142,7 +142,9 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define PENDING_DBG_ENABLED_BP BIT(12)
 
 /* Exit qualification of EPT violations (28.2.1, Table 28-7) */
+#define EPT_QUAL_READ BIT(0)
 #define EPT_QUAL_WRITE BIT(1)
+#define EPT_QUAL_FETCH BIT(2)
 #define EPT_QUAL_LINEAR_VALID BIT(7)
 #define EPT_QUAL_LINEAR_TRANSLATED BIT(8) /* not a paging-structure access */
 #define EPT_QUAL_NMI_UNBLOCKED_BY_IRET BIT(12)
