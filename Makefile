@@ -14,7 +14,7 @@ OBJ := $(BUILD)/obj
 CFLAGS := -m64 -std=gnu11 $(CONFIG_OPT) -g -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-mno-red-zone -mgeneral-regs-only -fno-pic -fno-pie -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -mcmodel=small \
+	-fno-asynchronous-unwind-tables -fomit-frame-pointer -mcmodel=small \
 	-ffunction-sections -fdata-sections -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wno-unused-parameter \
 	-Ixmhf/include -Ixmhf/runtime/inc -I$(BUILD) -MMD -MP
@@ -78,9 +78,10 @@ $(BUILD)/xmhf.elf: $(BOOT_OBJS) xmhf/boot/loader.ld
 $(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
 	tools/image/mkgrubimg.sh $< $@
 
-# the same at loglvl=debug (cases that compare the hypervisor's view with the guest's)
+# the same at loglvl=debug (cases that compare the hypervisor's view with the guest's),
+# with a key for the hypapp (hypapp_check.py)
 $(BUILD)/xmhf-grub-debug.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
-	tools/image/mkgrubimg.sh $< $@ --cmdline loglvl=debug
+	tools/image/mkgrubimg.sh $< $@ --cmdline "loglvl=debug hypapp_demo=on"
 
 $(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh tools/image/grubcfg.sh
 	tools/image/mkiso.sh $< $@
@@ -98,8 +99,9 @@ $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mk
 $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
-CHECKS_SRCS := $(wildcard tests/guests/checks/*) tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
-HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')
+CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
+HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
+	app=$(CONFIG_APP)
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
 
@@ -126,11 +128,12 @@ run: deps
 unit-test:
 	$(MAKE) -C tests/unit check BUILD=$(abspath $(BUILD))
 
-# Bochs cases run against an -O0 and an -O3 build of the default configuration.
+# Bochs cases run against an -O0 build of the default configuration (--app none) and an
+# -O3 build with the test hypapp (its hooks on every exit; check hypapp_test, hypapp_check.py).
 BOCHS_JOBS ?= 2
 bochs-test:
 	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
-	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
+	./build.sh --out $(BUILD)/test-O3 -O3 --app test >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
 	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case

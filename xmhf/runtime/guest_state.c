@@ -12,6 +12,8 @@
 
 void vmcs_dump(void);
 
+u32 this_cpu_index(void) { return this_cpu()->index; }
+
 void skip_instruction(void)
 {
 	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));

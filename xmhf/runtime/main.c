@@ -26,8 +26,6 @@ static struct madt_info madt;
 static struct fadt_info fadt;
 struct e820_map guest_e820; /* the map the guest will see */
 
-static u32 current_cpu_index(void) { return this_cpu()->index; }
-
 /* ACPI tables are read before the host page tables exist: the loader's
  * identity map covers [0, 4 GiB). */
 static const void *acpi_map_low(u64 pa, u64 len)
@@ -141,14 +139,14 @@ static void log_guest_e820(void)
 void runtime_main(struct boot_info *bi)
 {
 	percpu_cpu_init(0);
-	log_set_cpu_index_fn(current_cpu_index);
+	log_set_cpu_index_fn(this_cpu_index);
 	cmdline_parse(bi->cmdline, &cmdline);
 	console_init(&cmdline.serial, cmdline.e9);
 	log_set_level(cmdline.loglvl);
 	for (u32 i = 0; i < cmdline.n_warnings && i < CMDLINE_MAX_WARNINGS; i++)
 		pr_warn("xmhf: %s", cmdline.warnings[i]);
-	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx", (u64)__runtime_base,
-		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM);
+	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx, hypapp %s", (u64)__runtime_base,
+		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM, CONFIG_APP);
 
 	percpu[0].state = CPU_STARTED;
 	read_acpi();

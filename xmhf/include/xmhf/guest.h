@@ -21,6 +21,9 @@ _Static_assert(sizeof(struct guest_regs) == GUEST_REGS_SIZE, "vmentry.S pushes 1
 /* GPR number n (0..15, SDM order) of regs. */
 static inline u64 *guest_gpr(struct guest_regs *regs, unsigned n) { return &((u64 *)regs)[n]; }
 
+/* The index of the CPU this code runs on (0: the boot CPU). */
+u32 this_cpu_index(void);
+
 /* Guest-visible effects of the exiting instruction or event */
 /* Inject a hardware exception at the next VM entry (no error code in real mode, 27.2.1.3). */
 void inject_exception(u32 vector, bool has_error_code, u32 error_code);
