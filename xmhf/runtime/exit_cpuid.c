@@ -18,7 +18,8 @@
 #define CPUID_HV_SIGNATURE 0x46484d58u
 #define ANY_SUBLEAF 0xffffffffu
 
-enum cpuid_reg { EAX, EBX, ECX, EDX };
+/* the answer's registers by GPR number (SDM Vol. 3 Table 28-3): bits are removed in struct guest_regs */
+enum cpuid_reg { EAX = 0, ECX = 1, EDX = 2, EBX = 3 };
 
 struct gated_feature {
 	u32 leaf, sub;
@@ -53,12 +54,7 @@ static bool hidden_leaf(u32 leaf, u32 sub)
 	       (leaf == 0xd && sub == XSS_PT_COMPONENT);
 }
 
-static u32 *reg_of(struct cpuid_regs *r, enum cpuid_reg reg)
-{
-	return reg == EAX ? &r->eax : reg == EBX ? &r->ebx : reg == ECX ? &r->ecx : &r->edx;
-}
-
-static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
+static void remove_gated(struct guest_regs *regs, u32 leaf, u32 sub)
 {
 	u32 controls = 0;
 	bool read = false;
@@ -73,7 +69,7 @@ static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
 			read = true;
 		}
 		if (!f->control || !(controls & f->control))
-			*reg_of(r, f->reg) &= ~f->bit;
+			*guest_gpr(regs, f->reg) &= ~(u64)f->bit;
 	}
 }
 
@@ -92,17 +88,17 @@ void handle_cpuid(struct guest_regs *regs)
 	} else if (hidden_leaf(leaf, sub)) {
 		r = (struct cpuid_regs){ 0 };
 	}
-	remove_gated(&r, leaf, sub);
 	if (leaf == 1) {
 		r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
-		r.ecx |= CPUID1_ECX_HYPERVISOR | ((guest_cr4() & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
+		r.ecx |= CPUID1_ECX_HYPERVISOR | ((vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 7 && sub == 0) {
-		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((guest_cr4() & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
+		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((vmread(VMCS_GUEST_CR4) & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
 	}
 	regs->rax = r.eax;
 	regs->rbx = r.ebx;
 	regs->rcx = r.ecx;
 	regs->rdx = r.edx;
+	remove_gated(regs, leaf, sub);
 	if (hypapp_cpuid(regs, leaf, sub) == HYPAPP_PASS)
 		skip_instruction();
 }
