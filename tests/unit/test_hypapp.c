@@ -3,21 +3,16 @@
  * HYPAPP_DONE = the core leaves the exit to the hypapp. The hypapp here
  * records its calls and answers `answer`. The guest runs on CPU 1 in
  * 32-bit protected mode. */
-#include "fake_ept01.h"
+#include "fake_cpu.h"
 #include <runtime/exit_handlers.h>
-#include <runtime/guest_step.h>
 #include <runtime/vmexit.h>
 #include <xmhf/e820.h>
 #include <xmhf/hypapp.h>
-#include <xmhf/paging.h>
 #include <xmhf/vmx.h>
-#include <xmhf/x86/segment.h>
 
 #define SELF 1
-#define APIC 0xfee00000ull
 #define RIP0 0x1000ull
 #define LEN 3
-#define RFLAGS_FIXED BIT(1)
 #define IO_QUAL(size, port) (((u64)(size) - 1) | (u64)(port) << 16)
 #define IO_QUAL_IN BIT(3)
 #define GUEST_PAGE 0x5000ull
@@ -74,19 +69,9 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(SELF);
-	fake_n_log = 0;
-	guest_step_cancel();
-	for (u32 i = 0; i < 2; i++) {
-		cpu_register(i);
-		percpu[i].in_guest = true;
-		percpu[i].ept_apic_page = l1_gpa(APIC);
-	}
-	fake_apic_ept_entry = APIC | EPT_R;
 	vmcs_set(VMCS_GUEST_CR0, CR0_PE);
-	vmcs_set(VMCS_GUEST_CS_AR_BYTES, AR_CODE_RX_ACCESSED | AR_DB);
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, LEN);
-	vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_IF);
 	memset(&regs, 0, sizeof(regs));
 	memset(&rec, 0, sizeof(rec));
 	answer = HYPAPP_PASS;
