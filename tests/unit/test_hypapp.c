@@ -14,7 +14,6 @@
 #define RIP0 0x1000ull
 #define LEN 3
 #define IO_QUAL(size, port) (((u64)(size) - 1) | (u64)(port) << 16)
-#define IO_QUAL_IN BIT(3)
 #define GUEST_PAGE 0x5000ull
 
 struct e820_map guest_e820; /* empty: the stub answers "no more entries" */

@@ -17,10 +17,6 @@
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 
-#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
-#define IO_QUAL_IN BIT(3)
-#define IO_QUAL_STRING BIT(4)
-#define IO_QUAL_PORT(q) ((u16)((q) >> 16))
 #define PORT_RESET_CONTROL 0xcf9
 #define PORT_KBC_COMMAND 0x64
 #define PORT_SYSTEM_CONTROL_A 0x92
@@ -100,8 +96,7 @@ void handle_io(struct guest_regs *regs)
 	u16 port = IO_QUAL_PORT(q);
 	u32 size = IO_QUAL_SIZE(q);
 
-	if (hypapp_io(regs, port, size, (q & IO_QUAL_IN ? HYPAPP_IO_IN : 0) |
-					(q & IO_QUAL_STRING ? HYPAPP_IO_STRING : 0)) == HYPAPP_DONE)
+	if (hypapp_io(regs, port, size, (u32)q & (IO_QUAL_IN | IO_QUAL_STRING)) == HYPAPP_DONE)
 		return;
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;

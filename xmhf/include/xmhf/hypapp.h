@@ -15,6 +15,7 @@
 
 #include <xmhf/cmdline.h>
 #include <xmhf/guest.h>
+#include <xmhf/vmx.h>
 
 enum hypapp_result {
 	HYPAPP_PASS, /* the core handles the exit as it would without a hypapp */
@@ -49,9 +50,10 @@ enum hypapp_result hypapp_rdmsr(struct guest_regs *regs, u32 msr);
 enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value);
 
 /* IN/OUT (INS/OUTS: string) of a port whose access exits (the core's I/O
- * bitmap), before the core performs it. PASS: the core performs it. */
-#define HYPAPP_IO_IN BIT(0)
-#define HYPAPP_IO_STRING BIT(1)
+ * bitmap), before the core performs it; 'flags' as in the exit
+ * qualification (SDM Vol. 3 Table 28-5). PASS: the core performs it. */
+#define HYPAPP_IO_IN IO_QUAL_IN
+#define HYPAPP_IO_STRING IO_QUAL_STRING
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags);
 
 /* An EPT violation on EPT01 at a page the core does not own (not the
@@ -59,9 +61,9 @@ enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 fl
  * access tried (the exit qualification's bits 2:0, SDM Vol. 3 Table 28-7);
  * gva only with gva_valid. PASS: #GP(0), what the guest gets for unmapped
  * memory. */
-#define HYPAPP_ACCESS_READ BIT(0)
-#define HYPAPP_ACCESS_WRITE BIT(1)
-#define HYPAPP_ACCESS_EXEC BIT(2)
+#define HYPAPP_ACCESS_READ EPT_QUAL_READ
+#define HYPAPP_ACCESS_WRITE EPT_QUAL_WRITE
+#define HYPAPP_ACCESS_EXEC EPT_QUAL_FETCH
 struct hypapp_ept_violation {
 	l1_gpa_t gpa;
 	gva_t gva;
