@@ -93,11 +93,12 @@ static void string_step_done(bool completed)
 void handle_io(struct guest_regs *regs)
 {
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+
+	/* first, so that only q and regs live across the call */
+	if (hypapp_io(regs, IO_QUAL_PORT(q), IO_QUAL_SIZE(q), (u32)q & (IO_QUAL_IN | IO_QUAL_STRING)) == HYPAPP_DONE)
+		return;
 	u16 port = IO_QUAL_PORT(q);
 	u32 size = IO_QUAL_SIZE(q);
-
-	if (hypapp_io(regs, port, size, (u32)q & (IO_QUAL_IN | IO_QUAL_STRING)) == HYPAPP_DONE)
-		return;
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;
 		pr_debug("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);

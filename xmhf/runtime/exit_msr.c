@@ -31,13 +31,12 @@ static bool misc_enable(u64 *value)
 
 void handle_rdmsr(struct guest_regs *regs)
 {
+	if (hypapp_rdmsr(regs, (u32)regs->rcx) == HYPAPP_DONE)
+		return;
 	u32 msr = (u32)regs->rcx;
 	u64 value;
 	bool writable, ok = true;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
-
-	if (hypapp_rdmsr(regs, msr) == HYPAPP_DONE)
-		return;
 	if (msr == MSR_IA32_FEATURE_CONTROL)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
 	else if (mtrr)
@@ -121,14 +120,13 @@ static bool write_xss(u64 value) { return !(value & XSS_PT) && wrmsr_safe(MSR_IA
 
 void handle_wrmsr(struct guest_regs *regs)
 {
+	if (hypapp_wrmsr(regs, (u32)regs->rcx, edx_eax(regs)) == HYPAPP_DONE)
+		return;
 	u32 msr = (u32)regs->rcx;
 	u64 value = edx_eax(regs), now;
 	bool writable;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
 	bool ok;
-
-	if (hypapp_wrmsr(regs, msr, value) == HYPAPP_DONE)
-		return;
 
 	if (mtrr)
 		ok = write_mtrr(msr, mtrr, writable, value);
