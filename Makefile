@@ -31,8 +31,10 @@ BOOT_SRCS := $(wildcard xmhf/boot/*.c xmhf/boot/*.S)
 # The hypapp (./build.sh --app NAME): the C files of hypapps/NAME/ only, so
 # its subdirectories (guest programs, tests) stay out of the hypervisor.
 APP_SRCS := $(wildcard hypapps/$(CONFIG_APP)/*.c)
+ifneq ($(CONFIG_APP),) # (not before the configuration exists)
 ifeq ($(APP_SRCS),)
 $(error --app $(CONFIG_APP): hypapps/$(CONFIG_APP)/ has no hypapp sources (*.c) yet)
+endif
 endif
 
 objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
