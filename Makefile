@@ -14,7 +14,7 @@ OBJ := $(BUILD)/obj
 CFLAGS := -m64 -std=gnu11 $(CONFIG_OPT) -g -ffreestanding -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-mno-red-zone -mgeneral-regs-only -fno-pic -fno-pie -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -mcmodel=small \
+	-fno-asynchronous-unwind-tables -fomit-frame-pointer -mcmodel=small \
 	-ffunction-sections -fdata-sections -fno-strict-aliasing \
 	-Wall -Wextra -Werror -Wno-unused-parameter \
 	-Ixmhf/include -Ixmhf/runtime/inc -I$(BUILD) -MMD -MP
@@ -28,10 +28,18 @@ LIB_SRCS := $(wildcard xmhf/lib/*.c)
 PLATFORM_SRCS := $(wildcard xmhf/platform/*.c xmhf/platform/*.S)
 RUNTIME_SRCS := $(wildcard xmhf/runtime/*.c xmhf/runtime/*.S)
 BOOT_SRCS := $(wildcard xmhf/boot/*.c xmhf/boot/*.S)
+# The hypapp (./build.sh --app NAME): the C files of hypapps/NAME/ only, so
+# its subdirectories (guest programs, tests) stay out of the hypervisor.
+APP_SRCS := $(wildcard hypapps/$(CONFIG_APP)/*.c)
+ifneq ($(CONFIG_APP),) # (not before the configuration exists)
+ifeq ($(shell grep -ls hypapp_init $(APP_SRCS) /dev/null),)
+$(error --app $(CONFIG_APP): hypapps/$(CONFIG_APP)/ implements no hypapp hooks (hypapp_init) yet)
+endif
+endif
 
 objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 LIB_OBJS := $(call objs,$(LIB_SRCS))
-RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS)) $(LIB_OBJS)
+RUNTIME_OBJS := $(call objs,$(RUNTIME_SRCS) $(PLATFORM_SRCS) $(APP_SRCS)) $(LIB_OBJS)
 BOOT_OBJS := $(call objs,$(BOOT_SRCS)) $(LIB_OBJS)
 
 IMAGES := $(BUILD)/xmhf.elf $(BUILD)/xmhf-grub.img $(BUILD)/xmhf-grub-debug.img $(BUILD)/xmhf.iso
@@ -46,6 +54,11 @@ $(BUILD)/config.h: $(BUILD)/config.mk
 $(OBJ)/%.o: %.c $(BUILD)/config.h
 	@mkdir -p $(@D)
 	@echo "  CC $<"; $(CC) $(CFLAGS) -c $< -o $@
+
+# hypapps see only xmhf/include (arrows point down: xmhf/hypapp.h)
+$(OBJ)/hypapps/%.o: hypapps/%.c $(BUILD)/config.h
+	@mkdir -p $(@D)
+	@echo "  CC $<"; $(CC) $(filter-out -Ixmhf/runtime/inc,$(CFLAGS)) -c $< -o $@
 
 $(OBJ)/%.o: %.S $(BUILD)/config.h
 	@mkdir -p $(@D)
@@ -67,9 +80,10 @@ $(BUILD)/xmhf.elf: $(BOOT_OBJS) xmhf/boot/loader.ld
 $(BUILD)/xmhf-grub.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
 	tools/image/mkgrubimg.sh $< $@
 
-# the same at loglvl=debug (cases that compare the hypervisor's view with the guest's)
+# the same at loglvl=debug (cases that compare the hypervisor's view with the guest's),
+# with a key for the hypapp (hypapp_check.py)
 $(BUILD)/xmhf-grub-debug.img: $(BUILD)/xmhf.elf tools/image/mkgrubimg.sh tools/image/grubcfg.sh
-	tools/image/mkgrubimg.sh $< $@ --cmdline loglvl=debug
+	tools/image/mkgrubimg.sh $< $@ --cmdline "loglvl=debug hypapp_demo=on"
 
 $(BUILD)/xmhf.iso: $(BUILD)/xmhf.elf tools/image/mkiso.sh tools/image/grubcfg.sh
 	tools/image/mkiso.sh $< $@
@@ -87,8 +101,9 @@ $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mk
 $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
-CHECKS_SRCS := $(wildcard tests/guests/checks/*) tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
-HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')
+CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
+HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
+	app=$(CONFIG_APP)
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
 
@@ -115,11 +130,12 @@ run: deps
 unit-test:
 	$(MAKE) -C tests/unit check BUILD=$(abspath $(BUILD))
 
-# Bochs cases run against an -O0 and an -O3 build of the default configuration.
+# Bochs cases run against an -O0 build of the default configuration (--app none) and an
+# -O3 build with the test hypapp (its hooks on every exit; check hypapp_test, hypapp_check.py).
 BOCHS_JOBS ?= 2
 bochs-test:
 	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
-	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
+	./build.sh --out $(BUILD)/test-O3 -O3 --app test >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
 	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case

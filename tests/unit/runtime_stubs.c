@@ -9,7 +9,7 @@
 #include <runtime/guest_step.h>
 #include <runtime/panic.h>
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <xmhf/console.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>

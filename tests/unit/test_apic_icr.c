@@ -3,7 +3,7 @@
  * index is never mistaken for an APIC ID); the guest runs on CPU 1. */
 #include "fake_cpu.h"
 #include "vmentry_check.h"
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <xmhf/lapic.h>
 
 #define SELF 1

@@ -5,7 +5,7 @@
  * the guest runs on CPU 1 with paging off (linear = physical). */
 #include "fake_ept01.h"
 #include <runtime/guest_step.h>
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <xmhf/lapic.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>

@@ -3,7 +3,7 @@
  * reached the stub's VMCALL at 0040:00AC. */
 #include "fake_cpu.h"
 #include <runtime/guest_ram.h>
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/e820.h>
 #include <xmhf/vmx.h>

@@ -2,7 +2,7 @@
  * CPUID; hypervisor leaves 0x40000000-0x400000ff). */
 #include "fake_cpu.h"
 #include "vmentry_check.h"
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/msr.h>
 #include <xmhf/vmx.h>

@@ -5,7 +5,7 @@
 #include "fake_cpu.h"
 #include "vmentry_check.h"
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/vmx.h>
 #include <xmhf/x86/segment.h>

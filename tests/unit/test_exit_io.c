@@ -6,7 +6,7 @@
 #include "fake_cpu.h"
 #include "vmentry_check.h"
 #include <runtime/guest_step.h>
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <xmhf/vmx.h>
 
 #define CPU 2

@@ -5,7 +5,7 @@
 #include <config.h>
 #include <runtime/ept01.h>
 #include "vmentry_check.h"
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>

@@ -11,6 +11,7 @@
  * The guest runs on CPU 1 in 32-bit protected mode, paging off. */
 #include "fake_ept01.h"
 #include <runtime/guest_step.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmexit.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>

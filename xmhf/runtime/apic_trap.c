@@ -7,10 +7,10 @@
  * INIT and SIPI are emulated (SDM Vol. 3 9.4, 12.6.1); every other IPI is
  * sent as the guest asked. */
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>

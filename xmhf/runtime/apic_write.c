@@ -10,13 +10,14 @@
  * guest inside it) with the page mapped writable, to the real APIC or for
  * ICR writes to a per-CPU scratch page whose value is decoded after it. */
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_step.h>
 #include <runtime/guest_walk.h>
 #include <runtime/insn_decode.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/paging.h>
@@ -157,6 +158,16 @@ void handle_ept_violation(struct guest_regs *regs)
 	if (ALIGN_DOWN(gpa, PAGE_SIZE) == p->ept_apic_page.v && (q & EPT_QUAL_WRITE) && !delivery &&
 	    (emulate_write(regs, gpa, q) || step_write((u32)(gpa & (PAGE_SIZE - 1)))))
 		return;
+	if (!gpa_is_hypervisor(l1_gpa(gpa), 1) && ALIGN_DOWN(gpa, PAGE_SIZE) != p->ept_apic_page.v) {
+		struct hypapp_ept_violation v = {
+			.gpa = l1_gpa(gpa),
+			.gva = gva(q & EPT_QUAL_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDRESS) : 0),
+			.gva_valid = q & EPT_QUAL_LINEAR_VALID,
+			.access = (u32)q & (EPT_QUAL_READ | EPT_QUAL_WRITE | EPT_QUAL_FETCH),
+		};
+		if (hypapp_ept_violation(regs, &v) == HYPAPP_DONE)
+			return;
+	}
 	if (guest_warning_due(&n_blocked))
 		pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0) (%u so far)",
 			p->index, gpa, vmread(VMCS_GUEST_RIP),

@@ -3,11 +3,12 @@
  * the BIOS data area: VMCALL; IRET. Other INT 15h functions are chained to
  * the BIOS handler. */
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_ram.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/e820.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
@@ -88,10 +89,11 @@ bool e820_hook_handle(struct guest_regs *regs)
 	return true;
 }
 
-/* VMCALL: the E820 stub, else no hypercall interface (the CPU's answer to
- * VMCALL outside VMX non-root is #UD). */
+/* VMCALL: the E820 stub first (the core's own, real mode at a fixed
+ * address), then the hypapp's hypercalls, else #UD (the CPU's answer to
+ * VMCALL outside VMX non-root). */
 void handle_vmcall(struct guest_regs *regs)
 {
-	if (!e820_hook_handle(regs))
+	if (!e820_hook_handle(regs) && hypapp_hypercall(regs) == HYPAPP_PASS)
 		inject_exception(VECTOR_UD, false, 0);
 }

@@ -3,9 +3,10 @@
  * instruction needs a secondary control (SDM Vol. 3 26.3, "Instructions
  * That Cause VM Exits Conditionally" / #UD in non-root) is shown only if
  * VMCS01 enabled that control. */
-#include <runtime/vmexit.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/msr.h>
 #include <xmhf/vmx.h>
 
@@ -17,7 +18,8 @@
 #define CPUID_HV_SIGNATURE 0x46484d58u
 #define ANY_SUBLEAF 0xffffffffu
 
-enum cpuid_reg { EAX, EBX, ECX, EDX };
+/* the answer's registers by GPR number (SDM Vol. 3 Table 28-3): bits are removed in struct guest_regs */
+enum cpuid_reg { EAX = 0, ECX = 1, EDX = 2, EBX = 3 };
 
 struct gated_feature {
 	u32 leaf, sub;
@@ -26,6 +28,7 @@ struct gated_feature {
 	u32 control; /* the secondary control it needs; 0: never offered */
 };
 
+/* sorted by leaf: remove_gated stops at the first larger leaf */
 static const struct gated_feature gated[] = {
 	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DTES64, 0 }, /* DS, PEBS, BTS: they write memory from VMX root */
 	{ 1, ANY_SUBLEAF, ECX, CPUID1_ECX_DS_CPL, 0 },
@@ -51,17 +54,14 @@ static bool hidden_leaf(u32 leaf, u32 sub)
 	       (leaf == 0xd && sub == XSS_PT_COMPONENT);
 }
 
-static u32 *reg_of(struct cpuid_regs *r, enum cpuid_reg reg)
-{
-	return reg == EAX ? &r->eax : reg == EBX ? &r->ebx : reg == ECX ? &r->ecx : &r->edx;
-}
-
-static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
+static void remove_gated(struct guest_regs *regs, u32 leaf, u32 sub)
 {
 	u32 controls = 0;
 	bool read = false;
 	for (u32 i = 0; i < sizeof(gated) / sizeof(gated[0]); i++) {
 		const struct gated_feature *f = &gated[i];
+		if (f->leaf > leaf)
+			break;
 		if (f->leaf != leaf || (f->sub != ANY_SUBLEAF && f->sub != sub))
 			continue;
 		if (f->control && !read) {
@@ -69,7 +69,7 @@ static void remove_gated(struct cpuid_regs *r, u32 leaf, u32 sub)
 			read = true;
 		}
 		if (!f->control || !(controls & f->control))
-			*reg_of(r, f->reg) &= ~f->bit;
+			*guest_gpr(regs, f->reg) &= ~(u64)f->bit;
 	}
 }
 
@@ -77,7 +77,6 @@ void handle_cpuid(struct guest_regs *regs)
 {
 	u32 leaf = (u32)regs->rax, sub = (u32)regs->rcx;
 	struct cpuid_regs r = cpuid(leaf, sub);
-	u64 cr4 = vmread(VMCS_GUEST_CR4);
 
 	if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_LAST) {
 		r = (struct cpuid_regs){ 0 };
@@ -89,16 +88,17 @@ void handle_cpuid(struct guest_regs *regs)
 	} else if (hidden_leaf(leaf, sub)) {
 		r = (struct cpuid_regs){ 0 };
 	}
-	remove_gated(&r, leaf, sub);
 	if (leaf == 1) {
 		r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
-		r.ecx |= CPUID1_ECX_HYPERVISOR | ((cr4 & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
+		r.ecx |= CPUID1_ECX_HYPERVISOR | ((vmread(VMCS_GUEST_CR4) & CR4_OSXSAVE) ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 7 && sub == 0) {
-		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((cr4 & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
+		r.ecx = (r.ecx & ~(u32)CPUID7_ECX_OSPKE) | ((vmread(VMCS_GUEST_CR4) & CR4_PKE) ? CPUID7_ECX_OSPKE : 0);
 	}
 	regs->rax = r.eax;
 	regs->rbx = r.ebx;
 	regs->rcx = r.ecx;
 	regs->rdx = r.edx;
-	skip_instruction();
+	remove_gated(regs, leaf, sub);
+	if (hypapp_cpuid(regs, leaf, sub) == HYPAPP_PASS)
+		skip_instruction();
 }

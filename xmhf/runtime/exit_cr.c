@@ -3,12 +3,12 @@
  * XSETBV. Faults follow SDM Vol. 2B "MOV to/from Control Registers" and
  * Vol. 2C XSETBV. */
 #include <runtime/ept01.h>
-#include <xmhf/fixup.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/fixup.h>
 #include <xmhf/vmx.h>
 #include <xmhf/x86/segment.h>
 

@@ -7,19 +7,16 @@
  * INIT (it would wait for a SIPI), so the hypervisor powers off. String
  * I/O runs natively as a one-instruction step with the port's bitmap bit
  * cleared. */
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/acpi.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 
-#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
-#define IO_QUAL_IN BIT(3)
-#define IO_QUAL_STRING BIT(4)
-#define IO_QUAL_PORT(q) ((u16)((q) >> 16))
 #define PORT_RESET_CONTROL 0xcf9
 #define PORT_KBC_COMMAND 0x64
 #define PORT_SYSTEM_CONTROL_A 0x92
@@ -83,6 +80,7 @@ static void announce(u16 port, u32 size, u32 value)
 			(value >> 10) & 7, port);
 	else
 		return;
+	hypapp_guest_shutdown();
 	vmexit_print_counts();
 	console_drain();
 }
@@ -95,9 +93,12 @@ static void string_step_done(bool completed)
 void handle_io(struct guest_regs *regs)
 {
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+
+	/* first, so that only q and regs live across the call */
+	if (hypapp_io(regs, IO_QUAL_PORT(q), IO_QUAL_SIZE(q), (u32)q & (IO_QUAL_IN | IO_QUAL_STRING)) == HYPAPP_DONE)
+		return;
 	u16 port = IO_QUAL_PORT(q);
 	u32 size = IO_QUAL_SIZE(q);
-
 	if (q & IO_QUAL_STRING) {
 		u32 cpu = this_cpu()->index;
 		pr_debug("xmhf: cpu %u: guest string I/O on port 0x%x", cpu, port);

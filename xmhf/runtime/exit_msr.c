@@ -6,11 +6,12 @@
  * nobody has judged safe). */
 #include <config.h>
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/msr_policy.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <xmhf/cpu.h>
 #include <xmhf/fixup.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
 #include <xmhf/paging.h>
@@ -30,11 +31,12 @@ static bool misc_enable(u64 *value)
 
 void handle_rdmsr(struct guest_regs *regs)
 {
+	if (hypapp_rdmsr(regs, (u32)regs->rcx) == HYPAPP_DONE)
+		return;
 	u32 msr = (u32)regs->rcx;
 	u64 value;
 	bool writable, ok = true;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
-
 	if (msr == MSR_IA32_FEATURE_CONTROL)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
 	else if (mtrr)
@@ -118,6 +120,8 @@ static bool write_xss(u64 value) { return !(value & XSS_PT) && wrmsr_safe(MSR_IA
 
 void handle_wrmsr(struct guest_regs *regs)
 {
+	if (hypapp_wrmsr(regs, (u32)regs->rcx, edx_eax(regs)) == HYPAPP_DONE)
+		return;
 	u32 msr = (u32)regs->rcx;
 	u64 value = edx_eax(regs), now;
 	bool writable;

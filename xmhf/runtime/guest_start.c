@@ -1,9 +1,9 @@
 /* Starting the rich guest on the boot CPU as the BIOS would start a boot
  * sector: real mode, CS:IP = 0:7C00, DL = boot drive (the BIOS Boot
  * Specification's hand-off), interrupts on, IVT at 0. */
+#include <runtime/exit_handlers.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/string.h>

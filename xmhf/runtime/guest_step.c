@@ -1,9 +1,9 @@
 /* One-instruction steps of the guest (see guest_step.h). */
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/guest.h>
 #include <xmhf/vmx.h>
 
 #define EVERY_EXCEPTION 0xffffffffu

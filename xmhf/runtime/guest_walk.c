@@ -5,6 +5,7 @@
 #include <runtime/guest_walk.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/cpu.h>
 #include <xmhf/paging.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
@@ -228,4 +229,29 @@ bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4])
 			return false;
 	}
 	return true;
+}
+
+/* xmhf/guest.h: the current paging state */
+enum gw_result guest_virt_read(gva_t linear, void *buf, u64 len, u32 access, struct gw_fault *fault)
+{
+	struct guest_paging pg;
+	guest_paging_current(&pg);
+	return guest_linear_read(&pg, linear, buf, len, access, fault);
+}
+
+enum gw_result guest_virt_write(gva_t linear, const void *buf, u64 len, u32 access, struct gw_fault *fault)
+{
+	struct guest_paging pg;
+	guest_paging_current(&pg);
+	return guest_linear_write(&pg, linear, buf, len, access, fault);
+}
+
+void guest_inject_fault(enum gw_result r, const struct gw_fault *fault)
+{
+	if (r == GW_PAGE_FAULT) {
+		write_cr2(fault->addr); /* CR2 is not switched by VM entry (SDM Vol. 3 27.3) */
+		inject_exception(VECTOR_PF, true, fault->error_code);
+	} else if (r != GW_OK) {
+		inject_gp0();
+	}
 }

@@ -1,18 +1,19 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
 #include <runtime/dma_protect.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_ram.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/smp.h>
-#include <runtime/vmexit.h>
 #include <xmhf/acpi.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/dmar.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
@@ -24,8 +25,6 @@ static struct cmdline cmdline;
 static struct madt_info madt;
 static struct fadt_info fadt;
 struct e820_map guest_e820; /* the map the guest will see */
-
-static u32 current_cpu_index(void) { return this_cpu()->index; }
 
 /* ACPI tables are read before the host page tables exist: the loader's
  * identity map covers [0, 4 GiB). */
@@ -116,6 +115,20 @@ static void revise_e820(const struct boot_info *bi)
 	}
 }
 
+void hypapp_init_cpu(u32 index)
+{
+	struct hypapp_boot boot = {
+		.cpu = index,
+		.cpu_count = cpu_count(),
+		.boot_drive = cmdline.boot_drive,
+		.runtime_base = hpa((u64)__runtime_base),
+		.runtime_end = hpa((u64)__reserved_end),
+		.keys = cmdline.extra,
+		.n_keys = cmdline.n_extra,
+	};
+	hypapp_init(&boot);
+}
+
 static void log_guest_e820(void)
 {
 	for (u32 i = 0; i < guest_e820.n; i++)
@@ -126,14 +139,14 @@ static void log_guest_e820(void)
 void runtime_main(struct boot_info *bi)
 {
 	percpu_cpu_init(0);
-	log_set_cpu_index_fn(current_cpu_index);
+	log_set_cpu_index_fn(this_cpu_index);
 	cmdline_parse(bi->cmdline, &cmdline);
 	console_init(&cmdline.serial, cmdline.e9);
 	log_set_level(cmdline.loglvl);
 	for (u32 i = 0; i < cmdline.n_warnings && i < CMDLINE_MAX_WARNINGS; i++)
 		pr_warn("xmhf: %s", cmdline.warnings[i]);
-	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx", (u64)__runtime_base,
-		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM);
+	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx, hypapp %s", (u64)__runtime_base,
+		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM, CONFIG_APP);
 
 	percpu[0].state = CPU_STARTED;
 	read_acpi();

@@ -4,12 +4,12 @@
 #include <runtime/asm_offsets.h>
 #include <runtime/dma_protect.h>
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/hostpt.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/smp.h>
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
@@ -64,6 +64,7 @@ void guest_prepare_cpu(u32 index)
 		panic("xmhf: cpu %u: cannot set up VMCS01: %s", index, err);
 	dma_protect_hide_units(index);
 	pr_debug("xmhf: cpu %u: EPT01 uses %u pages", index, ept01_pages(index));
+	hypapp_init_cpu(index);
 }
 
 void ap_main(u32 index)

@@ -25,10 +25,10 @@
 #include <runtime/percpu.h>
 #include <runtime/task_switch.h>
 #include <runtime/task_switch_tss.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/check.h>
 #include <xmhf/cpu.h>
+#include <xmhf/guest.h>
 #include <xmhf/log.h>
 #include <xmhf/paging.h>
 #include <xmhf/power.h>

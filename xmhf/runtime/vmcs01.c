@@ -1,11 +1,11 @@
 /* VMCS01 set-up (SDM Vol. 3 chapter 26, 27.2 checks). Controls are chosen
  * from the capability MSRs: required-1 bits set, wanted bits checked. */
 #include <runtime/ept01.h>
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_regs.h>
 #include <runtime/msr_policy.h>
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
-#include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/msr.h>

@@ -1,45 +1,18 @@
 /* VM-exit dispatch for VMCS01 (SDM Vol. 3 chapter 28, Appendix C). Each
  * handler reads and writes only the fields it needs. */
+#include <runtime/exit_handlers.h>
 #include <runtime/guest_step.h>
 #include <runtime/percpu.h>
 #include <runtime/task_switch.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/guest.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
-#include <xmhf/power.h>
 #include <xmhf/vmx.h>
 
-void vmcs_dump(void);
 void nmi_unblock(void);
-
-void skip_instruction(void)
-{
-	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_VM_EXIT_INSTRUCTION_LEN));
-	/* 26.4.2: the skipped instruction ends STI/MOV SS blocking */
-	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO);
-	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO, intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-}
-
-void inject_exception(u32 vector, bool has_error_code, u32 error_code)
-{
-	/* 27.2.1.3: real-mode guests (CR0.PE = 0) take no error code */
-	if (!(vmread(VMCS_GUEST_CR0) & CR0_PE))
-		has_error_code = false;
-	vmwrite(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
-						 (has_error_code ? INTR_INFO_DELIVER_ERROR_CODE : 0));
-	if (has_error_code)
-		vmwrite(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
-}
-
-void vmexit_unexpected(const char *why)
-{
-	struct percpu *p = this_cpu();
-	pr_err("xmhf: cpu %u (apic %u): %s; VMCS01:", p->index, p->apic_id, why);
-	vmcs_dump();
-	halt_all_cpus();
-}
 
 void vmentry_failed(bool invalid_vmcs)
 {
@@ -54,7 +27,7 @@ void vmentry_failed(bool invalid_vmcs)
 /* Guest NMIs: inject now, or when the guest's NMI window opens. Blocking
  * by STI counts too: some processors fail a VM entry that injects an NMI
  * in an STI shadow (SDM "Checks on Guest Non-Register State"). */
-static void deliver_pending_nmi(void)
+static NOINLINE void deliver_pending_nmi(void)
 {
 	struct percpu *p = this_cpu();
 	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL);
@@ -68,46 +41,6 @@ static void deliver_pending_nmi(void)
 	bool want_window = __atomic_load_n(&p->nmi_pending, __ATOMIC_RELAXED) != 0;
 	if (want_window != !!(proc & PROC_NMI_WINDOW_EXITING))
 		vmwrite(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc ^ PROC_NMI_WINDOW_EXITING);
-}
-
-void nmi_reblock_after_iret(bool unblocked_by_iret)
-{
-	/* bit 12 of the exit qualification / interruption information
-	 * ("NMI unblocking due to IRET"): the faulting IRET had unblocked
-	 * virtual NMIs; it is re-executed or a fault is delivered for it, so
-	 * the blocking is set again (SDM "Exit Qualification for EPT
-	 * Violations", "Information for VM Exits Due to Vectored Events") */
-	if (unblocked_by_iret && !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
-			vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
-}
-
-static bool exception_is_contributory(u32 vector)
-{
-	return vector == VECTOR_DE || (vector >= VECTOR_TS && vector <= VECTOR_GP);
-}
-
-u32 exception_combine(u32 first, u32 second)
-{
-	bool serious = exception_is_contributory(second) || second == VECTOR_PF;
-	if (first == VECTOR_DF && serious)
-		return EXCEPTION_SHUTDOWN;
-	if ((exception_is_contributory(first) && exception_is_contributory(second)) || (first == VECTOR_PF && serious))
-		return VECTOR_DF;
-	return second;
-}
-
-bool guest_warning_due(u32 *count)
-{
-	u32 n = __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
-	return n <= GUEST_WARN_FIRST || n % GUEST_WARN_EVERY == 0;
-}
-
-NORETURN void guest_reset_power_off(const char *what)
-{
-	pr_info("xmhf: cpu %u: %s: the guest reset; powering off", this_cpu()->index, what);
-	vmexit_print_counts();
-	power_off();
 }
 
 /* Inject an event given as interruption information (of an exit or of
@@ -145,9 +78,11 @@ static void combine_with_vectored_event(u32 first)
 }
 
 /* After the handler: the event whose delivery the exit interrupted (SDM
- * "Information for VM Exits During Event Delivery") is delivered again,
- * unless the handler injected an exception that delivery raised. */
-static void redeliver_vectored_event(u32 idt)
+ * "Information for VM Exits During Event Delivery") is delivered again
+ * with its error code and, for software events, instruction length
+ * ("Reflecting Exceptions to Guest Software"); unless the handler injected
+ * an exception that delivery raised. */
+static NOINLINE void redeliver_vectored_event(u32 idt)
 {
 	if (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		combine_with_vectored_event(idt);
@@ -160,15 +95,21 @@ static void redeliver_vectored_event(u32 idt)
 	inject_event(idt, (u32)vmread(VMCS_IDT_VECTORING_ERROR_CODE));
 }
 
-/* An exception exit: only while a step is active (guest_step.c) does the
- * exception bitmap make exceptions exit; the exception goes to the guest
- * as raised (a #PF exit leaves CR2 alone: it is in the qualification). */
-static void reflect_exception(u32 info)
+/* An exception exit: the exception bitmap makes exceptions exit while a
+ * step is active (guest_step.c) and for the vectors the hypapp intercepts;
+ * unless the hypapp handled it, the exception goes to the guest as raised
+ * (a #PF exit leaves CR2 alone: it is in the qualification). */
+static void reflect_exception(struct guest_regs *regs, u32 info)
 {
 	u32 vector = INTR_INFO_VECTOR(info);
 
-	if (!guest_step_active())
-		vmexit_unexpected("unexpected exception exit");
+	if (!guest_step_active()) {
+		if (!guest_exception_intercepted(vector))
+			vmexit_unexpected("unexpected exception exit");
+		u32 error_code = info & INTR_INFO_DELIVER_ERROR_CODE ? (u32)vmread(VMCS_VM_EXIT_INTR_ERROR_CODE) : 0;
+		if (hypapp_exception(regs, info, error_code) == HYPAPP_DONE)
+			return;
+	}
 	if (vector == VECTOR_PF)
 		write_cr2(vmread(VMCS_EXIT_QUALIFICATION));
 	if (vector != VECTOR_DF)
@@ -176,7 +117,7 @@ static void reflect_exception(u32 info)
 	inject_event(info, (u32)vmread(VMCS_VM_EXIT_INTR_ERROR_CODE));
 }
 
-static void handle_exception_or_nmi(struct guest_regs *regs)
+static NOINLINE void handle_exception_or_nmi(struct guest_regs *regs)
 {
 	u32 info = (u32)vmread(VMCS_VM_EXIT_INTR_INFO);
 	u32 vector = INTR_INFO_VECTOR(info);
@@ -194,7 +135,7 @@ static void handle_exception_or_nmi(struct guest_regs *regs)
 		guest_step_db_exit();
 		return;
 	}
-	reflect_exception(info);
+	reflect_exception(regs, info);
 }
 
 /* A real INIT (only another agent than the guest can send one: the guest's
@@ -259,17 +200,11 @@ void vmexit_handler(struct guest_regs *regs)
 	if (idt & INTR_INFO_VALID)
 		redeliver_vectored_event(idt);
 	/* no event is delivered into a step: it ends first (guest_step.h) */
-	if (guest_step_active() && (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+	if ((vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) && guest_step_active())
 		guest_step_cancel();
-	apic_requests(regs);
-	if (this_cpu()->nmi_pending)
+	struct percpu *p = this_cpu();
+	if (__atomic_load_n(&p->requests, __ATOMIC_SEQ_CST))
+		apic_requests(regs);
+	if (p->nmi_pending)
 		deliver_pending_nmi();
-}
-
-void vmexit_print_counts(void)
-{
-	for (u32 cpu = 0; cpu < cpu_count(); cpu++)
-		for (u32 r = 0; r < EXIT_REASON_COUNT; r++)
-			if (percpu[cpu].exits[r])
-				pr_debug("xmhf: cpu %u: %llu exits with reason %u", cpu, percpu[cpu].exits[r], r);
 }

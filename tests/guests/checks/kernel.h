@@ -80,6 +80,7 @@ int sformat(char *buf, size_t size, const char *fmt, ...) __attribute__((format(
 enum expect { EXPECT_BARE, EXPECT_XMHF };
 extern enum expect g_expect;
 extern uint32_t g_hv_base, g_hv_end;
+extern bool g_app_test; /* app=test: the hypervisor was built with --app test */
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];
 extern int g_mmap_n;
@@ -98,6 +99,7 @@ void acpi_poweroff(void);
 
 /* checks.c, smp.c, insn.c, paging.c, tss.c, memory.c, longmode.c, hvcons.c */
 void check_efer_initial(void);
+void check_hypapp_test(void);
 void check_cpuid_vmx_hidden(void);
 void check_cpuid_hypervisor_bit(void);
 void check_cpuid_osxsave_mirror(void);

@@ -3,6 +3,7 @@
 
 enum expect g_expect;
 uint32_t g_hv_base, g_hv_end;
+bool g_app_test;
 struct mmap_entry g_mmap[64];
 int g_mmap_n;
 
@@ -178,6 +179,8 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
     }
     if (e && !memcmp(e, "xmhf", 4) && (e[4] == 0 || e[4] == ' ')) {
         g_expect = EXPECT_XMHF;
+        const char *app = arg("app");
+        g_app_test = app && !memcmp(app, "test", 4) && (app[4] == 0 || app[4] == ' ');
         const char *b = arg("hv_base"), *en = arg("hv_end");
         if (b && en) {
             uint64_t lo = parse_num(b), hi = parse_num(en);
@@ -241,5 +244,6 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode: the x2APIC checks follow */
     run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
     run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);
+    run_check("hypapp_test", check_hypapp_test);
     finish();
 }

@@ -141,8 +141,16 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 /* Pending debug exceptions (26.4.2): DR6's B0-B3, BS, RTM, plus bit 12 */
 #define PENDING_DBG_ENABLED_BP BIT(12)
 
+/* Exit qualification of I/O instructions (28.2.1, Table 28-5) */
+#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
+#define IO_QUAL_IN BIT(3)
+#define IO_QUAL_STRING BIT(4)
+#define IO_QUAL_PORT(q) ((u16)((q) >> 16))
+
 /* Exit qualification of EPT violations (28.2.1, Table 28-7) */
+#define EPT_QUAL_READ BIT(0)
 #define EPT_QUAL_WRITE BIT(1)
+#define EPT_QUAL_FETCH BIT(2)
 #define EPT_QUAL_LINEAR_VALID BIT(7)
 #define EPT_QUAL_LINEAR_TRANSLATED BIT(8) /* not a paging-structure access */
 #define EPT_QUAL_NMI_UNBLOCKED_BY_IRET BIT(12)

@@ -10,7 +10,7 @@
 #ifndef RUNTIME_GUEST_WALK_H
 #define RUNTIME_GUEST_WALK_H
 
-#include <xmhf/types.h>
+#include <xmhf/guest.h> /* GW_* access kinds, results, faults */
 
 /* The paging state a translation uses (the guest's real CR0/CR3/CR4/EFER). */
 struct guest_paging {
@@ -28,30 +28,12 @@ void guest_paging_current(struct guest_paging *pg);
  * them. What is not guest RAM reads as zeros. */
 bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4]);
 
-/* Access kinds (combine): a write, a user-mode access (CPL 3 and not an
- * implicit supervisor access, 4.6), an instruction fetch. */
-#define GW_WRITE BIT(0)
-#define GW_USER BIT(1)
-#define GW_FETCH BIT(2)
-
 /* Page-fault error code bits (4.7, Figure 4-12). */
 #define PFEC_P BIT(0)
 #define PFEC_W BIT(1)
 #define PFEC_U BIT(2)
 #define PFEC_RSVD BIT(3)
 #define PFEC_I BIT(4)
-
-enum gw_result {
-	GW_OK,
-	GW_PAGE_FAULT,   /* inject #PF(error_code) with CR2 = addr */
-	GW_GP,           /* #GP(0): not guest RAM (as an EPT violation), or a non-canonical address */
-	GW_UNSUPPORTED,  /* 5-level paging: not emulated */
-};
-
-struct gw_fault {
-	u32 error_code; /* GW_PAGE_FAULT */
-	u64 addr;       /* the faulting linear address (CR2) */
-};
 
 /* The guest-physical address of 'linear' for an access of kind 'access',
  * setting the accessed flags of the entries used and, for a write, the

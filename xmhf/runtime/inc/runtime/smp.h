@@ -16,7 +16,9 @@ void cpu_enter_vmx_root(u32 index);
 /* Set when the boot CPU starts the guest: APs then build their VMCS01
  * and wait for the guest's SIPI. */
 extern volatile bool guest_go;
-/* EPT01 and VMCS01 for this CPU (run on that CPU). */
+/* EPT01 and VMCS01 for this CPU (run on that CPU), then the hypapp's init. */
 void guest_prepare_cpu(u32 index);
+/* hypapp_init on this CPU with the boot parameters (main.c). */
+void hypapp_init_cpu(u32 index);
 
 #endif

@@ -17,22 +17,23 @@ bool vmclear(hpa_t pa);
 bool vmptrld(hpa_t pa);
 bool invept(u64 type, u64 eptp);
 #else
+/* CF or ZF set: VMfailInvalid / VMfailValid (SDM Vol. 3 31.2); one branch
+ * straight from the instruction's flags (these run on every VM exit). */
 static inline u64 vmread(enum vmcs_field f)
 {
 	u64 v;
-	u8 failed;
-	__asm__ volatile("vmread %2, %0; setbe %1" : "=r"(v), "=qm"(failed) : "r"((u64)f) : "cc");
-	if (failed)
-		panic("xmhf: VMREAD of field 0x%x failed", f);
+	__asm__ goto("vmread %1, %0; jbe %l[failed]" : "=r"(v) : "r"((u64)f) : "cc" : failed);
 	return v;
+failed:
+	panic("xmhf: VMREAD of field 0x%x failed", f);
 }
 
 static inline void vmwrite(enum vmcs_field f, u64 v)
 {
-	u8 failed;
-	__asm__ volatile("vmwrite %1, %2; setbe %0" : "=qm"(failed) : "r"(v), "r"((u64)f) : "cc", "memory");
-	if (failed)
-		panic("xmhf: VMWRITE of field 0x%x = 0x%llx failed", f, v);
+	__asm__ goto("vmwrite %0, %1; jbe %l[failed]" : : "r"(v), "r"((u64)f) : "cc", "memory" : failed);
+	return;
+failed:
+	panic("xmhf: VMWRITE of field 0x%x = 0x%llx failed", f, v);
 }
 
 /* VMCLEAR / VMPTRLD / INVEPT: true on success. */

@@ -1,0 +1,113 @@
+/* The rich guest's state on this CPU during a VM exit, for the exit
+ * handlers and the hypapp (hypapp.h): its registers, the VMCS guest state
+ * it cares about, events to inject, and its memory through its own page
+ * tables. Everything acts on the current CPU's VMCS01. */
+#ifndef XMHF_GUEST_H
+#define XMHF_GUEST_H
+
+#include <xmhf/types.h>
+
+/* Guest general-purpose registers saved at VM exit, in the SDM's register
+ * numbering (Vol. 3 Table 28-3); the RSP slot is unused (guest RSP lives
+ * in the VMCS). The VM-exit stub pushes them on the host stack. */
+struct guest_regs {
+	u64 rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+#define GUEST_REGS_SIZE 128
+_Static_assert(sizeof(struct guest_regs) == GUEST_REGS_SIZE, "vmentry.S pushes 16 registers");
+
+/* GPR number n (0..15, SDM order) of regs. */
+static inline u64 *guest_gpr(struct guest_regs *regs, unsigned n) { return &((u64 *)regs)[n]; }
+
+/* The index of the CPU this code runs on (0: the boot CPU). */
+u32 this_cpu_index(void);
+
+/* Guest-visible effects of the exiting instruction or event */
+/* Inject a hardware exception at the next VM entry (no error code in real mode, 27.2.1.3). */
+void inject_exception(u32 vector, bool has_error_code, u32 error_code);
+static inline void inject_gp0(void) { inject_exception(13, true, 0); }
+/* RIP past the exiting instruction; it ends STI/MOV SS blocking (26.4.2). */
+void skip_instruction(void);
+/* An exit on a fault of an IRET that had unblocked NMIs (the exit's "NMI
+ * unblocking due to IRET" bit): block virtual NMIs again. */
+void nmi_reblock_after_iret(bool unblocked_by_iret);
+/* SDM Vol. 3 6.15 Table 6-5: what the CPU delivers when exception 'second'
+ * is raised while it delivers exception 'first': 'second' (serially),
+ * VECTOR_DF, or EXCEPTION_SHUTDOWN (a triple fault). */
+#define EXCEPTION_SHUTDOWN 0xffu
+u32 exception_combine(u32 first, u32 second);
+
+/* Guest register state (VMCS guest-state area, SDM Vol. 3 25.4.1) */
+u64 guest_rip(void);
+void guest_set_rip(u64 rip);
+u64 guest_rsp(void);
+void guest_set_rsp(u64 rsp);
+u64 guest_rflags(void);
+void guest_set_rflags(u64 rflags);
+/* The guest's own CR0/CR4 (its reads through the read shadows see the same
+ * bits for the bits it may set), CR3 and EFER. */
+u64 guest_cr0(void);
+u64 guest_cr3(void);
+u64 guest_cr4(void);
+u64 guest_efer(void);
+/* CPL = SS.DPL (SDM Vol. 3 5.5; 0 in real mode, 3 in virtual-8086 mode). */
+u32 guest_cpl(void);
+enum guest_mode {
+	GUEST_REAL,      /* CR0.PE = 0 */
+	GUEST_VM86,      /* virtual-8086 (RFLAGS.VM) */
+	GUEST_PROTECTED, /* 16/32-bit protected mode, or compatibility mode */
+	GUEST_64BIT,     /* IA-32e mode with CS.L = 1 */
+};
+enum guest_mode guest_mode(void);
+
+/* Exceptions that exit to the hypapp's hypapp_exception (the exception
+ * bitmap, 25.6.3); none by default. Not while a single step runs (the step
+ * owns the bitmap until it ends). #PF: every page fault (mask/match 0). */
+void guest_intercept_exception(u32 vector, bool intercept);
+bool guest_exception_intercepted(u32 vector);
+
+/* Guest-virtual memory through the guest's page tables as the CPU walks
+ * them (A/D flags set as the CPU would). Access kinds (combine): a write,
+ * a user-mode access (CPL 3 and not an implicit supervisor access, 4.6), an
+ * instruction fetch. */
+#define GW_WRITE BIT(0)
+#define GW_USER BIT(1)
+#define GW_FETCH BIT(2)
+
+enum gw_result {
+	GW_OK,
+	GW_PAGE_FAULT,   /* inject #PF(error_code) with CR2 = addr */
+	GW_GP,           /* #GP(0): not guest RAM (as an EPT violation), or a non-canonical address */
+	GW_UNSUPPORTED,  /* 5-level paging: not emulated */
+};
+
+struct gw_fault {
+	u32 error_code; /* GW_PAGE_FAULT */
+	u64 addr;       /* the faulting linear address (CR2) */
+};
+
+/* Copy len bytes at guest linear 'linear' to or from buf with the current
+ * paging state: every page is translated (only guest RAM) before any byte
+ * is copied; on failure guest memory is unchanged and *fault says why. */
+enum gw_result guest_virt_read(gva_t linear, void *buf, u64 len, u32 access, struct gw_fault *fault);
+enum gw_result guest_virt_write(gva_t linear, const void *buf, u64 len, u32 access, struct gw_fault *fault);
+/* Give the guest what a failed access gets: #PF (CR2 = the address) or
+ * #GP(0); GW_UNSUPPORTED is #GP(0) too. */
+void guest_inject_fault(enum gw_result r, const struct gw_fault *fault);
+
+/* Warnings a guest can cause at will: count one in *count; true for the
+ * first GUEST_WARN_FIRST, then for one in GUEST_WARN_EVERY (print the count). */
+#define GUEST_WARN_FIRST 8
+#define GUEST_WARN_EVERY 1024
+bool guest_warning_due(u32 *count);
+/* The guest reset the machine in a way the hypervisor cannot follow (a
+ * triple fault, an INIT to the boot CPU): say why, then ACPI S5. */
+NORETURN void guest_reset_power_off(const char *what);
+/* A hypervisor bug: print every readable VMCS field by name, then halt all CPUs. */
+NORETURN void vmexit_unexpected(const char *why);
+/* Exit counts of every CPU by reason, at loglvl=debug. */
+void vmexit_print_counts(void);
+
+#endif

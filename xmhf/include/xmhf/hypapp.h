@@ -1,0 +1,92 @@
+/* The hypapp interface: the only header through which hypapps/ talks to the
+ * core (with the headers it includes, xmhf/guest.h for the guest's state).
+ * `./build.sh --app NAME` links the C files of hypapps/NAME/ (not its
+ * subdirectories), which define every hook below; `--app none`
+ * (hypapps/none/) passes everything. The hooks are plain calls, resolved
+ * at link time.
+ *
+ * Hooks run in VMX root on the CPU that took the VM exit, with that CPU's
+ * VMCS01 current, interrupts off; several CPUs may be in hooks at once. A
+ * hook that returns HYPAPP_DONE has completed the exit itself: it moved
+ * RIP (skip_instruction) or injected an event, as the SDM says the
+ * instruction would have. The core never halts for a hypapp's answer. */
+#ifndef XMHF_HYPAPP_H
+#define XMHF_HYPAPP_H
+
+#include <xmhf/cmdline.h>
+#include <xmhf/guest.h>
+#include <xmhf/vmx.h>
+
+enum hypapp_result {
+	HYPAPP_PASS, /* the core handles the exit as it would without a hypapp */
+	HYPAPP_DONE, /* the hypapp handled it; the guest resumes as the hypapp left it */
+};
+
+struct hypapp_boot {
+	u32 cpu;                            /* this CPU's index (0: the boot CPU) */
+	u32 cpu_count;                      /* CPUs running the guest */
+	u8 boot_drive;                      /* the guest's BIOS boot drive */
+	hpa_t runtime_base, runtime_end;    /* the hypervisor's range [base, end), hidden from the guest */
+	const struct cmdline_extra *keys;   /* command-line key=value words the core did not consume */
+	u32 n_keys;
+};
+
+/* Once on every CPU after its VMCS01 is set up, before its guest starts;
+ * the boot CPU's call returns before any AP's starts. */
+void hypapp_init(const struct hypapp_boot *boot);
+
+/* VMCALL, unless it is the core's own (the E820 stub of INT 15h, real
+ * mode). PASS: #UD, the CPU's answer outside VMX operation. */
+enum hypapp_result hypapp_hypercall(struct guest_regs *regs);
+
+/* CPUID, after the core computed its answer into RAX, RBX, RCX, RDX (the
+ * hypapp may change them; leaf and subleaf as the guest asked). PASS: the
+ * core skips the instruction. */
+enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf);
+
+/* RDMSR / WRMSR of an MSR whose access exits (the core's MSR bitmap),
+ * before the core's MSR policy. PASS: the core's policy (its value, or #GP). */
+enum hypapp_result hypapp_rdmsr(struct guest_regs *regs, u32 msr);
+enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value);
+
+/* IN/OUT (INS/OUTS: string) of a port whose access exits (the core's I/O
+ * bitmap), before the core performs it; 'flags' as in the exit
+ * qualification (SDM Vol. 3 Table 28-5). PASS: the core performs it. */
+#define HYPAPP_IO_IN IO_QUAL_IN
+#define HYPAPP_IO_STRING IO_QUAL_STRING
+enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags);
+
+/* An EPT violation on EPT01 at a page the core does not own (not the
+ * hypervisor's memory, not the emulated APIC page). 'access' is what the
+ * access tried (the exit qualification's bits 2:0, SDM Vol. 3 Table 28-7);
+ * gva only with gva_valid. PASS: #GP(0), what the guest gets for unmapped
+ * memory. */
+#define HYPAPP_ACCESS_READ EPT_QUAL_READ
+#define HYPAPP_ACCESS_WRITE EPT_QUAL_WRITE
+#define HYPAPP_ACCESS_EXEC EPT_QUAL_FETCH
+struct hypapp_ept_violation {
+	l1_gpa_t gpa;
+	gva_t gva;
+	bool gva_valid;
+	u32 access;
+};
+enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hypapp_ept_violation *v);
+
+/* An exception the hypapp intercepts (guest_intercept_exception), outside
+ * single steps. 'intr_info' is the VM-exit interruption information (SDM
+ * Vol. 3 25.9.2), 'error_code' valid with its bit 11. PASS: the exception
+ * is delivered to the guest as it was raised. */
+enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code);
+
+/* The guest shuts down or resets the machine (triple fault, INIT to the
+ * boot CPU, reset ports, ACPI sleep): called before the core powers off or
+ * lets the reset through, on the CPU that saw it; scrub secrets here. */
+void hypapp_guest_shutdown(void);
+
+/* Nested VMX (declared for the nested-VMX issue; nothing calls them yet):
+ * the guest enters its L2 guest (VMLAUNCH/VMRESUME), and an L2 exit that
+ * is reflected to the guest. PASS: the core's nested handling. */
+enum hypapp_result hypapp_nested_entry(struct guest_regs *regs);
+enum hypapp_result hypapp_nested_exit(struct guest_regs *regs, u32 exit_reason);
+
+#endif

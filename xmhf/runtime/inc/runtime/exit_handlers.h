@@ -1,0 +1,30 @@
+/* The VM-exit handlers the dispatcher (vmexit.c) calls, one file each, and
+ * their set-up. They use the guest helpers of xmhf/guest.h, never the
+ * dispatcher. */
+#ifndef RUNTIME_EXIT_HANDLERS_H
+#define RUNTIME_EXIT_HANDLERS_H
+
+#include <runtime/guest_regs.h> /* struct guest_regs, the guest helpers, vmx_launch */
+
+void handle_cpuid(struct guest_regs *regs);
+void handle_rdmsr(struct guest_regs *regs);
+void handle_wrmsr(struct guest_regs *regs);
+void handle_cr_access(struct guest_regs *regs);
+void handle_xsetbv(struct guest_regs *regs);
+void handle_vmcall(struct guest_regs *regs);
+void handle_ept_violation(struct guest_regs *regs);
+void handle_io(struct guest_regs *regs);
+/* Ports whose writes are announced (reset, ACPI sleep); per-CPU bitmaps. */
+void io_watch_init(u16 pm1a_cnt, u16 pm1b_cnt);
+void io_watch_cpu(u32 cpu);
+void apic_requests(struct guest_regs *regs);
+/* The guest wrote ICR low (x2APIC: the whole ICR); dest = destination field. */
+void apic_icr_write(struct guest_regs *regs, u32 icr_low, u32 dest);
+void e820_hook_install(void);
+bool e820_hook_handle(struct guest_regs *regs);
+
+/* Start the guest on this CPU: BSP at 0:7C00, APs after their SIPI. */
+NORETURN void guest_start_bsp(u8 boot_drive, const u8 *boot_sector);
+NORETURN void guest_start_ap(void);
+
+#endif
