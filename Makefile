@@ -118,8 +118,8 @@ unit-test:
 # Bochs cases run against an -O0 and an -O3 build of the default configuration.
 BOCHS_JOBS ?= 2
 bochs-test:
-	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
-	./build.sh --out $(BUILD)/test-O3 -O3 >/dev/null
+	./build.sh --out $(BUILD)/test-O0 --debug --test-hypercalls >/dev/null
+	./build.sh --out $(BUILD)/test-O3 -O3 --test-hypercalls >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
 	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case

@@ -7,6 +7,7 @@
 #include <runtime/percpu.h>
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
+#include <runtime/xcall.h>
 #include <xmhf/e820.h>
 #include <xmhf/log.h>
 #include <xmhf/string.h>
@@ -92,6 +93,8 @@ bool e820_hook_handle(struct guest_regs *regs)
  * VMCALL outside VMX non-root is #UD). */
 void handle_vmcall(struct guest_regs *regs)
 {
+	if (xcall_debug_hypercall(regs))
+		return;
 	if (!e820_hook_handle(regs))
 		inject_exception(VECTOR_UD, false, 0);
 }

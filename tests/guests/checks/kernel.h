@@ -69,6 +69,21 @@ struct msr_op { uint32_t msr; uint64_t val; };
 static inline void do_rdmsr(void *a) { struct msr_op *o = a; o->val = rdmsr(o->msr); }
 static inline void do_wrmsr(void *a) { struct msr_op *o = a; wrmsr(o->msr, o->val); }
 
+/* The hypervisor's test hypercalls (xmhf/runtime/xcall_test.c, build.sh --test-hypercalls). */
+#define XCALL_TEST_MAGIC 0x58435454u
+#define XCALL_TEST_QUIESCE 1
+#define XCALL_TEST_SET_PROT_ALL 2
+#define XCALL_TEST_GET_PROT 3
+#define EPT_R 1u
+#define EPT_W 2u
+#define EPT_RWX 7u
+static inline uint32_t test_hypercall(uint32_t op, uint32_t arg1, uint32_t arg2)
+{
+    uint32_t r;
+    __asm__ volatile("vmcall" : "=a"(r) : "a"(XCALL_TEST_MAGIC), "c"(op), "d"(arg1), "S"(arg2) : "memory");
+    return r;
+}
+
 /* console.c: COM1 (115200 8n1) and port 0xE9 */
 void console_init(void);
 void console_drain(void);
@@ -134,5 +149,7 @@ void check_apic_base_x2apic_to_xapic_gp(void);
 void check_apic_nmi_during_writes(void);
 void check_apic_write_single_step(void);
 void check_console_uart_stalled(void);
+void check_quiesce_nmi_flood(void);
+void check_memprot_all_cpus(void);
 
 #endif

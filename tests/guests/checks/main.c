@@ -238,6 +238,8 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("apic_write_single_step", check_apic_write_single_step);
     run_check("apic_nmi_during_writes", check_apic_nmi_during_writes);
     run_check("console_uart_stalled", check_console_uart_stalled);
+    run_check("quiesce_nmi_flood", check_quiesce_nmi_flood);
+    run_check("memprot_all_cpus", check_memprot_all_cpus);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode: the x2APIC checks follow */
     run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
     run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);
