@@ -88,7 +88,7 @@ $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
 CHECKS_SRCS := $(wildcard tests/guests/checks/*) tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
-HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')
+HV_RANGE = test_hypercalls=$(CONFIG_TEST_HYPERCALLS) hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}')
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
 

@@ -94,6 +94,7 @@ int sformat(char *buf, size_t size, const char *fmt, ...) __attribute__((format(
 /* main.c: configuration from the multiboot command line and memory map, check bookkeeping */
 enum expect { EXPECT_BARE, EXPECT_XMHF };
 extern enum expect g_expect;
+extern bool g_test_hypercalls; /* test_hypercalls=1: the hypervisor has them (build.sh --test-hypercalls) */
 extern uint32_t g_hv_base, g_hv_end;
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];

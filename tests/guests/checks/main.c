@@ -2,6 +2,7 @@
 #include "kernel.h"
 
 enum expect g_expect;
+bool g_test_hypercalls;
 uint32_t g_hv_base, g_hv_end;
 struct mmap_entry g_mmap[64];
 int g_mmap_n;
@@ -178,6 +179,8 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
     }
     if (e && !memcmp(e, "xmhf", 4) && (e[4] == 0 || e[4] == ' ')) {
         g_expect = EXPECT_XMHF;
+        const char *t = arg("test_hypercalls");
+        g_test_hypercalls = t && t[0] == '1';
         const char *b = arg("hv_base"), *en = arg("hv_end");
         if (b && en) {
             uint64_t lo = parse_num(b), hi = parse_num(en);
