@@ -20,7 +20,6 @@
 #include <xmhf/vmx.h>
 
 #define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
-#define EPTP_WB_4LEVEL (MT_WB | (3 << 3))
 #define FIXED_MTRR_END MiB(1)
 
 /* A build with MTRR types merged at 1 GiB needs at most: the PML4, the
@@ -268,8 +267,9 @@ static u64 override_rwx(u32 cpu, u64 page)
 
 /* 29.3.3.1: write without read, or execute-only without the capability,
  * is an EPT misconfiguration. */
-static bool prot_valid(u32 cpu, u64 page, u64 rwx)
+bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx)
 {
+	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
 	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
 	return !(rwx & ~EPT_RWX) && !((rwx & EPT_W) && !(rwx & EPT_R)) && !(rwx == EPT_X && !exec_only) &&
 	       !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM;
@@ -281,7 +281,7 @@ static bool set_prot_locked(u32 cpu, u64 page, u64 rwx)
 {
 	u64 old = override_rwx(cpu, page);
 
-	if (!prot_valid(cpu, page, rwx) || !set_override(cpu, page, rwx))
+	if (!ept01_prot_valid(cpu, l1_gpa(page), rwx) || !set_override(cpu, page, rwx))
 		return false;
 	if (set_leaf(cpu, page, rwx))
 		return true;
@@ -319,16 +319,25 @@ bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx)
 	return done == n;
 }
 
-u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa)
+/* The leaf that maps gpa in cpu's EPT01 (0: none), read under the lock. */
+static u64 leaf_of(u32 cpu, l1_gpa_t gpa)
 {
 	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
 	unsigned level;
 
 	xcall_lock(&ept_lock);
 	u64 *e = ept_lookup(&a, root_of(cpu), gpa, &level);
-	u64 rwx = e ? (*e & EPT_RWX) : 0;
+	u64 leaf = e ? *e : 0;
 	spin_unlock(&ept_lock);
-	return rwx;
+	return leaf;
+}
+
+u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa) { return leaf_of(cpu, gpa) & EPT_RWX; }
+
+u64 ept01_mem_type(u32 cpu, l1_gpa_t gpa)
+{
+	u64 leaf = leaf_of(cpu, gpa);
+	return leaf & EPT_RWX ? (leaf & EPT_MT_MASK) >> EPT_MT_SHIFT : EPT01_NOT_MAPPED;
 }
 
 u64 *ept01_apic_entry(u32 cpu)

@@ -4,6 +4,7 @@
 #ifndef XMHF_MEMPROT_H
 #define XMHF_MEMPROT_H
 
+#include <xmhf/page_pool.h>
 #include <xmhf/types.h>
 
 /* The cpu argument meaning every CPU. */
@@ -27,5 +28,22 @@ u64 memprot_get(u32 cpu, l1_gpa_t gpa);
 /* Flush this CPU's cached translations of its EPT01 (SDM Vol. 3 29.4.3.1:
  * INVEPT single-context for entries or memory types). */
 void memprot_flush(u32 flags);
+
+/* A hypapp's own EPT (e.g. a PAL's, with only its sections), in page-table
+ * pages the hypapp owns; switched on one CPU, which stops no other. */
+struct ept_ctx {
+	struct page_pool pool; /* the root is its first page */
+};
+/* An empty EPT in pages[0..n) (hypervisor memory); false if n = 0. */
+bool ept_ctx_create(struct ept_ctx *c, u64 (*pages)[PT_ENTRIES], u32 n);
+/* Identity-map the 4 KiB page holding gpa with rights rwx and the memory
+ * type this CPU's EPT01 gives it; false (nothing mapped) for what
+ * memprot_set refuses, a page EPT01 does not map, or a full pool. */
+bool ept_ctx_map(struct ept_ctx *c, l1_gpa_t gpa, u64 rwx);
+/* This CPU runs the guest on c from its next VM entry (NULL: on its EPT01
+ * again), with the old EPTP's translations flushed (SDM Vol. 3 29.4.3.1). */
+void ept_ctx_switch(const struct ept_ctx *c);
+/* The pages are zeroed; c must not be in use on any CPU. */
+void ept_ctx_destroy(struct ept_ctx *c);
 
 #endif

@@ -38,6 +38,12 @@ struct spinlock *ept01_lock(void);
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
 bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
+/* Whether rwx can be set for gpa's page (the first of ept01_set_prot's
+ * checks: valid rights, not the hypervisor's, below --mem). */
+bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx);
+/* The memory type cpu's EPT01 maps gpa with, or EPT01_NOT_MAPPED. */
+#define EPT01_NOT_MAPPED (~0ull)
+u64 ept01_mem_type(u32 cpu, l1_gpa_t gpa);
 
 /* The guest moved this CPU's APIC to 'page': trap that page instead. */
 void ept01_move_apic(u32 cpu, l1_gpa_t page);
