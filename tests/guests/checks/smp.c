@@ -514,6 +514,16 @@ void check_memprot_all_cpus(void)
     v = try_call(write_prot_page, NULL);
     if (v != -1 || peek32(page) != 0x5a5a5a5a)
         fail("write to the page made writable again: vector %d, read back %x", v, peek32(page));
+    /* cost of a change on every CPU and of a quiesce, in TSC ticks (Bochs: instructions) */
+    enum { N = 20 };
+    uint64_t t0 = rdtsc();
+    for (int i = 0; i < N; i++)
+        test_hypercall(XCALL_TEST_SET_PROT_ALL, page, i % 2 ? EPT_RWX : EPT_R);
+    uint64_t t1 = rdtsc();
+    test_hypercall(XCALL_TEST_QUIESCE, N, 0);
+    uint64_t t2 = rdtsc();
+    note("%d CPUs: %u ticks per change of rights on every CPU, %u per quiesce", n_ap + 1,
+         (uint32_t)((t1 - t0) / N), (uint32_t)((t2 - t1) / N));
     if (test_hypercall(XCALL_TEST_SET_PROT_ALL, page, EPT_W) != 0)
         fail("write-only rights accepted (an EPT misconfiguration)");
     if (test_hypercall(XCALL_TEST_SET_PROT_ALL, g_hv_base, EPT_RWX) != 0)
