@@ -102,7 +102,7 @@ $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
 CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
-HV_RANGE = hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
+HV_RANGE = test_hypercalls=$(CONFIG_TEST_HYPERCALLS) hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
 	app=$(CONFIG_APP)
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(BUILD)/checks "expect=xmhf $(HV_RANGE)" >/dev/null
@@ -134,8 +134,8 @@ unit-test:
 # -O3 build with the test hypapp (its hooks on every exit; check hypapp_test, hypapp_check.py).
 BOCHS_JOBS ?= 2
 bochs-test:
-	./build.sh --out $(BUILD)/test-O0 --debug >/dev/null
-	./build.sh --out $(BUILD)/test-O3 -O3 --app test >/dev/null
+	./build.sh --out $(BUILD)/test-O0 --debug --test-hypercalls >/dev/null
+	./build.sh --out $(BUILD)/test-O3 -O3 --app test --test-hypercalls >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
 	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case

@@ -15,12 +15,14 @@ usage: ./build.sh [options]
   --event-logger    build the event logger
   --app NAME        hypapp to link: hypapps/NAME/*.c (default: none)
   --no-nested       build without nested VMX
+  --test-hypercalls the guest's test hypercalls (quiesce, EPT01 rights on
+                    every CPU; xmhf/runtime/xcall_test.c): test builds only
   --out DIR         build directory (default: build)
   -j N              parallel make jobs (default: number of CPUs)
   --configure-only  write BUILD/config.mk and stop
 USAGE
 }
-MAX_CPUS=8 MEM=0x400000000 BASE=0x10000000 OPT=-O2 EVENT_LOGGER=0 APP=none NESTED=1
+MAX_CPUS=8 MEM=0x400000000 BASE=0x10000000 OPT=-O2 EVENT_LOGGER=0 APP=none NESTED=1 TEST_HYPERCALLS=0
 OUT=build JOBS=$(nproc 2>/dev/null || echo 2) CONFIGURE_ONLY=0
 die() { echo "build.sh: $*" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--event-logger) EVENT_LOGGER=1 ;;
 	--app) need_arg "$@"; APP=$2; shift ;;
 	--no-nested) NESTED=0 ;;
+	--test-hypercalls) TEST_HYPERCALLS=1 ;;
 	--out) need_arg "$@"; OUT=$2; shift ;;
 	--configure-only) CONFIGURE_ONLY=1 ;;
 	-j) need_arg "$@"; JOBS=$2; shift ;;
@@ -62,6 +65,7 @@ CONFIG_OPT := $OPT
 CONFIG_EVENT_LOGGER := $EVENT_LOGGER
 CONFIG_APP := $APP
 CONFIG_NESTED := $NESTED
+CONFIG_TEST_HYPERCALLS := $TEST_HYPERCALLS
 CFG
 # a changed configuration rebuilds everything
 if ! cmp -s "$OUT/config.mk.new" "$OUT/config.mk" 2>/dev/null; then

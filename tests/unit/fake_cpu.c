@@ -42,7 +42,7 @@ struct ipi fake_ipis[MAX_IPIS];
 u32 fake_n_ipis;
 
 static u8 *guest_memory;
-static u32 current_cpu;
+static __thread u32 current_cpu; /* per thread: test_xcall runs a CPU per thread */
 
 static void field_check(enum vmcs_field f)
 {

@@ -10,6 +10,7 @@
 #include <runtime/panic.h>
 #include <runtime/vmcs01.h>
 #include <runtime/exit_handlers.h>
+#include <runtime/xcall.h>
 #include <xmhf/console.h>
 #include <xmhf/log.h>
 #include <xmhf/power.h>
@@ -76,6 +77,8 @@ WEAK u64 *ept01_apic_entry(u32 cpu) { (void)cpu; fatal("ept01_apic_entry"); }
 u32 fake_ept01_moved_apic_cpu = ~0u;
 u64 fake_ept01_moved_apic_page;
 WEAK void ept01_move_apic(u32 cpu, l1_gpa_t page) { fake_ept01_moved_apic_cpu = cpu; fake_ept01_moved_apic_page = page.v; }
+WEAK u64 ept01_eptp(u32 cpu) { (void)cpu; return FAKE_EPTP; }
+WEAK struct spinlock *ept01_lock(void) { fatal("ept01_lock"); }
 WEAK bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size) { (void)gpa, (void)size; fatal("gpa_is_hypervisor"); }
 WEAK void vmcs01_guest_init_state(u16 cs, u16 ip) { (void)cs, (void)ip; fatal("vmcs01_guest_init_state"); }
 
@@ -91,6 +94,7 @@ UNEXPECTED_HANDLER(handle_ept_violation)
 UNEXPECTED_HANDLER(handle_io)
 UNEXPECTED_HANDLER(apic_requests)
 WEAK void console_drain(void) {}
+WEAK bool xcall_debug_hypercall(struct guest_regs *regs) { (void)regs; return false; }
 WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
 WEAK bool guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
 WEAK bool guest_step_active(void) { return false; }

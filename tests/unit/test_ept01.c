@@ -9,6 +9,7 @@
 #include <config.h>
 #include <runtime/ept01.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/spinlock.h>
 #include <xmhf/msr.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
@@ -100,6 +101,7 @@ static int setup(void **state)
 	model.prot_page = ~0ull;
 	program_mtrrs(MTRR_DEF_E | MTRR_DEF_FE | MT_WB);
 	ept01_init_mtrr(CPU);
+	spin_unlock(ept01_lock()); /* a CHECK that failed in a build left it held */
 	return 0;
 }
 
@@ -351,10 +353,13 @@ static void set_prot_splits(unsigned from_level, u64 page, u64 prot)
 	ept01_rebuild(CPU);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(page)), prot);
 	check_ept(eptp);
-	/* back to RWX: the page needs no leaf of its own, the split is gone */
+	/* back to RWX in place: the split stays until the next rebuild */
 	assert_true(ept01_set_prot(CPU, l1_gpa(page), EPT_RWX));
 	model.prot = EPT_RWX;
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(page)), EPT_RWX);
+	assert_int_equal(ept01_pages(CPU), pages + from_level - 1);
+	check_ept(eptp);
+	ept01_rebuild(CPU);
 	assert_int_equal(ept01_pages(CPU), pages);
 	lookup(eptp, page, &level);
 	assert_int_equal(level, from_level);
@@ -497,31 +502,75 @@ static void test_100_apic_moves(void **state)
 	check_ept(eptp);
 }
 
-/* Up to EPT_OVERRIDES_MAX pages have their own permissions; one more is
- * refused (the hypapp's request fails, nothing else); a page back to RWX
- * frees its slot and its tables. */
+/* The override store: EPT_OVERRIDES_MAX pages in at most
+ * EPT_OVERRIDE_TABLES 2 MiB regions; one more page, or a page in one more
+ * region, is refused with nothing changed; a change keeps its slot; a
+ * page back to RWX frees its slot; every rebuild (an MTRR write) keeps
+ * them all, and fits the pool. */
+#define PAGES_PER_TABLE (EPT_OVERRIDES_MAX / EPT_OVERRIDE_TABLES)
+static u64 clustered(u32 i) { return GiB(4) + (i / PAGES_PER_TABLE) * MiB(8) + (i % PAGES_PER_TABLE) * 0x3000; }
+
 static void test_set_prot_bounded(void **state)
 {
 	(void)state;
-	u64 eptp = ept01_build(CPU);
+	ept01_build(CPU);
 
 	for (u32 i = 0; i < EPT_OVERRIDES_MAX; i++)
-		assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4 + i) + 0x5000), EPT_R));
-	assert_int_equal(ept01_pages(CPU), 6 + 2 * EPT_OVERRIDES_MAX);
+		assert_true(ept01_set_prot(CPU, l1_gpa(clustered(i)), EPT_R));
+	assert_int_equal(ept01_pages(CPU), 6 + 1 + EPT_OVERRIDE_TABLES); /* one PD, a PT per region */
+	assert_false(ept01_set_prot(CPU, l1_gpa(clustered(0) + 0x1000), EPT_R)); /* store full */
 	assert_false(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_R));
 	assert_false(ept01_set_prot(CPU, l1_gpa(CONFIG_MEM), EPT_R)); /* above --mem */
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(clustered(0) + 0x1000)), EPT_RWX);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(13))), EPT_RWX);
-	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4) + 0x5000), EPT_R | EPT_X)); /* change: same slot */
-	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(5) + 0x5000), EPT_RWX));
+	assert_true(ept01_set_prot(CPU, l1_gpa(clustered(0)), EPT_R | EPT_X)); /* change: same slot */
+	assert_true(ept01_set_prot(CPU, l1_gpa(clustered(1)), EPT_RWX));      /* frees a slot */
+	assert_false(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_R));            /* a new region: none left */
+	assert_true(ept01_set_prot(CPU, l1_gpa(clustered(0) + 0x1000), EPT_R)); /* same region */
+	ept01_rebuild(CPU);
+	assert_int_equal(ept01_pages(CPU), 6 + 1 + EPT_OVERRIDE_TABLES);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(clustered(0))), EPT_R | EPT_X);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(clustered(1))), EPT_RWX);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(clustered(0) + 0x1000)), EPT_R);
+	for (u32 i = 2; i < EPT_OVERRIDES_MAX; i++)
+		assert_int_equal(ept01_get_prot(CPU, l1_gpa(clustered(i))), EPT_R);
+	/* a region emptied frees its table for another */
+	for (u32 i = 0; i < PAGES_PER_TABLE; i++)
+		assert_true(ept01_set_prot(CPU, l1_gpa(clustered(i)), EPT_RWX));
+	assert_true(ept01_set_prot(CPU, l1_gpa(clustered(0) + 0x1000), EPT_RWX));
 	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_R));
-	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(4) + 0x5000)), EPT_R | EPT_X);
-	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(5) + 0x5000)), EPT_RWX);
-	assert_int_equal(ept01_get_prot(CPU, l1_gpa(GiB(13))), EPT_R);
 	for (u32 i = 0; i < EPT_OVERRIDES_MAX; i++)
-		assert_true(ept01_set_prot(CPU, l1_gpa(GiB(4 + i) + 0x5000), EPT_RWX));
+		assert_true(ept01_set_prot(CPU, l1_gpa(clustered(i)), EPT_RWX));
 	assert_true(ept01_set_prot(CPU, l1_gpa(GiB(13)), EPT_RWX));
+	ept01_rebuild(CPU);
 	assert_int_equal(ept01_pages(CPU), 6);
-	check_ept(eptp);
+}
+
+/* MTRRs that leave the pool few pages (a non-contiguous mask: 4 KiB types
+ * over 256 MiB): a split the pool cannot take is refused, the page keeps
+ * its rights, the pages set before keep theirs, and a rebuild keeps them. */
+static u64 page_in_gib(u32 i) { return GiB(i) + 0x5000; }
+
+static void test_set_prot_pool_full_refused(void **state)
+{
+	(void)state;
+	struct mtrr_state *m = &percpu[CPU].mtrr;
+	u32 set = 0;
+
+	m->var_base[2] = GiB(8) | MT_UC;
+	m->var_mask[2] = (~(MiB(256) - 1) & PHYS_MASK) | BIT(12) | MTRR_PHYSMASK_VALID;
+	ept01_build(CPU);
+	while (set < EPT_OVERRIDE_TABLES && ept01_set_prot(CPU, l1_gpa(page_in_gib(set)), EPT_R))
+		set++;
+	assert_true(set > 0 && set < CONFIG_MEM / GiB(1)); /* the pool, not --mem or the store */
+	u64 refused = page_in_gib(set);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(refused)), EPT_RWX);
+	for (u32 i = 0; i < set; i++)
+		assert_int_equal(ept01_get_prot(CPU, l1_gpa(page_in_gib(i))), EPT_R);
+	ept01_rebuild(CPU);
+	for (u32 i = 0; i < set; i++)
+		assert_int_equal(ept01_get_prot(CPU, l1_gpa(page_in_gib(i))), EPT_R);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(refused)), EPT_RWX);
 }
 
 /* ept01_init_mtrr reads what the MSRs hold, without fixed ranges when
@@ -567,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup(test_noncontiguous_mask_merged, setup),
 		cmocka_unit_test_setup(test_100_apic_moves, setup),
 		cmocka_unit_test_setup(test_set_prot_bounded, setup),
+		cmocka_unit_test_setup(test_set_prot_pool_full_refused, setup),
 		cmocka_unit_test_setup(test_init_mtrr_reads_msrs, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/format.h>
+#include <xmhf/spinlock.h>
 
 #define UART_THR 0 /* transmit holding register (DLAB=0) */
 #define UART_DLL 0 /* divisor latch low (DLAB=1) */
@@ -24,12 +25,11 @@
 #define UART_POLLS_PER_DIVISOR 20000 /* >> a byte time at ~1 us a poll */
 #define UART_DRAIN_LIMIT 1000000
 #define E9_PORT 0xe9
-#define LOCK_FREE 0
 
 static u16 uart_port;
 static u32 byte_polls; /* at most, for one byte */
 static bool mirror_e9;
-static volatile u32 line_lock_owner = LOCK_FREE; /* CPU index + 1 */
+static struct spinlock line_lock;
 static bool uart_stalled;  /* under the line lock */
 static u32 dropped_lines;
 
@@ -120,23 +120,18 @@ stall:
 
 void console_lock(u32 cpu)
 {
-	u32 me = cpu + 1;
-	if (__atomic_load_n(&line_lock_owner, __ATOMIC_RELAXED) == me)
+	if (spin_held_by(&line_lock, cpu))
 		return;
-	while (!__atomic_compare_exchange_n(&line_lock_owner, &(u32){ LOCK_FREE }, me, false,
-					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	while (!spin_trylock(&line_lock, cpu))
 		cpu_relax();
 }
 
-void console_unlock(void)
-{
-	__atomic_store_n(&line_lock_owner, LOCK_FREE, __ATOMIC_RELEASE);
-}
+void console_unlock(void) { spin_unlock(&line_lock); }
 
 void console_write_line(u32 cpu, const char *s)
 {
 	/* A fault while this CPU prints must still get its dump out. */
-	bool nested = __atomic_load_n(&line_lock_owner, __ATOMIC_RELAXED) == cpu + 1;
+	bool nested = spin_held_by(&line_lock, cpu);
 
 	if (!nested)
 		console_lock(cpu);

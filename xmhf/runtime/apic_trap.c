@@ -12,6 +12,7 @@
 #include <runtime/percpu.h>
 #include <runtime/vmcs01.h>
 #include <runtime/vmx_ops.h>
+#include <runtime/xcall.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
@@ -31,9 +32,7 @@ static void post_request(u32 cpu, u32 request)
 	 * posted even before the target has acted on the INIT. */
 	if (request & REQUEST_INIT)
 		__atomic_fetch_and(&percpu[cpu].requests, ~(u32)REQUEST_SIPI, __ATOMIC_SEQ_CST);
-	__atomic_fetch_or(&percpu[cpu].requests, request, __ATOMIC_SEQ_CST);
-	if ((request & REQUEST_INIT) && percpu[cpu].in_guest && nmi_kick_needed(&percpu[cpu]))
-		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+	xcall_post(cpu, request, (request & REQUEST_INIT) && percpu[cpu].in_guest);
 }
 
 /* 12.6.2.2: logical destinations. x2APIC: the logical ID is derived from
@@ -108,10 +107,12 @@ void apic_icr_write(struct guest_regs *regs, u32 low, u32 dest)
 static void wait_for_sipi(struct guest_regs *regs)
 {
 	struct percpu *p = this_cpu();
+	/* an INIT while waiting changes nothing; other requests are served */
 	for (;;) {
-		u32 r = __atomic_exchange_n(&p->requests, 0, __ATOMIC_SEQ_CST);
+		u32 r = __atomic_fetch_and(&p->requests, ~(u32)(REQUEST_INIT | REQUEST_SIPI), __ATOMIC_SEQ_CST);
 		if (r & REQUEST_SIPI)
 			break;
+		xcall_requests();
 		cpu_relax();
 	}
 	u32 vector = p->sipi_vector;
@@ -126,6 +127,7 @@ static void wait_for_sipi(struct guest_regs *regs)
 void apic_requests(struct guest_regs *regs)
 {
 	struct percpu *p = this_cpu();
+	xcall_requests();
 	u32 r = __atomic_load_n(&p->requests, __ATOMIC_SEQ_CST);
 	if (!(r & REQUEST_INIT)) {
 		if (r & REQUEST_SIPI) /* 9.4.2: a SIPI to a running CPU is ignored */

@@ -9,7 +9,7 @@ _Static_assert(__builtin_offsetof(struct percpu_pages, stack) + STACK_SIZE == PE
 	       "asm_offsets.h: PERCPU_PAGES_STACK_TOP_0");
 _Static_assert(__builtin_offsetof(struct percpu, self) == 0, "GS:0 must be the self pointer");
 _Static_assert(__builtin_offsetof(struct percpu, requests) == PERCPU_REQUESTS, "asm_offsets.h: PERCPU_REQUESTS");
-_Static_assert(REQUEST_INIT == PERCPU_REQUEST_INIT, "asm_offsets.h: PERCPU_REQUEST_INIT");
+_Static_assert(REQUESTS_BEFORE_ENTRY == PERCPU_REQUESTS_BEFORE_ENTRY, "asm_offsets.h: PERCPU_REQUESTS_BEFORE_ENTRY");
 _Static_assert(VMCS_HOST_RSP == VMCS_HOST_RSP_ENCODING, "asm_offsets.h: VMCS_HOST_RSP_ENCODING");
 _Static_assert(sizeof(struct percpu_pages) % PAGE_SIZE == 0, "percpu_pages must stay page-aligned");
 

@@ -7,6 +7,7 @@
 #include <runtime/guest_ram.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <runtime/xcall.h>
 #include <xmhf/e820.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
@@ -94,6 +95,8 @@ bool e820_hook_handle(struct guest_regs *regs)
  * VMCALL outside VMX non-root). */
 void handle_vmcall(struct guest_regs *regs)
 {
+	if (xcall_debug_hypercall(regs))
+		return;
 	if (!e820_hook_handle(regs) && hypapp_hypercall(regs) == HYPAPP_PASS)
 		inject_exception(VECTOR_UD, false, 0);
 }

@@ -1,13 +1,15 @@
 /* EPT01 construction (SDM Vol. 3 29.3). Each CPU's EPT01 is built from
- * scratch into its own page pool, root first, whenever what it maps
- * changes (guest MTRRs, the APIC page, a 4 KiB permission that needs a
- * split): nothing is ever split in place and left behind, so the pool's
- * use is that of one build. */
+ * scratch into its own page pool, root first, when the guest's MTRRs or
+ * APIC page change; 4 KiB permissions (ept01_set_prot) are edited in place,
+ * splitting the large page that holds them from the pool, and are kept as
+ * overrides that every build applies. The EPT lock serializes every change
+ * to any CPU's EPT01 and every walk of another CPU's. */
 #include <config.h>
 #include <runtime/ept01.h>
 #include <runtime/panic.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <runtime/xcall.h>
 #include <xmhf/check.h>
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
@@ -18,16 +20,17 @@
 #include <xmhf/vmx.h>
 
 #define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
-#define EPTP_WB_4LEVEL (MT_WB | (3 << 3))
 #define FIXED_MTRR_END MiB(1)
 
 /* A build with MTRR types merged at 1 GiB needs at most: the PML4, the
  * PDPTs, a PD per GiB (without 1 GiB pages), and page tables for the
- * fixed-range MiB, the APIC page and each 4 KiB override (the hypervisor's
- * range is 2 MiB aligned). The pool has that and room for MTRR splits
- * (64 pages for 16 GiB). */
-#define EPT_FIXED_PAGES (1 + (CONFIG_MEM + PT_LEVEL_SIZE(4) - 1) / PT_LEVEL_SIZE(4) + CONFIG_MEM / GiB(1) + 2 + EPT_OVERRIDES_MAX)
-#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36)
+ * fixed-range MiB, the APIC page and each 2 MiB that holds overrides (the
+ * hypervisor's range is 2 MiB aligned). The pool has that, room for MTRR
+ * splits (36 pages) and for the in-place splits of overrides (a PD and a PT
+ * each). */
+#define EPT_FIXED_PAGES \
+	(1 + (CONFIG_MEM + PT_LEVEL_SIZE(4) - 1) / PT_LEVEL_SIZE(4) + CONFIG_MEM / GiB(1) + 2 + EPT_OVERRIDE_TABLES)
+#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36 + 2 * EPT_OVERRIDE_TABLES)
 
 extern const u8 __runtime_base[], __reserved_end[];
 
@@ -42,14 +45,18 @@ struct ept01 {
 	struct page_pool pool;
 	struct override overrides[EPT_OVERRIDES_MAX];
 	u32 n_overrides;
+	u32 n_tables; /* 2 MiB regions that hold overrides */
 };
 
 static u64 pages[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static struct ept01 ept01[MAX_CPUS];
+static struct spinlock ept_lock;
+
+struct spinlock *ept01_lock(void) { return &ept_lock; }
 
 static hpa_t root_of(u32 cpu) { return hpa((u64)pages[cpu][0]); }
 
-static u64 eptp_of(u32 cpu) { return root_of(cpu).v | EPTP_WB_4LEVEL; }
+u64 ept01_eptp(u32 cpu) { return root_of(cpu).v | EPTP_WB_4LEVEL; }
 
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size)
 {
@@ -185,12 +192,14 @@ static bool build(u32 cpu, unsigned merge_level)
  * MTRRs") need more than 4 KiB granularity's pages. */
 u64 ept01_build(u32 cpu)
 {
+	xcall_lock(&ept_lock);
 	ept01[cpu].pool = PAGE_POOL(pages[cpu]);
 	for (unsigned merge_level = 1; !build(cpu, merge_level); merge_level++) {
 		CHECK(merge_level < 3);
 		pr_debug("xmhf: cpu %u: EPT01 with MTRR types merged at level %u", cpu, merge_level + 1);
 	}
-	return eptp_of(cpu);
+	spin_unlock(&ept_lock);
+	return ept01_eptp(cpu);
 }
 
 void ept01_rebuild(u32 cpu)
@@ -200,36 +209,135 @@ void ept01_rebuild(u32 cpu)
 
 u32 ept01_pages(u32 cpu) { return ept01[cpu].pool.used; }
 
-bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
-{
-	struct ept01 *e = &ept01[cpu];
-	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
-	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
-	struct override *o = override_of(cpu, page);
+static bool same_table(u64 a, u64 b) { return ALIGN_DOWN(a, PT_LEVEL_SIZE(2)) == ALIGN_DOWN(b, PT_LEVEL_SIZE(2)); }
 
-	/* 29.3.3.1: write without read, or execute-only without the
-	 * capability, is an EPT misconfiguration */
-	if ((rwx & ~EPT_RWX) || ((rwx & EPT_W) && !(rwx & EPT_R)) || (rwx == EPT_X && !exec_only) ||
-	    gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) || page >= CONFIG_MEM)
+static bool table_has_override(const struct ept01 *e, u64 page)
+{
+	for (u32 i = 0; i < e->n_overrides; i++)
+		if (same_table(e->overrides[i].page.v, page))
+			return true;
+	return false;
+}
+
+/* The page's rights in the live EPT01, split down to 4 KiB from the pool
+ * if needed (the new table is complete before it is linked, and the leaf
+ * is one store: a CPU that runs on this EPT01 sees the old or the new
+ * rights). The APIC page keeps its trap (leaf()). */
+static bool set_leaf(u32 cpu, u64 page, u64 rwx)
+{
+	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
+
+	if (page == percpu[cpu].ept_apic_page.v)
+		return true;
+	u64 *e = ept_entry(&a, root_of(cpu), l1_gpa(page), 1);
+	if (!e)
 		return false;
-	if (rwx == EPT_RWX && o)
-		*o = e->overrides[--e->n_overrides];
-	else if (o)
-		o->rwx = rwx;
-	else if (rwx != EPT_RWX && e->n_overrides < EPT_OVERRIDES_MAX)
-		e->overrides[e->n_overrides++] = (struct override){ l1_gpa(page), rwx };
-	else if (rwx != EPT_RWX)
-		return false;
-	ept01_build(cpu);
+	__atomic_store_n(e, (*e & ~EPT_RWX) | rwx, __ATOMIC_RELEASE);
 	return true;
 }
 
-u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa)
+/* The override store: one entry per page not EPT_RWX, and at most
+ * EPT_OVERRIDE_TABLES 2 MiB regions holding them (what a rebuild needs). */
+static bool set_override(u32 cpu, u64 page, u64 rwx)
+{
+	struct ept01 *e = &ept01[cpu];
+	struct override *o = override_of(cpu, page);
+
+	if (o && rwx == EPT_RWX) {
+		*o = e->overrides[--e->n_overrides];
+		if (!table_has_override(e, page))
+			e->n_tables--;
+	} else if (o) {
+		o->rwx = rwx;
+	} else if (rwx != EPT_RWX) {
+		bool new_table = !table_has_override(e, page);
+		if (e->n_overrides == EPT_OVERRIDES_MAX || (new_table && e->n_tables == EPT_OVERRIDE_TABLES))
+			return false;
+		e->overrides[e->n_overrides++] = (struct override){ l1_gpa(page), rwx };
+		e->n_tables += new_table;
+	}
+	return true;
+}
+
+static u64 override_rwx(u32 cpu, u64 page)
+{
+	const struct override *o = override_of(cpu, page);
+	return o ? o->rwx : EPT_RWX;
+}
+
+/* 29.3.3.1: write without read, or execute-only without the capability,
+ * is an EPT misconfiguration. */
+bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx)
+{
+	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
+	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
+	return !(rwx & ~EPT_RWX) && !((rwx & EPT_W) && !(rwx & EPT_R)) && !(rwx == EPT_X && !exec_only) &&
+	       !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM;
+}
+
+/* Under the EPT lock. A refused split leaves the old rights (and at most
+ * a split that maps the same). */
+static bool set_prot_locked(u32 cpu, u64 page, u64 rwx)
+{
+	u64 old = override_rwx(cpu, page);
+
+	if (!ept01_prot_valid(cpu, l1_gpa(page), rwx) || !set_override(cpu, page, rwx))
+		return false;
+	if (set_leaf(cpu, page, rwx))
+		return true;
+	set_override(cpu, page, old);
+	return false;
+}
+
+bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
+{
+	xcall_lock(&ept_lock);
+	bool ok = set_prot_locked(cpu, ALIGN_DOWN(gpa.v, PAGE_SIZE), rwx);
+	spin_unlock(&ept_lock);
+	return ok;
+}
+
+/* Every CPU or none: a refusal on one CPU puts back the old rights on those
+ * already changed (their leaves exist then, so that cannot fail). */
+bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx)
+{
+	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE), old[MAX_CPUS];
+	u32 n = cpu_count(), done;
+
+	xcall_lock(&ept_lock);
+	for (done = 0; done < n; done++) {
+		old[done] = override_rwx(done, page);
+		if (!set_prot_locked(done, page, rwx))
+			break;
+	}
+	if (done < n)
+		while (done--)
+			CHECK(set_prot_locked(done, page, old[done]));
+	else
+		xcall_invept_wait(BIT(n) - 1);
+	spin_unlock(&ept_lock);
+	return done == n;
+}
+
+/* The leaf that maps gpa in cpu's EPT01 (0: none), read under the lock. */
+static u64 leaf_of(u32 cpu, l1_gpa_t gpa)
 {
 	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
 	unsigned level;
+
+	xcall_lock(&ept_lock);
 	u64 *e = ept_lookup(&a, root_of(cpu), gpa, &level);
-	return e ? (*e & EPT_RWX) : 0;
+	u64 leaf = e ? *e : 0;
+	spin_unlock(&ept_lock);
+	return leaf;
+}
+
+u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa) { return leaf_of(cpu, gpa) & EPT_RWX; }
+
+u64 ept01_mem_type(u32 cpu, l1_gpa_t gpa)
+{
+	u64 leaf = leaf_of(cpu, gpa);
+	return leaf & EPT_RWX ? (leaf & EPT_MT_MASK) >> EPT_MT_SHIFT : EPT01_NOT_MAPPED;
 }
 
 u64 *ept01_apic_entry(u32 cpu)

@@ -3,10 +3,10 @@
  * struct guest_regs and calls vmexit_handler(regs); when it returns, the
  * registers are popped and the guest resumed.
  *
- * Just before VMRESUME/VMLAUNCH the CPU tests its INIT request bit. Another
- * CPU posts the bit, then sends an NMI; if that NMI lands between the test
- * and the VM entry, the NMI handler moves RIP back to the test
- * (vmentry_rewind), so no INIT can be lost in that window. */
+ * Just before VMRESUME/VMLAUNCH the CPU tests its request bits
+ * (REQUESTS_BEFORE_ENTRY). Another CPU posts a bit, then sends an NMI; if
+ * that NMI lands between the test and the VM entry, the NMI handler moves
+ * RIP back to the test, so no request can be lost in that window. */
 #include <runtime/asm_offsets.h>
 	.macro push_guest_regs
 	push	%r15
@@ -56,7 +56,7 @@ vmexit_stub:
 	pop_guest_regs
 	.global vmresume_check, vmresume_insn
 vmresume_check:
-	testl	$PERCPU_REQUEST_INIT, %gs:PERCPU_REQUESTS
+	testl	$PERCPU_REQUESTS_BEFORE_ENTRY, %gs:PERCPU_REQUESTS
 	jnz	vmresume_requests
 vmresume_insn:
 	vmresume
@@ -78,7 +78,7 @@ vmx_launch:
 	pop_guest_regs
 	.global vmlaunch_check, vmlaunch_insn
 vmlaunch_check:
-	testl	$PERCPU_REQUEST_INIT, %gs:PERCPU_REQUESTS
+	testl	$PERCPU_REQUESTS_BEFORE_ENTRY, %gs:PERCPU_REQUESTS
 	jnz	vmlaunch_requests
 vmlaunch_insn:
 	vmlaunch

@@ -37,6 +37,12 @@ static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4,
 static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
 static inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
@@ -69,6 +75,21 @@ struct msr_op { uint32_t msr; uint64_t val; };
 static inline void do_rdmsr(void *a) { struct msr_op *o = a; o->val = rdmsr(o->msr); }
 static inline void do_wrmsr(void *a) { struct msr_op *o = a; wrmsr(o->msr, o->val); }
 
+/* The hypervisor's test hypercalls (xmhf/runtime/xcall_test.c, build.sh --test-hypercalls). */
+#define XCALL_TEST_MAGIC 0x58435454u
+#define XCALL_TEST_QUIESCE 1
+#define XCALL_TEST_SET_PROT_ALL 2
+#define XCALL_TEST_GET_PROT 3
+#define EPT_R 1u
+#define EPT_W 2u
+#define EPT_RWX 7u
+static inline uint32_t test_hypercall(uint32_t op, uint32_t arg1, uint32_t arg2)
+{
+    uint32_t r;
+    __asm__ volatile("vmcall" : "=a"(r) : "a"(XCALL_TEST_MAGIC), "c"(op), "d"(arg1), "S"(arg2) : "memory");
+    return r;
+}
+
 /* console.c: COM1 (115200 8n1) and port 0xE9 */
 void console_init(void);
 void console_drain(void);
@@ -79,6 +100,7 @@ int sformat(char *buf, size_t size, const char *fmt, ...) __attribute__((format(
 /* main.c: configuration from the multiboot command line and memory map, check bookkeeping */
 enum expect { EXPECT_BARE, EXPECT_XMHF };
 extern enum expect g_expect;
+extern bool g_test_hypercalls; /* test_hypercalls=1: the hypervisor has them (build.sh --test-hypercalls) */
 extern uint32_t g_hv_base, g_hv_end;
 extern bool g_app_test; /* app=test: the hypervisor was built with --app test */
 struct mmap_entry { uint64_t base, len; uint32_t type; };
@@ -136,5 +158,7 @@ void check_apic_base_x2apic_to_xapic_gp(void);
 void check_apic_nmi_during_writes(void);
 void check_apic_write_single_step(void);
 void check_console_uart_stalled(void);
+void check_quiesce_nmi_flood(void);
+void check_memprot_all_cpus(void);
 
 #endif

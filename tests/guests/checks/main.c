@@ -2,6 +2,7 @@
 #include "kernel.h"
 
 enum expect g_expect;
+bool g_test_hypercalls;
 uint32_t g_hv_base, g_hv_end;
 bool g_app_test;
 struct mmap_entry g_mmap[64];
@@ -181,6 +182,8 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
         g_expect = EXPECT_XMHF;
         const char *app = arg("app");
         g_app_test = app && !memcmp(app, "test", 4) && (app[4] == 0 || app[4] == ' ');
+        const char *t = arg("test_hypercalls");
+        g_test_hypercalls = t && t[0] == '1';
         const char *b = arg("hv_base"), *en = arg("hv_end");
         if (b && en) {
             uint64_t lo = parse_num(b), hi = parse_num(en);
@@ -241,6 +244,8 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("apic_write_single_step", check_apic_write_single_step);
     run_check("apic_nmi_during_writes", check_apic_nmi_during_writes);
     run_check("console_uart_stalled", check_console_uart_stalled);
+    run_check("quiesce_nmi_flood", check_quiesce_nmi_flood);
+    run_check("memprot_all_cpus", check_memprot_all_cpus);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode: the x2APIC checks follow */
     run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
     run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);

@@ -230,6 +230,7 @@ void check_smp_sipi_x2apic(void)
 volatile uint32_t nmi_count, nmi_tf_count;
 uint8_t ap_nmi_stack[4096] __attribute__((aligned(16)));
 static volatile uint32_t nmi_stop, nmi_sender_done, nmi_sent, bsp_apic_id;
+static volatile uint32_t ap_quiesce_every, ap_quiesces; /* check_quiesce_nmi_flood */
 void ap_nmi_main(void);
 extern volatile uint32_t nmi_count, nmi_tf_count;
 extern uint8_t ap_nmi_stack[];
@@ -282,6 +283,8 @@ void ap_nmi_main(void)
         while (xapic_read(XAPIC_ICR_LO) & ICR_BUSY)
             ;
         nmi_sent++;
+        if (ap_quiesce_every && nmi_sent % ap_quiesce_every == 0)
+            ap_quiesces += test_hypercall(XCALL_TEST_QUIESCE, 1, 0);
         for (volatile int i = 0; i < 100; i++)
             ;
     }
@@ -303,6 +306,35 @@ static uint64_t nmi_handler_gate(void)
 {
     uint32_t h = (uint32_t)nmi_handler;
     return (h & 0xFFFF) | (uint64_t)0x08 << 16 | (uint64_t)0x8E00 << 32 | (uint64_t)(h >> 16) << 48;
+}
+
+/* The first AP runs ap_nmi_main: INIT-SIPI-SIPI to the trampoline, then wait for its first NMI. */
+static void start_nmi_sender(void)
+{
+    nmi_stop = nmi_sender_done = nmi_sent = 0;
+    nmi_count = 0;
+    memcpy((void *)NMI_TRAMP_BASE, nmi_tramp_start, (size_t)(nmi_tramp_end - nmi_tramp_start));
+    static const uint32_t seq[3] = { ICR_INIT, ICR_SIPI, ICR_SIPI };
+    static const uint32_t wait_us[3] = { 10000, 200, 0 };
+    for (int s = 0; s < 3; s++) {
+        if (!send_ipi(false, ap_ids[0], (seq[s] & ~0xffu) | (s ? NMI_TRAMP_BASE >> 12 : 0)))
+            break;
+        udelay(wait_us[s]);
+    }
+    for (int ms = 0; ms < 100 && !nmi_sent; ms++)
+        udelay(1000);
+    if (!nmi_sent)
+        fail("the NMI-sender AP did not start");
+}
+
+static void stop_nmi_sender(void)
+{
+    nmi_stop = 1;
+    for (int ms = 0; ms < 1000 && !nmi_sender_done; ms++)
+        udelay(1000);
+    udelay(10000);                          /* NMIs still on their way */
+    if (!nmi_sender_done)
+        fail("the NMI-sender AP did not stop");
 }
 
 /* NMIs to the BSP's own APIC ID through its ICR (no shorthand: 10.6.1, Table 10-3 allows only
@@ -331,32 +363,14 @@ void check_apic_nmi_during_writes(void)
         note("20 self-NMIs; 1 CPU: no NMI sender");
         return;
     }
-    nmi_stop = nmi_sender_done = nmi_sent = 0;
-    nmi_count = 0;
-    memcpy((void *)NMI_TRAMP_BASE, nmi_tramp_start, (size_t)(nmi_tramp_end - nmi_tramp_start));
-    static const uint32_t seq[3] = { ICR_INIT, ICR_SIPI, ICR_SIPI };
-    static const uint32_t wait_us[3] = { 10000, 200, 0 };
-    for (int s = 0; s < 3; s++) {
-        if (!send_ipi(false, ap_ids[0], (seq[s] & ~0xffu) | (s ? NMI_TRAMP_BASE >> 12 : 0)))
-            break;
-        udelay(wait_us[s]);
-    }
-    for (int ms = 0; ms < 100 && !nmi_sent; ms++)
-        udelay(1000);
-    if (!nmi_sent)
-        fail("the NMI-sender AP did not start");
+    start_nmi_sender();
     uint32_t tpr = xapic_read(XAPIC_TPR);
     for (int i = 0; i < APIC_WRITES; i++) {
         xapic_write(XAPIC_ICR_HI, 0);       /* sends nothing */
         xapic_write(XAPIC_TPR, tpr);
     }
-    nmi_stop = 1;
-    for (int ms = 0; ms < 100 && !nmi_sender_done; ms++)
-        udelay(1000);
-    udelay(10000);                          /* NMIs still on their way */
+    stop_nmi_sender();
     set_nmi_gate(old);
-    if (!nmi_sender_done)
-        fail("the NMI-sender AP did not stop");
     if (!nmi_count)
         fail("%u NMIs sent, none arrived", nmi_sent);
     if (nmi_tf_count)
@@ -396,4 +410,123 @@ void check_apic_write_single_step(void)
             fail("TPR %x after writing 0x20", xapic_read(XAPIC_TPR));
     }
     xapic_write(XAPIC_TPR, tpr);
+}
+
+/* --- Quiesces, shootdowns and guest NMIs (issue 8 point 3; XMHF64 bugs 018, 024, 083, 113) -------
+ * With the hypervisor's test hypercalls (build.sh --test-hypercalls; xmhf/runtime/xcall_test.c):
+ * the BSP runs quiesces in a loop and sends itself NMIs while an AP sends it NMIs and runs quiesces
+ * of its own; every CPU is stopped and resumed each time. Under the hypervisor an NMI that finds the
+ * guest's NMI handler busy is held and injected later (NMI-window exiting), so each NMI sent is
+ * received exactly once, and no CPU hangs. Bare hardware, or a build without the hypercalls (the
+ * guest's test_hypercalls=0, from make guests), skips. */
+#define QUIESCE_ROUNDS 200
+#define AP_QUIESCE_EVERY 8
+
+static void probe_test_hypercall(void *arg)
+{
+    *(uint32_t *)arg = test_hypercall(XCALL_TEST_QUIESCE, 1, 0);
+}
+
+/* Whether the test hypercalls exist (a quiesce runs once); notes why not. */
+static bool have_test_hypercalls(void)
+{
+    uint32_t n = 0;
+    if (!xmhf() || !g_test_hypercalls) {
+        note("skip: %s", xmhf() ? "a build without --test-hypercalls" : "bare");
+        return false;
+    }
+    int v = try_call(probe_test_hypercall, &n);
+    if (v != -1 || n != 1)
+        fail("test quiesce: vector %d, %u quiesces run, want 1", v, n);
+    return v == -1 && n == 1;
+}
+
+void check_quiesce_nmi_flood(void)
+{
+    if (!smp_setup() || !have_test_hypercalls())
+        return;
+    uint64_t old = set_nmi_gate(nmi_handler_gate());
+    bsp_apic_id = xapic_read(XAPIC_ID) >> 24;
+    ap_quiesce_every = AP_QUIESCE_EVERY;
+    ap_quiesces = 0;
+    if (n_ap)
+        start_nmi_sender();
+    nmi_count = 0;
+    uint32_t quiesces = 0, self_nmis = 0, sent_at_start = nmi_sent;
+    for (int i = 0; i < QUIESCE_ROUNDS; i++) {
+        quiesces += test_hypercall(XCALL_TEST_QUIESCE, 2, 0);
+        if (i % 4 == 0 && send_ipi(false, bsp_apic_id, ICR_NMI))
+            self_nmis++;
+    }
+    if (n_ap)
+        stop_nmi_sender();
+    udelay(10000);
+    set_nmi_gate(old);
+    ap_quiesce_every = 0;
+    uint32_t ap_nmis = n_ap ? nmi_sent - sent_at_start : 0;
+    /* NMIs the sender sent before nmi_count was reset are not counted: at most its first */
+    if (quiesces != 2 * QUIESCE_ROUNDS)
+        fail("%u of %d quiesces ran", quiesces, 2 * QUIESCE_ROUNDS);
+    if (n_ap && ap_quiesces != nmi_sent / AP_QUIESCE_EVERY)
+        fail("AP: %u of %u quiesces ran", ap_quiesces, nmi_sent / AP_QUIESCE_EVERY);
+    if (nmi_count != self_nmis + ap_nmis)
+        fail("%u NMIs received, %u sent (%u self, %u by the AP)", nmi_count, self_nmis + ap_nmis, self_nmis,
+             ap_nmis);
+    note("%u quiesces by the BSP, %u by the AP; %u NMIs sent (%u self), %u received", quiesces, ap_quiesces,
+         self_nmis + ap_nmis, self_nmis, nmi_count);
+}
+
+/* EPT01 rights on every CPU at once (memprot_set(MEMPROT_ALL_CPUS)): a page made read-only is
+ * read-only in every CPU's EPT01 when the call returns (a write gets what a write to memory the
+ * guest may not write gets, #GP(0)), and writable again after; rights EPT cannot express and the
+ * hypervisor's memory are refused. */
+static uint8_t prot_page[4096] __attribute__((aligned(4096)));
+
+static void write_prot_page(void *arg)
+{
+    (void)arg;
+    *(volatile uint32_t *)prot_page = 0x5a5a5a5a;
+}
+
+static void expect_prot(uint32_t rwx, const char *what)
+{
+    for (int cpu = 0; cpu <= n_ap; cpu++) {
+        uint32_t got = test_hypercall(XCALL_TEST_GET_PROT, (uint32_t)prot_page, (uint32_t)cpu);
+        if (got != rwx)
+            fail("%s: cpu %d's EPT01 gives rights %x, want %x", what, cpu, got, rwx);
+    }
+}
+
+void check_memprot_all_cpus(void)
+{
+    if (!smp_setup() || !have_test_hypercalls())
+        return;
+    uint32_t page = (uint32_t)prot_page;
+    if (test_hypercall(XCALL_TEST_SET_PROT_ALL, page, EPT_R) != 1)
+        fail("read-only on every CPU refused");
+    expect_prot(EPT_R, "read-only");
+    int v = try_call(write_prot_page, NULL);
+    if (v != 13)
+        fail("write to the read-only page: vector %d, want #GP (13)", v);
+    if (test_hypercall(XCALL_TEST_SET_PROT_ALL, page, EPT_RWX) != 1)
+        fail("RWX on every CPU refused");
+    expect_prot(EPT_RWX, "back to RWX");
+    v = try_call(write_prot_page, NULL);
+    if (v != -1 || peek32(page) != 0x5a5a5a5a)
+        fail("write to the page made writable again: vector %d, read back %x", v, peek32(page));
+    /* cost of a change on every CPU and of a quiesce, in TSC ticks (Bochs: instructions) */
+    enum { N = 20 };
+    uint64_t t0 = rdtsc();
+    for (int i = 0; i < N; i++)
+        test_hypercall(XCALL_TEST_SET_PROT_ALL, page, i % 2 ? EPT_RWX : EPT_R);
+    uint64_t t1 = rdtsc();
+    test_hypercall(XCALL_TEST_QUIESCE, N, 0);
+    uint64_t t2 = rdtsc();
+    note("%d CPUs: %u ticks per change of rights on every CPU, %u per quiesce", n_ap + 1,
+         (uint32_t)((t1 - t0) / N), (uint32_t)((t2 - t1) / N));
+    if (test_hypercall(XCALL_TEST_SET_PROT_ALL, page, EPT_W) != 0)
+        fail("write-only rights accepted (an EPT misconfiguration)");
+    if (test_hypercall(XCALL_TEST_SET_PROT_ALL, g_hv_base, EPT_RWX) != 0)
+        fail("rights for the hypervisor's memory accepted");
+    expect_prot(EPT_RWX, "after the refusals");
 }

@@ -6,3 +6,4 @@
 #define CONFIG_EVENT_LOGGER 0
 #define CONFIG_APP "none"
 #define CONFIG_NESTED 1
+#define CONFIG_TEST_HYPERCALLS 0

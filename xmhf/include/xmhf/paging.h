@@ -55,6 +55,9 @@
 #define MT_WT 4
 #define MT_WP 5
 #define MT_WB 6
+/* EPTP (SDM Vol. 3 "Extended-Page-Table Pointer"): WB paging structures,
+ * a 4-level walk (length - 1 in bits 5:3). */
+#define EPTP_WB_4LEVEL (MT_WB | (3ull << 3))
 
 /* Page-table pages come from the caller. alloc returns a zeroed 4 KiB page
  * and its physical address, or NULL when out of pages; to_virt maps a

@@ -11,8 +11,8 @@
 /* VMCS_HOST_RSP of vmcs_fields.h */
 #define VMCS_HOST_RSP_ENCODING 0x6c14
 
-/* offsetof(struct percpu, requests) and REQUEST_INIT */
+/* offsetof(struct percpu, requests) and REQUESTS_BEFORE_ENTRY */
 #define PERCPU_REQUESTS 20
-#define PERCPU_REQUEST_INIT 1
+#define PERCPU_REQUESTS_BEFORE_ENTRY 13
 
 #endif

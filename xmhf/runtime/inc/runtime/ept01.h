@@ -20,13 +20,30 @@ void ept01_rebuild(u32 cpu);
 /* Pages of EPT tables this CPU's EPT01 uses. */
 u32 ept01_pages(u32 cpu);
 
-#define EPT_OVERRIDES_MAX 8
-/* 4 KiB permissions (EPT_R/W/X bits) for hypapps, kept by every rebuild;
- * EPT_RWX drops the page's entry. False for invalid rights, the
- * hypervisor's range, above --mem, or when all EPT_OVERRIDES_MAX entries
- * are used. The caller INVEPTs. */
+/* This CPU's EPTP (WB, 4-level walk). */
+u64 ept01_eptp(u32 cpu);
+/* The EPT lock (xcall.h takes it; lock order in docs/architecture.md). */
+struct spinlock *ept01_lock(void);
+
+/* 4 KiB pages with rights other than EPT_RWX, per CPU, and the 2 MiB
+ * regions that may hold them (each costs a page table). */
+#define EPT_OVERRIDES_MAX 256
+#define EPT_OVERRIDE_TABLES 32
+/* 4 KiB permissions (EPT_R/W/X bits) for hypapps, edited in place and kept
+ * by every rebuild; EPT_RWX drops the page's entry. False (nothing changed)
+ * for invalid rights, the hypervisor's range, above --mem, a full override
+ * store, or a split the pool cannot take. ept01_set_prot: the caller
+ * INVEPTs; ept01_set_prot_all: on every CPU or none, and every CPU has done
+ * its INVEPT when it returns. */
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
+bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
+/* Whether rwx can be set for gpa's page (the first of ept01_set_prot's
+ * checks: valid rights, not the hypervisor's, below --mem). */
+bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx);
+/* The memory type cpu's EPT01 maps gpa with, or EPT01_NOT_MAPPED. */
+#define EPT01_NOT_MAPPED (~0ull)
+u64 ept01_mem_type(u32 cpu, l1_gpa_t gpa);
 
 /* The guest moved this CPU's APIC to 'page': trap that page instead. */
 void ept01_move_apic(u32 cpu, l1_gpa_t page);

@@ -40,9 +40,15 @@ struct idt_gate {
 
 enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
 
-/* Requests from other CPUs, applied before the next VM entry. */
-#define REQUEST_INIT BIT(0) /* guest INIT: wait for SIPI */
-#define REQUEST_SIPI BIT(1) /* guest SIPI with sipi_vector */
+/* Requests from other CPUs (xcall.h), applied before the next VM entry;
+ * REQUEST_STOP and REQUEST_INVEPT also in the NMI handler in VMX root. */
+#define REQUEST_INIT BIT(0)   /* guest INIT: wait for SIPI */
+#define REQUEST_SIPI BIT(1)   /* guest SIPI with sipi_vector */
+#define REQUEST_STOP BIT(2)   /* quiesce: stop until the quiescer resumes */
+#define REQUEST_INVEPT BIT(3) /* INVEPT this CPU's EPT01 (a shootdown) */
+/* What vmentry.S must apply before entering the guest (a SIPI only
+ * matters while waiting for one). */
+#define REQUESTS_BEFORE_ENTRY (REQUEST_INIT | REQUEST_STOP | REQUEST_INVEPT)
 #define EXIT_REASON_COUNT 80
 
 struct percpu {
@@ -57,6 +63,7 @@ struct percpu {
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
 	u32 kick_pending;         /* an NMI another CPU sent to make this one see a request */
+	u32 invept_acks;          /* REQUEST_INVEPTs done (xcall.c) */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */
 	l1_gpa_t ept_apic_page;   /* the APIC page EPT01 keeps read-only */
 	struct mtrr_state mtrr;   /* the guest's MTRRs on this CPU */

@@ -1,0 +1,119 @@
+/* xmhf/runtime/memprot.c: the hypapps' memory protection API on the fake
+ * backend (EPT01 built by ept01.c for CPUs 0..1): rights on one CPU and on
+ * every CPU, flushes by what changed, and a hypapp's own EPT (a PAL's):
+ * mapped pages keep EPT01's memory type, refusals map nothing, a switch
+ * loads its EPTP and the way back EPT01's. */
+#include "fake_cpu.h"
+#include <runtime/ept01.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/memprot.h>
+#include <xmhf/mtrr.h>
+#include <xmhf/paging.h>
+#include <xmhf/spinlock.h>
+#include <xmhf/vmx.h>
+
+#define N_CPUS 2
+#define SELF 1
+#define PAGE (GiB(2) + 0x7000)
+#define UC_PAGE (GiB(3) + 0x1000) /* variable range 0: [3 GiB, 4 GiB) UC */
+
+static u64 ctx_pages[4][PT_ENTRIES] __attribute__((aligned(4096)));
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_reset(SELF);
+	msr_set(MSR_MTRRCAP, 1);
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
+	msr_set(MSR_MTRR_PHYSBASE0, GiB(3) | MT_UC);
+	msr_set(MSR_MTRR_PHYSBASE0 + 1, (~(GiB(1) - 1) & ((1ull << 36) - 1)) | MTRR_PHYSMASK_VALID);
+	spin_unlock(ept01_lock());
+	for (u32 i = 0; i < N_CPUS; i++) {
+		cpu_register(2 * i);
+		percpu[i].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+		ept01_init_mtrr(i);
+		ept01_build(i);
+	}
+	fake_invept_calls = 0;
+	return 0;
+}
+
+static void test_set_one_and_all_cpus(void **state)
+{
+	(void)state;
+	assert_true(memprot_set(0, l1_gpa(PAGE), EPT_R));
+	assert_int_equal(memprot_get(0, l1_gpa(PAGE)), EPT_R);
+	assert_int_equal(memprot_get(1, l1_gpa(PAGE)), EPT_RWX);
+	assert_false(memprot_set(N_CPUS, l1_gpa(PAGE), EPT_R)); /* no such CPU */
+	assert_int_equal(memprot_get(N_CPUS, l1_gpa(PAGE)), 0);
+	/* every CPU (a change waits for the other CPUs' acks: test_xcall) */
+	assert_false(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(PAGE), EPT_W)); /* W without R */
+	assert_int_equal(memprot_get(0, l1_gpa(PAGE)), EPT_R);
+}
+
+static void test_flush_flags(void **state)
+{
+	(void)state;
+	memprot_flush(0);
+	memprot_flush(MEMPROT_FLUSH_EPTP);
+	assert_int_equal(fake_invept_calls, 0);
+	memprot_flush(MEMPROT_FLUSH_ENTRIES);
+	assert_int_equal(fake_invept_calls, 1);
+	assert_int_equal(fake_invept_type, INVEPT_SINGLE_CONTEXT);
+	assert_int_equal(fake_invept_eptp, ept01_eptp(SELF));
+	memprot_flush(MEMPROT_FLUSH_MT | MEMPROT_FLUSH_EPTP);
+	assert_int_equal(fake_invept_calls, 2);
+}
+
+static u64 ctx_leaf(const struct ept_ctx *c, u64 gpa)
+{
+	struct ept_ctx copy = *c;
+	struct pt_alloc a = page_pool_allocator(&copy.pool);
+	unsigned level;
+	u64 *e = ept_lookup(&a, hpa((u64)c->pool.pages[0]), l1_gpa(gpa), &level);
+	return e && level == 1 ? *e : 0;
+}
+
+static void test_ept_ctx(void **state)
+{
+	(void)state;
+	struct ept_ctx c;
+
+	assert_false(ept_ctx_create(&c, ctx_pages, 0));
+	assert_true(ept_ctx_create(&c, ctx_pages, 4));
+	assert_true(ept_ctx_map(&c, l1_gpa(PAGE + 0x123), EPT_R | EPT_X));
+	assert_int_equal(ctx_leaf(&c, PAGE), PAGE | EPT_R | EPT_X | (MT_WB << EPT_MT_SHIFT));
+	assert_true(ept_ctx_map(&c, l1_gpa(PAGE + 0x1000), EPT_RWX)); /* same table */
+	assert_int_equal(ctx_leaf(&c, PAGE + 0x2000), 0);              /* not mapped */
+	assert_false(ept_ctx_map(&c, l1_gpa(FAKE_HV_BASE), EPT_R));    /* hypervisor memory */
+	assert_false(ept_ctx_map(&c, l1_gpa(PAGE), EPT_W));            /* misconfiguration */
+	assert_false(ept_ctx_map(&c, l1_gpa(CONFIG_MEM), EPT_R));      /* above --mem */
+	assert_false(ept_ctx_map(&c, l1_gpa(UC_PAGE), EPT_R));         /* a new PD and PT: pool full */
+	assert_int_equal(ctx_leaf(&c, UC_PAGE), 0);
+
+	ept_ctx_switch(&c);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), (u64)ctx_pages[0] | EPTP_WB_4LEVEL);
+	assert_int_equal(fake_invept_eptp, (u64)ctx_pages[0] | EPTP_WB_4LEVEL);
+	ept_ctx_switch(NULL);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), ept01_eptp(SELF));
+	ept_ctx_destroy(&c);
+	for (u32 i = 0; i < 4; i++)
+		for (u32 j = 0; j < PT_ENTRIES; j++)
+			assert_int_equal(ctx_pages[i][j], 0);
+
+	/* memory types are EPT01's */
+	assert_true(ept_ctx_create(&c, ctx_pages, 4));
+	assert_true(ept_ctx_map(&c, l1_gpa(UC_PAGE), EPT_R));
+	assert_int_equal(ctx_leaf(&c, UC_PAGE), UC_PAGE | EPT_R | (MT_UC << EPT_MT_SHIFT));
+	ept_ctx_destroy(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_set_one_and_all_cpus, setup),
+		cmocka_unit_test_setup(test_flush_flags, setup),
+		cmocka_unit_test_setup(test_ept_ctx, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
