@@ -60,6 +60,9 @@ $(OBJ)/hypapps/%.o: hypapps/%.c $(BUILD)/config.h
 	@mkdir -p $(@D)
 	@echo "  CC $<"; $(CC) $(filter-out -Ixmhf/runtime/inc,$(CFLAGS)) -c $< -o $@
 
+# the TrustVisor modules share the guest programs' ABI header
+$(OBJ)/hypapps/trustvisor/%.o: CFLAGS += -Ihypapps/trustvisor/pal_demo
+
 $(OBJ)/%.o: %.S $(BUILD)/config.h
 	@mkdir -p $(@D)
 	@echo "  AS $<"; $(CC) $(ASFLAGS) -c $< -o $@
@@ -101,7 +104,7 @@ $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mk
 $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
-CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
+CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h hypapps/trustvisor/pal_demo/tv_abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
 HV_RANGE = test_hypercalls=$(CONFIG_TEST_HYPERCALLS) hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
 	app=$(CONFIG_APP)
 $(BUILD)/checks/checks-disk.img: $(BUILD)/runtime.elf $(CHECKS_SRCS)

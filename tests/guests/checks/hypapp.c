@@ -1,10 +1,15 @@
 /* The hypapp interface (xmhf/hypapp.h) seen from the guest. Under --app test
  * (cmdline app=test, hypapps/test/abi.h): the hypapp's CPUID leaf, its
- * hypercall, and an exception it intercepts. Otherwise (bare Bochs, --app
- * none) the same instructions get what the SDM says: VMCALL #UD (outside VMX
- * non-root, or no hypercall interface), INT3 #BP. */
+ * hypercall, and an exception it intercepts. Under --app trustvisor (app=
+ * trustvisor, pal_demo/tv_abi.h): its detection CPUID leaf, and the test
+ * hypapp's hypercall is an unknown number (error code 1 in EAX, no fault).
+ * Otherwise (bare Bochs, --app none) the same instructions get what the SDM
+ * says: VMCALL #UD (outside VMX non-root, or no hypercall interface), INT3 #BP. */
 #include "kernel.h"
 #include "../../../hypapps/test/abi.h"
+#include "../../../hypapps/trustvisor/pal_demo/tv_abi.h"
+
+#define TV_UNKNOWN_HYPERCALL 1 /* hypapps/trustvisor/tv_errors.h */
 
 #define VEC_BP 3
 #define VEC_UD 6
@@ -39,10 +44,19 @@ void check_hypapp_test(void)
     uint32_t eax = 0;
     int bp = try_call(do_int3, &eax);
 
+    struct cpuid_regs tv = cpuid(TV_CPUID_LEAF, 0);
+    bool tv_signature = tv.eax == TV_CPUID_SIGNATURE && tv.ebx == TV_CPUID_NO_PAL && tv.ecx == 0 && tv.edx == 0;
+    if (tv_signature != g_app_trustvisor)
+        fail("CPUID 0x%x = %x %x %x %x, want %s", TV_CPUID_LEAF, tv.eax, tv.ebx, tv.ecx, tv.edx,
+             g_app_trustvisor ? "TrustVisor's answer to a 32-bit caller outside a PAL" : "no TrustVisor");
+
     if (!g_app_test) {
         if (signature)
             fail("CPUID 0x%x gives the test hypapp's signature without it", TEST_CPUID_LEAF);
-        if (v != VEC_UD)
+        if (g_app_trustvisor && (v >= 0 || o.eax != TV_UNKNOWN_HYPERCALL))
+            fail("VMCALL 0x%x under TrustVisor: vector %d eax %x, want no fault and %x", TEST_HC_ECHO, v, o.eax,
+                 TV_UNKNOWN_HYPERCALL);
+        else if (!g_app_trustvisor && v != VEC_UD)
             fail("VMCALL 0x%x: vector %d, want #UD", TEST_HC_ECHO, v);
         if (bp != VEC_BP)
             fail("INT3: vector %d, want #BP", bp);

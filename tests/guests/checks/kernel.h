@@ -103,6 +103,7 @@ extern enum expect g_expect;
 extern bool g_test_hypercalls; /* test_hypercalls=1: the hypervisor has them (build.sh --test-hypercalls) */
 extern uint32_t g_hv_base, g_hv_end;
 extern bool g_app_test; /* app=test: the hypervisor was built with --app test */
+extern bool g_app_trustvisor; /* app=trustvisor: built with --app trustvisor */
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];
 extern int g_mmap_n;

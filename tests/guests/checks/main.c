@@ -5,6 +5,7 @@ enum expect g_expect;
 bool g_test_hypercalls;
 uint32_t g_hv_base, g_hv_end;
 bool g_app_test;
+bool g_app_trustvisor;
 struct mmap_entry g_mmap[64];
 int g_mmap_n;
 
@@ -182,6 +183,7 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
         g_expect = EXPECT_XMHF;
         const char *app = arg("app");
         g_app_test = app && !memcmp(app, "test", 4) && (app[4] == 0 || app[4] == ' ');
+        g_app_trustvisor = app && !memcmp(app, "trustvisor", 10) && (app[10] == 0 || app[10] == ' ');
         const char *t = arg("test_hypercalls");
         g_test_hypercalls = t && t[0] == '1';
         const char *b = arg("hv_base"), *en = arg("hv_end");
