@@ -104,6 +104,20 @@ $(GUESTS)/linux-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mk
 $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 	ln -sf $(abspath $<) $@
 
+# The Linux guest with the TrustVisor PAL demo programs (pal_demo/README.md), 64- and 32-bit
+# only (the initramfs stays small), running PAL_RUN (pal-*.case; `! cmd`: must fail).
+PAL_DEMO := hypapps/trustvisor/pal_demo
+PAL_RUN := test64; test32; test64 0xfeedc0de; ! test_args64 --bogus; ! pal_demo32 nosuchprog
+$(GUESTS)/pal-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mkcpio.py $(wildcard $(PAL_DEMO)/*) Makefile
+	$(MAKE) -C $(PAL_DEMO) OUT=$(abspath $(GUESTS))/pal_demo >/dev/null
+	rm -rf $(GUESTS)/pal-guest-bin && mkdir -p $(GUESTS)/pal-guest-bin
+	for v in 64 32; do cp $(GUESTS)/pal_demo/pal_demo$$v $(GUESTS)/pal-guest-bin/ && \
+		for p in test main test_args pal_bench; do ln -s pal_demo$$v $(GUESTS)/pal-guest-bin/$$p$$v; done; done
+	tools/linux-guest/build-guest.sh -o $@ -d $(GUESTS)/pal-guest-bin -r "$(PAL_RUN)" >/dev/null
+
+$(BUILD)/pal-guest.img: $(GUESTS)/pal-guest.img
+	ln -sf $(abspath $<) $@
+
 CHECKS_SRCS := $(wildcard tests/guests/checks/*) hypapps/test/abi.h hypapps/trustvisor/pal_demo/tv_abi.h tools/image/mkbootdisk.sh tools/image/mkgrubimg.sh
 HV_RANGE = test_hypercalls=$(CONFIG_TEST_HYPERCALLS) hv_base=$(CONFIG_BASE) hv_end=0x$$(nm $(BUILD)/runtime.elf | awk '$$3 == "__reserved_end" {print $$1}') \
 	app=$(CONFIG_APP)
@@ -120,7 +134,7 @@ $(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
 
 guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img $(BUILD)/bare-checks/checks-disk.img \
 	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img \
-	$(BUILD)/checks-end-fastreset/checks-disk.img
+	$(BUILD)/checks-end-fastreset/checks-disk.img $(if $(filter trustvisor,$(CONFIG_APP)),$(BUILD)/pal-guest.img)
 
 # make run: the hypervisor and the Linux guest (2 CPUs) in Bochs, console on stdout.
 RUN_CPUS ?= 2
@@ -133,15 +147,19 @@ run: deps
 unit-test:
 	$(MAKE) -C tests/unit check BUILD=$(abspath $(BUILD))
 
-# Bochs cases run against an -O0 build of the default configuration (--app none) and an
-# -O3 build with the test hypapp (its hooks on every exit; check hypapp_test, hypapp_check.py).
+# Bochs cases run against an -O0 build with TrustVisor (its hooks on every exit: everything
+# but its hypercalls and CPUID leaf passes) and an -O3 build with the test hypapp (check
+# hypapp_test, hypapp_check.py); the PAL cases (pal-*.case) against the -O0 build only.
 BOCHS_JOBS ?= 2
+PAL_CASES := $(wildcard tests/bochs/pal-*.case)
 bochs-test:
-	./build.sh --out $(BUILD)/test-O0 --debug --test-hypercalls >/dev/null
+	./build.sh --out $(BUILD)/test-O0 --debug --app trustvisor --test-hypercalls >/dev/null
 	./build.sh --out $(BUILD)/test-O3 -O3 --app test --test-hypercalls >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O0 guests >/dev/null
 	$(MAKE) BUILD=$(BUILD)/test-O3 guests >/dev/null
-	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 tests/bochs/*.case
+	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 --build $(BUILD)/test-O3 \
+		$(filter-out $(PAL_CASES),$(wildcard tests/bochs/*.case))
+	python3 tools/bochs/bxtest.py -j $(BOCHS_JOBS) --build $(BUILD)/test-O0 $(PAL_CASES)
 
 test: deps
 	$(MAKE) BUILD=$(BUILD) unit-test bochs-test
