@@ -49,6 +49,11 @@ void check_hypapp_test(void)
     if (tv_signature != g_app_trustvisor)
         fail("CPUID 0x%x = %x %x %x %x, want %s", TV_CPUID_LEAF, tv.eax, tv.ebx, tv.ecx, tv.edx,
              g_app_trustvisor ? "TrustVisor's answer to a 32-bit caller outside a PAL" : "no TrustVisor");
+    /* only ECX = 0 from an L1 caller (an L2 caller's ECX = 0x4c415000 is an ordinary CPUID here) */
+    static const uint32_t other_ecx[] = { 1, 0x4c415000u };
+    for (unsigned i = 0; i < sizeof(other_ecx) / sizeof(other_ecx[0]); i++)
+        if ((tv = cpuid(TV_CPUID_LEAF, other_ecx[i])).eax == TV_CPUID_SIGNATURE)
+            fail("CPUID 0x%x with ECX %x gives TrustVisor's signature", TV_CPUID_LEAF, other_ecx[i]);
 
     if (!g_app_test) {
         if (signature)
