@@ -1,13 +1,131 @@
 /* --app trustvisor: TrustVisor's hypercall ABI on the hypapp interface (xmhf/hypapp.h; README.md).
- * Wired so far: the detection CPUID leaf and the hypercall numbers (TV_HC_TEST logs its line;
- * TV_HC_REG/TV_HC_UNREG, the micro-TPM and unknown numbers answer an error code in RAX). */
+ * Wired so far: the detection CPUID leaf, TV_HC_TEST (logs its line), TV_HC_REG (the PAL's pages
+ * are lent: not present in every CPU's EPT01, SHARED_CODE read/execute only) and TV_HC_UNREG
+ * (scrubbed and given back); the micro-TPM and unknown numbers answer an error code in RAX. */
 #include "tv_hypercall.h"
+#include "tv_registry.h"
+#include <xmhf/cpu.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
+#include <xmhf/memprot.h>
+#include <xmhf/spinlock.h>
+#include <xmhf/x86/events.h>
+#include <xmhf/x86/regs.h>
 
-void hypapp_init(const struct hypapp_boot *boot) { pr_info("trustvisor: ready on cpu %u", boot->cpu); }
+static struct tv_registry registry; /* under registry_lock */
+static struct spinlock registry_lock;
+
+static void lock_registry(void)
+{
+	while (!spin_trylock(&registry_lock, this_cpu_index()))
+		cpu_relax();
+}
+
+void hypapp_init(const struct hypapp_boot *boot)
+{
+	if (boot->cpu == 0)
+		tv_registry_init(&registry);
+	pr_info("trustvisor: ready on cpu %u", boot->cpu);
+}
 
 static bool caller64(void) { return guest_mode() == GUEST_64BIT; }
+
+static enum tv_paging caller_paging(void)
+{
+	if (guest_efer() & EFER_LMA)
+		return TV_PAGING_4LEVEL;
+	return (guest_cr4() & CR4_PAE) ? TV_PAGING_PAE : TV_PAGING_32;
+}
+
+/* tv_guest.h on the current paging state, user-mode accesses, through the guest-RAM check;
+ * a page lent to a PAL is refused too (issue 8 point 9). */
+static bool range_lent(gva_t va, u64 len, u32 access)
+{
+	for (u64 page = ALIGN_DOWN(va.v, PAGE_SIZE); len && page < va.v + len; page += PAGE_SIZE) {
+		l1_gpa_t gpa;
+		struct gw_fault f;
+		if (guest_virt_translate(gva(page), access, &gpa, &f) == GW_OK && tv_registry_owner(&registry, gpa, NULL))
+			return true;
+	}
+	return false;
+}
+
+static bool caller_read(void *ctx, gva_t va, void *buf, u64 len)
+{
+	struct gw_fault f;
+	return len <= ~va.v && !range_lent(va, len, GW_USER) && guest_virt_read(va, buf, len, GW_USER, &f) == GW_OK;
+}
+
+static bool caller_write(void *ctx, gva_t va, const void *buf, u64 len)
+{
+	struct gw_fault f;
+	return len <= ~va.v && !range_lent(va, len, GW_USER | GW_WRITE) &&
+	       guest_virt_write(va, buf, len, GW_USER, &f) == GW_OK;
+}
+
+static const struct tv_guest_mem caller_mem = { caller_read, caller_write, NULL };
+
+static enum tv_xlate caller_translate(void *ctx, gva_t va, bool write, bool exec, l1_gpa_t *gpa)
+{
+	struct gw_fault f;
+	switch (guest_virt_translate(va, GW_USER | (write ? GW_WRITE : 0) | (exec ? GW_FETCH : 0), gpa, &f)) {
+	case GW_OK:
+		return TV_XLATE_OK;
+	case GW_PAGE_FAULT:
+		return (f.error_code & PFEC_P) ? TV_XLATE_DENIED : TV_XLATE_UNMAPPED;
+	default:
+		return TV_XLATE_NOT_RAM;
+	}
+}
+
+static const struct tv_translator caller_translator = { caller_translate, NULL };
+
+/* Rights every CPU's EPT01 gives a page while it is lent: none for the PAL's own pages. */
+static u64 lent_rights(const struct tv_page *p) { return tv_page_private(p) ? 0 : EPT_R | EPT_X; }
+
+/* Take the PAL's pages from the guest; TV_ERR_NO_MEMORY (nothing changed) if memprot refuses. */
+static enum tv_error lend_pages(const struct tv_pal *pal)
+{
+	for (u32 i = 0; i < pal->layout.pages; i++) {
+		if (memprot_set(MEMPROT_ALL_CPUS, pal->pages[i].gpa, lent_rights(&pal->pages[i])))
+			continue;
+		while (i--)
+			memprot_set(MEMPROT_ALL_CPUS, pal->pages[i].gpa, EPT_RWX);
+		return TV_ERR_NO_MEMORY;
+	}
+	return TV_OK;
+}
+
+/* tv_page_sink: scrub a page of a removed PAL (bug_109) and give it back to the guest. */
+static void scrub_and_return(void *ctx, const struct tv_page *p)
+{
+	if (tv_page_private(p))
+		guest_phys_zero_page(p->gpa);
+	memprot_set(MEMPROT_ALL_CPUS, p->gpa, EPT_RWX);
+}
+
+static void forget_page(void *ctx, const struct tv_page *p) {}
+
+static const struct tv_page_sink scrub_sink = { scrub_and_return, NULL };
+static const struct tv_page_sink forget_sink = { forget_page, NULL };
+
+static enum tv_error tv_register(const struct tv_hypercall *hc, bool c64)
+{
+	struct tv_pal_layout layout;
+	struct tv_pal *pal;
+	u64 key = tv_cr3_key(guest_cr3(), caller_paging());
+	enum tv_error e = tv_parse_registration(&caller_mem, hc->sections, hc->params, hc->entry, c64, &layout);
+	if (e == TV_OK)
+		e = tv_registry_add(&registry, &layout, key, &caller_translator, &pal);
+	if (e == TV_OK && (e = lend_pages(pal)) != TV_OK)
+		tv_registry_remove(&registry, layout.entry, key, c64, &forget_sink);
+	return e;
+}
+
+static enum tv_error tv_unregister(const struct tv_hypercall *hc, bool c64)
+{
+	return tv_registry_remove(&registry, hc->entry, tv_cr3_key(guest_cr3(), caller_paging()), c64, &scrub_sink);
+}
 
 enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 {
@@ -24,8 +142,14 @@ enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 		break;
 	}
 	case TV_HC_KIND_REG:
+		lock_registry();
+		regs->rax = tv_register(&hc, in.caller64);
+		spin_unlock(&registry_lock);
+		break;
 	case TV_HC_KIND_UNREG:
-		regs->rax = TV_ERR_UNSUPPORTED; /* not wired yet (README.md, known missing) */
+		lock_registry();
+		regs->rax = tv_unregister(&hc, in.caller64);
+		spin_unlock(&registry_lock);
 		break;
 	case TV_HC_KIND_ERROR:
 		regs->rax = hc.error;
@@ -56,6 +180,11 @@ enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hy
 	return HYPAPP_PASS;
 }
 enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code) { return HYPAPP_PASS; }
-void hypapp_guest_shutdown(void) {}
+void hypapp_guest_shutdown(void)
+{
+	lock_registry();
+	tv_registry_clear(&registry, &scrub_sink);
+	spin_unlock(&registry_lock);
+}
 enum hypapp_result hypapp_nested_entry(struct guest_regs *regs) { return HYPAPP_PASS; }
 enum hypapp_result hypapp_nested_exit(struct guest_regs *regs, u32 exit_reason) { return HYPAPP_PASS; }

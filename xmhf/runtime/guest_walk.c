@@ -246,6 +246,22 @@ enum gw_result guest_virt_write(gva_t linear, const void *buf, u64 len, u32 acce
 	return guest_linear_write(&pg, linear, buf, len, access, fault);
 }
 
+enum gw_result guest_virt_translate(gva_t linear, u32 access, l1_gpa_t *gpa, struct gw_fault *fault)
+{
+	struct guest_paging pg;
+	guest_paging_current(&pg);
+	enum gw_result r = guest_translate(&pg, linear, access, gpa, fault);
+	return r == GW_OK && !guest_ram_contains(*gpa, 1) ? GW_GP : r;
+}
+
+bool guest_phys_zero_page(l1_gpa_t gpa)
+{
+	void *p = guest_ram_ptr(l1_gpa(ALIGN_DOWN(gpa.v, PAGE_SIZE)), PAGE_SIZE);
+	if (p)
+		memset(p, 0, PAGE_SIZE);
+	return p != NULL;
+}
+
 void guest_inject_fault(enum gw_result r, const struct gw_fault *fault)
 {
 	if (r == GW_PAGE_FAULT) {

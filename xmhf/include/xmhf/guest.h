@@ -93,6 +93,12 @@ struct gw_fault {
  * is copied; on failure guest memory is unchanged and *fault says why. */
 enum gw_result guest_virt_read(gva_t linear, void *buf, u64 len, u32 access, struct gw_fault *fault);
 enum gw_result guest_virt_write(gva_t linear, const void *buf, u64 len, u32 access, struct gw_fault *fault);
+/* The guest-physical address of 'linear' for 'access' with the current
+ * paging state (A/D flags as the access would set them); GW_GP if it is
+ * not guest RAM. */
+enum gw_result guest_virt_translate(gva_t linear, u32 access, l1_gpa_t *gpa, struct gw_fault *fault);
+/* Zero the guest-RAM page holding gpa; false (nothing written) if it is not guest RAM. */
+bool guest_phys_zero_page(l1_gpa_t gpa);
 /* Give the guest what a failed access gets: #PF (CR2 = the address) or
  * #GP(0); GW_UNSUPPORTED is #GP(0) too. */
 void guest_inject_fault(enum gw_result r, const struct gw_fault *fault);

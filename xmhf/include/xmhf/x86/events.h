@@ -18,9 +18,17 @@
 #define VECTOR_SS 12
 #define VECTOR_GP 13
 #define VECTOR_PF 14
+
 #define VECTOR_AC 17
 #define VECTOR_MC 18
 #define VECTOR_CP 21
+
+/* Page-fault error code bits (4.7, Figure 4-12). */
+#define PFEC_P BIT(0)
+#define PFEC_W BIT(1)
+#define PFEC_U BIT(2)
+#define PFEC_RSVD BIT(3)
+#define PFEC_I BIT(4)
 
 #define INTR_INFO_VECTOR(info) ((info) & 0xff)
 #define INTR_INFO_TYPE(info) (((info) >> 8) & 7)

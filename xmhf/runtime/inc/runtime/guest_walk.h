@@ -11,6 +11,7 @@
 #define RUNTIME_GUEST_WALK_H
 
 #include <xmhf/guest.h> /* GW_* access kinds, results, faults */
+#include <xmhf/x86/events.h> /* PFEC_* */
 
 /* The paging state a translation uses (the guest's real CR0/CR3/CR4/EFER). */
 struct guest_paging {
@@ -27,13 +28,6 @@ void guest_paging_current(struct guest_paging *pg);
  * and MAXPHYADDR and up), which is #GP(0) for the instruction that loads
  * them. What is not guest RAM reads as zeros. */
 bool guest_pae_pdptes(u64 cr3, u64 phys_addr_mask, u64 pdpte[4]);
-
-/* Page-fault error code bits (4.7, Figure 4-12). */
-#define PFEC_P BIT(0)
-#define PFEC_W BIT(1)
-#define PFEC_U BIT(2)
-#define PFEC_RSVD BIT(3)
-#define PFEC_I BIT(4)
 
 /* The guest-physical address of 'linear' for an access of kind 'access',
  * setting the accessed flags of the entries used and, for a write, the
