@@ -107,12 +107,12 @@ $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 # The Linux guest with the TrustVisor PAL demo programs (pal_demo/README.md), 64- and 32-bit
 # only (the initramfs stays small), running PAL_RUN (pal-*.case; `! cmd`: must fail).
 PAL_DEMO := hypapps/trustvisor/pal_demo
-PAL_RUN := test64; test32; test64 0xfeedc0de; ! test_args64 --bogus; ! pal_demo32 nosuchprog
+PAL_RUN := test64; test32; test64 0xfeedc0de; ! test_args64 --bogus; ! pal_demo32 nosuchprog; pal_reg64; pal_reg32
 $(GUESTS)/pal-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mkcpio.py $(wildcard $(PAL_DEMO)/*) Makefile
 	$(MAKE) -C $(PAL_DEMO) OUT=$(abspath $(GUESTS))/pal_demo >/dev/null
 	rm -rf $(GUESTS)/pal-guest-bin && mkdir -p $(GUESTS)/pal-guest-bin
 	for v in 64 32; do cp $(GUESTS)/pal_demo/pal_demo$$v $(GUESTS)/pal-guest-bin/ && \
-		for p in test main test_args pal_bench; do ln -s pal_demo$$v $(GUESTS)/pal-guest-bin/$$p$$v; done; done
+		for p in test main test_args pal_bench pal_reg; do ln -s pal_demo$$v $(GUESTS)/pal-guest-bin/$$p$$v; done; done
 	tools/linux-guest/build-guest.sh -o $@ -d $(GUESTS)/pal-guest-bin -r "$(PAL_RUN)" >/dev/null
 
 $(BUILD)/pal-guest.img: $(GUESTS)/pal-guest.img

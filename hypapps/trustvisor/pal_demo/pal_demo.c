@@ -1,4 +1,4 @@
-/* pal_demo<VARIANT>: one static binary with the four programs (a static glibc program is
+/* pal_demo<VARIANT>: one static binary with the five programs (a static glibc program is
  * ~700 KB, and the Linux test guest boots much slower in Bochs with a large initramfs). The
  * program is the name it is called by, PROGRAM<VARIANT> (e.g. test_args64, a symbolic link),
  * or the first argument: pal_demo64 test_args 7 7 7. */
@@ -14,6 +14,7 @@ static const struct {
 	{ "main", prog_main },
 	{ "test_args", prog_test_args },
 	{ "pal_bench", prog_pal_bench },
+	{ "pal_reg", prog_pal_reg },
 };
 
 /* The program called `name` or `name`VARIANT. */
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 		return run(argc, argv);
 	if (argc > 1 && (run = find(argv[1])))
 		return run(argc - 1, argv + 1);
-	fprintf(stderr, "usage: %s {test|main|test_args|pal_bench} ARGS, or call it as "
+	fprintf(stderr, "usage: %s {test|main|test_args|pal_bench|pal_reg} ARGS, or call it as "
 		"PROGRAM%s (a link)\n", argv[0], VARIANT);
 	return 2;
 }
