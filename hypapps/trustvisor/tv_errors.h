@@ -33,7 +33,8 @@ enum tv_error {
 	TV_ERR_PAGE_ALIASED = 21,     /* two pages of the PAL are the same physical page */
 	TV_ERR_ALREADY_REGISTERED = 22, /* a PAL with this entry, CR3 and mode exists */
 	TV_ERR_TOO_MANY_PALS = 23,    /* TV_MAX_PALS registered */
-	TV_ERR_NO_MEMORY = 24,        /* the hypervisor's pages for the PAL's page tables ran out */
+	TV_ERR_NO_MEMORY = 24,        /* the hypervisor's pages for the PAL's page tables, or the
+				       * EPT01 protection store (memprot_set), ran out */
 	/* TV_HC_UNREG */
 	TV_ERR_UNKNOWN_ENTRY = 25,    /* no PAL with this entry, CR3 and mode */
 	TV_ERR_PAL_BUSY = 26,         /* the PAL is running on a CPU */
