@@ -107,7 +107,7 @@ $(BUILD)/linux-guest.img: $(GUESTS)/linux-guest.img
 # The Linux guest with the TrustVisor PAL demo programs (pal_demo/README.md), 64- and 32-bit
 # only (the initramfs stays small), running PAL_RUN (pal-*.case; `! cmd`: must fail).
 PAL_DEMO := hypapps/trustvisor/pal_demo
-PAL_RUN := test64; test32; test64 0xfeedc0de; ! test_args64 --bogus; ! pal_demo32 nosuchprog; pal_reg64; pal_reg32
+PAL_RUN := test64; test32; test64 0xfeedc0de; ! test_args64 --bogus; ! pal_demo32 nosuchprog; pal_reg64 --parallel 300; pal_reg32 --parallel 300
 $(GUESTS)/pal-guest.img: tools/linux-guest/build-guest.sh tools/linux-guest/mkcpio.py $(wildcard $(PAL_DEMO)/*) Makefile
 	$(MAKE) -C $(PAL_DEMO) OUT=$(abspath $(GUESTS))/pal_demo >/dev/null
 	rm -rf $(GUESTS)/pal-guest-bin && mkdir -p $(GUESTS)/pal-guest-bin

@@ -4,7 +4,6 @@
  * (scrubbed and given back); the micro-TPM and unknown numbers answer an error code in RAX. */
 #include "tv_hypercall.h"
 #include "tv_registry.h"
-#include <xmhf/cpu.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
@@ -12,14 +11,8 @@
 #include <xmhf/x86/events.h>
 #include <xmhf/x86/regs.h>
 
-static struct tv_registry registry; /* under registry_lock */
+static struct tv_registry registry; /* under registry_lock (memprot_lock: held across memprot_set) */
 static struct spinlock registry_lock;
-
-static void lock_registry(void)
-{
-	while (!spin_trylock(&registry_lock, this_cpu_index()))
-		cpu_relax();
-}
 
 void hypapp_init(const struct hypapp_boot *boot)
 {
@@ -142,12 +135,12 @@ enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 		break;
 	}
 	case TV_HC_KIND_REG:
-		lock_registry();
+		memprot_lock(&registry_lock);
 		regs->rax = tv_register(&hc, in.caller64);
 		spin_unlock(&registry_lock);
 		break;
 	case TV_HC_KIND_UNREG:
-		lock_registry();
+		memprot_lock(&registry_lock);
 		regs->rax = tv_unregister(&hc, in.caller64);
 		spin_unlock(&registry_lock);
 		break;
@@ -182,7 +175,7 @@ enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hy
 enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code) { return HYPAPP_PASS; }
 void hypapp_guest_shutdown(void)
 {
-	lock_registry();
+	memprot_lock(&registry_lock);
 	tv_registry_clear(&registry, &scrub_sink);
 	spin_unlock(&registry_lock);
 }

@@ -2,6 +2,7 @@
 #include <runtime/ept01.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <runtime/xcall.h>
 #include <xmhf/memprot.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
@@ -13,6 +14,8 @@ bool memprot_set(u32 cpu, l1_gpa_t gpa, u64 rwx)
 		return ept01_set_prot_all(gpa, rwx);
 	return cpu < cpu_count() && ept01_set_prot(cpu, gpa, rwx);
 }
+
+void memprot_lock(struct spinlock *l) { xcall_lock(l); }
 
 u64 memprot_get(u32 cpu, l1_gpa_t gpa) { return cpu < cpu_count() ? ept01_get_prot(cpu, gpa) : 0; }
 

@@ -5,6 +5,7 @@
 #define XMHF_MEMPROT_H
 
 #include <xmhf/page_pool.h>
+#include <xmhf/spinlock.h>
 #include <xmhf/types.h>
 
 /* The cpu argument meaning every CPU. */
@@ -18,6 +19,10 @@
  * the per-CPU store (EPT_OVERRIDES_MAX pages in EPT_OVERRIDE_TABLES 2 MiB
  * regions) or the page pool is full. */
 bool memprot_set(u32 cpu, l1_gpa_t gpa, u64 rwx);
+/* Take a hypapp lock that is held across memprot_set(MEMPROT_ALL_CPUS, ...):
+ * while it waits it serves other CPUs' requests, so the holder's wait for
+ * this CPU's INVEPT cannot deadlock. Release with spin_unlock. */
+void memprot_lock(struct spinlock *l);
 /* The rights cpu's EPT01 gives the page (0: not present). */
 u64 memprot_get(u32 cpu, l1_gpa_t gpa);
 
