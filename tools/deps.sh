@@ -12,8 +12,11 @@ PKGS=(
   libcmocka-dev                            # unit tests
   busybox-static syslinux syslinux-common fdisk   # Linux test guest (tools/linux-guest)
   python3 bc                               # test runners, scripts
+  python3-yaml python3-matplotlib          # tools/evlog (event-logger summaries and plots)
   qemu-system-x86                          # TCG smoke tests (no VMX)
+  gnu-efi ovmf                             # UEFI loader xmhf.efi; its QEMU+OVMF smoke test (tools/uefi)
   file                                     # build-guest.sh checks static binaries
+  dpkg-dev                                 # apt-get source lwip (tools/netlog/lwip-source.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,9 +26,13 @@ case ${1:-} in
   --list) printf '%s\n' "${PKGS[@]}"; exit 0 ;;
   --check) [ ${#missing[@]} = 0 ] && exit 0; echo "missing: ${missing[*]}" >&2; exit 1 ;;
 esac
-[ ${#missing[@]} = 0 ] && { echo "deps: all ${#PKGS[@]} packages installed"; exit 0; }
+# Debian's lwIP sources for the network log (docs/netlog.md), fetched once into ~/.cache/xmhf
+lwip_sources() { tools/netlog/lwip-source.sh >/dev/null; }
+cd "$(dirname "$0")/.."
+[ ${#missing[@]} = 0 ] && { echo "deps: all ${#PKGS[@]} packages installed"; lwip_sources; exit 0; }
 echo "deps: installing ${missing[*]}"
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+lwip_sources

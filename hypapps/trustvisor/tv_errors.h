@@ -46,6 +46,7 @@ enum tv_error {
 	TV_ERR_PAL_FAULT = 31,        /* the PAL took an exception (or was stopped) */
 	TV_ERR_RETURN_UNREADABLE = 32, /* no readable return address on the caller's stack: the
 					* call cannot return, the fetch is one of PAL memory */
+	TV_ERR_PAL_TIMEOUT = 33,      /* the PAL ran past its time budget (TV_PAL_BUDGET_TICKS) */
 };
 
 #endif

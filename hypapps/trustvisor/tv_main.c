@@ -1,9 +1,11 @@
-/* --app trustvisor: TrustVisor's hypercall ABI on the hypapp interface (xmhf/hypapp.h; README.md).
- * Wired so far: the detection CPUID leaf, TV_HC_TEST (logs its line), TV_HC_REG (the PAL's pages
- * are lent: not present in every CPU's EPT01, SHARED_CODE read/execute only) and TV_HC_UNREG
- * (scrubbed and given back); the micro-TPM and unknown numbers answer an error code in RAX. */
+/* --app trustvisor: TrustVisor's hypercall ABI on the hypapp interface (xmhf/hypapp.h; README.md):
+ * the detection CPUID leaf, TV_HC_TEST (logs its line), TV_HC_REG (the PAL's world is built and
+ * its pages lent: not present in every CPU's EPT01, SHARED_CODE read/execute only), PAL calls
+ * (tv_call.h) and TV_HC_UNREG (scrubbed and given back); the micro-TPM and unknown numbers
+ * answer an error code in RAX. */
+#include "tv_call.h"
 #include "tv_hypercall.h"
-#include "tv_registry.h"
+#include "tv_world.h"
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
@@ -22,13 +24,6 @@ void hypapp_init(const struct hypapp_boot *boot)
 }
 
 static bool caller64(void) { return guest_mode() == GUEST_64BIT; }
-
-static enum tv_paging caller_paging(void)
-{
-	if (guest_efer() & EFER_LMA)
-		return TV_PAGING_4LEVEL;
-	return (guest_cr4() & CR4_PAE) ? TV_PAGING_PAE : TV_PAGING_32;
-}
 
 /* tv_guest.h on the current paging state, user-mode accesses, through the guest-RAM check;
  * a page lent to a PAL is refused too (issue 8 point 9). */
@@ -106,18 +101,30 @@ static enum tv_error tv_register(const struct tv_hypercall *hc, bool c64)
 {
 	struct tv_pal_layout layout;
 	struct tv_pal *pal;
-	u64 key = tv_cr3_key(guest_cr3(), caller_paging());
+	enum tv_paging mode = tv_caller_paging();
+	u64 key = tv_cr3_key(guest_cr3(), mode);
+	if (guest_cr4() & CR4_LA57) /* the PAL's tables are 4-level */
+		return TV_ERR_UNSUPPORTED;
 	enum tv_error e = tv_parse_registration(&caller_mem, hc->sections, hc->params, hc->entry, c64, &layout);
 	if (e == TV_OK)
 		e = tv_registry_add(&registry, &layout, key, &caller_translator, &pal);
-	if (e == TV_OK && (e = lend_pages(pal)) != TV_OK)
+	if (e != TV_OK)
+		return e;
+	if ((e = tv_world_build(pal, mode, guest_efer() & EFER_NXE)) == TV_OK && (e = lend_pages(pal)) != TV_OK)
+		tv_world_destroy(pal);
+	if (e != TV_OK)
 		tv_registry_remove(&registry, layout.entry, key, c64, &forget_sink);
 	return e;
 }
 
 static enum tv_error tv_unregister(const struct tv_hypercall *hc, bool c64)
 {
-	return tv_registry_remove(&registry, hc->entry, tv_cr3_key(guest_cr3(), caller_paging()), c64, &scrub_sink);
+	u64 key = tv_cr3_key(guest_cr3(), tv_caller_paging());
+	struct tv_pal *pal = tv_registry_find(&registry, hc->entry, key, c64);
+	enum tv_error e = tv_registry_remove(&registry, hc->entry, key, c64, &scrub_sink);
+	if (e == TV_OK)
+		tv_world_destroy(pal);
+	return e;
 }
 
 enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
@@ -125,6 +132,8 @@ enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 	struct tv_hc_regs in = { .rax = regs->rax, .rcx = regs->rcx, .rsi = regs->rsi, .rdi = regs->rdi,
 				 .caller64 = caller64() };
 	struct tv_hypercall hc;
+	if (tv_call_running()) /* a PAL makes no hypercall */
+		return tv_call_fail(regs, TV_ERR_PAL_FAULT);
 	tv_hc_decode(&in, &hc);
 	switch (hc.kind) {
 	case TV_HC_KIND_TEST: {
@@ -154,7 +163,11 @@ enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 
 enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 {
-	struct tv_cpuid_query q = { .eax = leaf, .ecx = subleaf, .caller64 = caller64() };
+	const struct tv_pal *pal = tv_call_running();
+	if (pal && tv_call_overdue())
+		return tv_call_fail(regs, TV_ERR_PAL_TIMEOUT);
+	struct tv_cpuid_query q = { .eax = leaf, .ecx = subleaf, .caller64 = caller64(), .in_pal = pal != NULL,
+				    .pal_id = pal ? pal->id : 0 };
 	struct tv_cpuid out;
 	if (tv_cpuid_answer(&q, &out)) {
 		regs->rax = out.eax;
@@ -165,19 +178,38 @@ enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 	return HYPAPP_PASS;
 }
 
-enum hypapp_result hypapp_rdmsr(struct guest_regs *regs, u32 msr) { return HYPAPP_PASS; }
-enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value) { return HYPAPP_PASS; }
-enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags) { return HYPAPP_PASS; }
+/* Inside a PAL: an exit other than its return ends the call with an error for the caller. */
+enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags)
+{
+	return tv_call_running() ? tv_call_fail(regs, TV_ERR_PAL_FAULT) : HYPAPP_PASS;
+}
+
+enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code)
+{
+	return tv_call_running() ? tv_call_fail(regs, TV_ERR_PAL_FAULT) : HYPAPP_PASS;
+}
+
+enum hypapp_result hypapp_isolation_timeout(struct guest_regs *regs)
+{
+	return tv_call_running() ? tv_call_fail(regs, TV_ERR_PAL_TIMEOUT) : HYPAPP_PASS;
+}
+
+/* A fetch of a lent page from user mode may be a PAL call; inside a PAL, its return or a fault. */
 enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hypapp_ept_violation *v)
 {
+	if (tv_call_running())
+		return tv_call_exit(&caller_mem, regs, v);
+	if ((v->access & HYPAPP_ACCESS_EXEC) && v->gva_valid && guest_cpl() == 3)
+		return tv_call_enter(&registry, &registry_lock, &caller_mem, regs, v->gva);
 	return HYPAPP_PASS;
 }
-enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code) { return HYPAPP_PASS; }
+
 void hypapp_guest_shutdown(void)
 {
 	memprot_lock(&registry_lock);
+	for (u32 i = 0; i < TV_MAX_PALS; i++)
+		if (registry.pals[i].used)
+			tv_world_destroy(&registry.pals[i]);
 	tv_registry_clear(&registry, &scrub_sink);
 	spin_unlock(&registry_lock);
 }
-enum hypapp_result hypapp_nested_entry(struct guest_regs *regs) { return HYPAPP_PASS; }
-enum hypapp_result hypapp_nested_exit(struct guest_regs *regs, u32 exit_reason) { return HYPAPP_PASS; }

@@ -136,7 +136,8 @@ enum tv_error tv_marshal_enter(const struct tv_registry *reg, const struct tv_pa
 }
 
 /* Back to the caller with RAX = rax: callee-saved registers as the caller left them (whatever
- * the PAL did with them), caller-saved ones zero (bug_116). */
+ * the PAL did with them), caller-saved ones zero (bug_116). Callee-saved: RBX, RBP, R12-R15
+ * (SysV AMD64 3.2.1); EBX, EBP, ESI, EDI (SysV i386 2.2.2). */
 static void resume_caller(const struct tv_call *call, u64 rax, bool caller64, struct tv_gprs *resume)
 {
 	const struct tv_gprs *c = &call->caller;
@@ -144,6 +145,10 @@ static void resume_caller(const struct tv_call *call, u64 rax, bool caller64, st
 		.rax = rax, .rbx = c->rbx, .rbp = c->rbp, .r12 = c->r12, .r13 = c->r13, .r14 = c->r14, .r15 = c->r15,
 		.rsp = (c->rsp + tv_word(caller64)) & word_mask(caller64), .rip = c->rip,
 	};
+	if (!caller64) {
+		resume->rsi = c->rsi;
+		resume->rdi = c->rdi;
+	}
 }
 
 void tv_marshal_fail(const struct tv_call *call, enum tv_error err, bool caller64, struct tv_gprs *resume)

@@ -124,6 +124,18 @@ const struct tv_pal *tv_registry_owner(const struct tv_registry *r, l1_gpa_t gpa
 	return NULL;
 }
 
+const struct tv_page *tv_pal_page(const struct tv_pal *pal, gva_t va)
+{
+	u32 first = 0; /* the section's first page in pal->pages */
+	for (u32 s = 0; s < pal->layout.n_sections; s++) {
+		const struct tv_section *sec = &pal->layout.sections[s];
+		if (sec->start.v <= va.v && va.v < tv_section_end(sec))
+			return &pal->pages[first + ((va.v - sec->start.v) >> PAGE_SHIFT)];
+		first += sec->pages;
+	}
+	return NULL;
+}
+
 bool tv_registry_covers(const struct tv_registry *r, u64 cr3_key, gva_t va, u64 len)
 {
 	if (len > ~va.v)

@@ -56,6 +56,9 @@ struct tv_pal *tv_registry_find(struct tv_registry *r, gva_t entry, u64 cr3_key,
 /* The PAL holding the guest-physical page of 'gpa', or NULL (the page of *page if given). */
 const struct tv_pal *tv_registry_owner(const struct tv_registry *r, l1_gpa_t gpa, const struct tv_page **page);
 
+/* The page of the PAL's sections holding va, or NULL. */
+const struct tv_page *tv_pal_page(const struct tv_pal *pal, gva_t va);
+
 /* Whether [va, va + len) shares a byte with a section of a PAL of this address space;
  * true for a wrapping range. */
 bool tv_registry_covers(const struct tv_registry *r, u64 cr3_key, gva_t va, u64 len);

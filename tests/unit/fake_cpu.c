@@ -290,7 +290,7 @@ void fake_reset(u32 cpu)
 	memset(vmcs_val, 0, sizeof(vmcs_val));
 	memset(vmcs_exists, 0, sizeof(vmcs_exists));
 	memset(vmcs_nwrites, 0, sizeof(vmcs_nwrites));
-#define EXISTS(name, encoding) vmcs_exists[encoding] = true;
+#define EXISTS(name, encoding, width, props, exists) vmcs_exists[encoding] = true;
 	VMCS_FIELDS(EXISTS)
 #undef EXISTS
 	fake_vmcs_current = 0;

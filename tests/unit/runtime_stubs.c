@@ -13,6 +13,8 @@
 #include <runtime/xcall.h>
 #include <xmhf/console.h>
 #include <xmhf/log.h>
+#include <xmhf/nested.h>
+#include <xmhf/netlog.h>
 #include <xmhf/power.h>
 
 struct percpu percpu[MAX_CPUS];
@@ -94,9 +96,23 @@ UNEXPECTED_HANDLER(handle_ept_violation)
 UNEXPECTED_HANDLER(handle_io)
 UNEXPECTED_HANDLER(apic_requests)
 WEAK void console_drain(void) {}
+WEAK u16 console_uart_port(void) { return 0; } /* no UART: nothing to watch */
+WEAK void console_guest_write(u32 cpu, u8 c) { (void)cpu; (void)c; fail(); }
+WEAK void netlog_poll(void) {} /* no network log in the tests: nothing queued */
 WEAK bool xcall_debug_hypercall(struct guest_regs *regs) { (void)regs; return false; }
 WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
 WEAK bool guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }
 WEAK bool guest_step_active(void) { return false; }
 WEAK void guest_step_db_exit(void) { fatal("guest_step_db_exit"); }
 WEAK void guest_step_cancel(void) {}
+
+/* nested/ not linked: what --no-nested answers (xmhf/nested.h's stubs) */
+WEAK bool nested_vmx_offered(void) { return false; }
+WEAK enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { (void)msr, (void)value; return NESTED_MSR_NOT_MINE; }
+WEAK bool nested_cr_write_allowed(u64 new0, u64 new4) { (void)new0; return !(new4 & CR4_VMXE); }
+WEAK bool nested_vmcall(void) { return false; }
+WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
+{
+	(void)regs, (void)exit_reason;
+	fatal("nested_vmx_instruction");
+}

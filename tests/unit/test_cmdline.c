@@ -199,6 +199,86 @@ static void test_loglvl_and_e9(void **state)
 	assert_one_warning("cmdline: e9=1: expected on or off, using on");
 }
 
+static void test_evlog_period(void **state)
+{
+	(void)state;
+	parse("");
+	assert_int_equal(c.evlog_period, 0);
+	parse("evlog_period=200000000");
+	assert_int_equal(c.evlog_period, 200000000);
+	assert_int_equal(c.n_warnings, 0);
+	assert_int_equal(c.n_extra, 0);
+	parse("evlog_period=0x1000 evlog_period=soon");
+	assert_int_equal(c.evlog_period, 0x1000);
+	assert_one_warning("cmdline: evlog_period=soon: not a number of TSC ticks, using 4096");
+}
+
+static void test_netlog(void **state)
+{
+	(void)state;
+	parse("");
+	assert_false(c.netlog.on);
+	parse("netlog=e1000,10.0.2.15,10.0.2.2:5140");
+	assert_int_equal(c.n_warnings, 0);
+	assert_int_equal(c.n_extra, 0);
+	assert_true(c.netlog.on);
+	assert_true(c.netlog.any_e1000);
+	assert_int_equal(c.netlog.ip, 0x0a00020f);
+	assert_int_equal(c.netlog.dest_ip, 0x0a000202);
+	assert_int_equal(c.netlog.dest_port, 5140);
+	parse("netlog=03:1F.7,192.168.1.200,255.255.255.254:65535");
+	assert_int_equal(c.n_warnings, 0);
+	assert_true(c.netlog.on);
+	assert_false(c.netlog.any_e1000);
+	assert_int_equal(c.netlog.bdf, 3 << 8 | 0x1f << 3 | 7);
+	assert_int_equal(c.netlog.ip, 0xc0a801c8);
+	assert_int_equal(c.netlog.dest_ip, 0xfffffffe);
+	assert_int_equal(c.netlog.dest_port, 65535);
+}
+
+/* Every malformed field turns the channel off (also after a good netlog=)
+ * with one warning naming the field. */
+static void test_netlog_bad_values_turn_it_off(void **state)
+{
+	static const struct {
+		const char *value, *field;
+	} bad[] = {
+		{ "", "NIC (e1000 or a PCI address BB:DD.F)" },
+		{ "e1001,10.0.2.15,10.0.2.2:1", "NIC (e1000 or a PCI address BB:DD.F)" },
+		{ "00:20.0,10.0.2.15,10.0.2.2:1", "NIC (e1000 or a PCI address BB:DD.F)" },
+		{ "00:04.8,10.0.2.15,10.0.2.2:1", "NIC (e1000 or a PCI address BB:DD.F)" },
+		{ "0:04.0,10.0.2.15,10.0.2.2:1", "NIC (e1000 or a PCI address BB:DD.F)" },
+		{ "e1000", "IP address" },
+		{ "e1000,10.0.2,10.0.2.2:1", "IP address" },
+		{ "e1000,10.0.2.256,10.0.2.2:1", "IP address" },
+		{ "e1000,10.0.2.1.5,10.0.2.2:1", "IP address" },
+		{ "e1000,10..2.1,10.0.2.2:1", "IP address" },
+		{ "e1000,0x0a.0.2.1,10.0.2.2:1", "IP address" },
+		{ "e1000,0.0.0.0,10.0.2.2:1", "IP address" },
+		{ "e1000,255.255.255.255,10.0.2.2:1", "IP address" },
+		{ "e1000,10.0.2.15", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:0", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:65536", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:0x10", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:-1", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2:80", "destination (DEST_IP:PORT)" },
+		{ "e1000,10.0.2.15,10.0.2.2:80,x", "field count (NIC,IP,DEST_IP:PORT)" },
+	};
+	char line[128], expected[CMDLINE_WARNING_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(line, sizeof(line), "netlog=e1000,10.0.2.15,10.0.2.2:5140 netlog=%s", bad[i].value);
+		parse(line);
+		snprintf(expected, sizeof(expected), "cmdline: netlog=%s: bad %s, the network log is off",
+			 bad[i].value, bad[i].field);
+		assert_one_warning(expected);
+		assert_false(c.netlog.on);
+	}
+}
+
 static void test_later_occurrence_overrides(void **state)
 {
 	(void)state;
@@ -350,6 +430,9 @@ int main(void)
 		cmocka_unit_test(test_serial_trailing_field_warns),
 		cmocka_unit_test(test_boot_drive),
 		cmocka_unit_test(test_loglvl_and_e9),
+		cmocka_unit_test(test_evlog_period),
+		cmocka_unit_test(test_netlog),
+		cmocka_unit_test(test_netlog_bad_values_turn_it_off),
 		cmocka_unit_test(test_later_occurrence_overrides),
 		cmocka_unit_test(test_a_bad_later_value_keeps_the_earlier),
 		cmocka_unit_test(test_extra_keys),

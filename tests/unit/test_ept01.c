@@ -597,6 +597,32 @@ static void test_init_mtrr_reads_msrs(void **state)
 	assert_int_equal(m->var_mask[1], 0x4000);
 }
 
+/* A hidden device range (the network log's NIC) is not present, its
+ * neighbours stay mapped, and its pages cannot be given rights. Last: the
+ * list is global and only grows. */
+static void test_hidden_device_not_present(void **state)
+{
+	const u64 bar = GiB(3) + MiB(2) + 0x20000, size = 0x20000;
+
+	(void)state;
+	assert_false(ept01_hide_device((struct pt_range){ bar + 1, size }));     /* not page-aligned */
+	assert_false(ept01_hide_device((struct pt_range){ bar, 0 }));
+	assert_false(ept01_hide_device((struct pt_range){ ~0ull & ~0xfffull, 0x2000 })); /* wraps */
+	assert_true(ept01_hide_device((struct pt_range){ bar, size }));
+	u64 eptp = ept01_build(CPU);
+	for (u64 a = bar; a < bar + size; a += PAGE_SIZE) {
+		assert_false(present(eptp, a));
+		assert_int_equal(ept01_get_prot(CPU, l1_gpa(a)), 0);
+		assert_false(ept01_set_prot(CPU, l1_gpa(a), EPT_RWX));
+		assert_false(ept01_set_prot(CPU, l1_gpa(a), EPT_R));
+	}
+	assert_true(present(eptp, bar - 1));
+	assert_true(present(eptp, bar + size));
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar - PAGE_SIZE)), EPT_RWX);
+	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar + size)), EPT_RWX);
+	assert_true(present(eptp, GiB(3)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_prot_bounded, setup),
 		cmocka_unit_test_setup(test_set_prot_pool_full_refused, setup),
 		cmocka_unit_test_setup(test_init_mtrr_reads_msrs, setup),
+		cmocka_unit_test_setup(test_hidden_device_not_present, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

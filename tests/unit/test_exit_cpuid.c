@@ -21,7 +21,7 @@ static int setup(void **state)
 	(void)state;
 	fake_reset(0);
 	vmentry_vmcs01(0);
-	cpuid_set(0, 0, (struct cpuid_regs){ 0x16, 0x756e6547, 0x6c65746e, 0x49656e69 });
+	cpuid_set(0, 0, (struct cpuid_regs){ 0x1c, 0x756e6547, 0x6c65746e, 0x49656e69 });
 	cpuid_set(1, 0, (struct cpuid_regs){ 0x50654, 0x01020800, 0x7ffefbff, 0xbfebfbff });
 	cpuid_set(7, 0, (struct cpuid_regs){ 0, 0xffffffff, 0xffffffff, 0xffffffff });
 	cpuid_set(7, 1, (struct cpuid_regs){ 0x11, 0x22, 0x33, 0x44 });
@@ -32,7 +32,9 @@ static int setup(void **state)
 	cpuid_set(0x14, 0, (struct cpuid_regs){ 1, 0xf, 7, 0 });
 	cpuid_set(0x14, 1, (struct cpuid_regs){ 0x2490002, 0x3fff3fff, 0, 0 });
 	cpuid_set(0x1c, 0, (struct cpuid_regs){ 0x4000000f, 7, 7, 0 });
+	cpuid_set(0x80000000, 0, (struct cpuid_regs){ 0x80000008, 0, 0, 0 });
 	cpuid_set(0x80000001, 0, (struct cpuid_regs){ 0, 0, 0x121, 0x2c100800 });
+	cpuid_limits_init();
 	vmcs_set(VMCS_SECONDARY_VM_EXEC_CONTROL, PROC2_SKYLAKE_X);
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, 2);
@@ -171,17 +173,38 @@ static void test_other_leaves_pass_through(void **state)
 {
 	(void)state;
 	struct cpuid_regs r = guest_cpuid(0, 0);
-	assert_int_equal(r.eax, 0x16);
+	assert_int_equal(r.eax, 0x1c);
 	assert_int_equal(r.ebx, 0x756e6547);
 	assert_int_equal(r.ecx, 0x6c65746e);
 	assert_int_equal(r.edx, 0x49656e69);
 	r = guest_cpuid(0xd, 0);
 	assert_int_equal(r.eax, 0x2ff);
 	assert_int_equal(r.ecx, 0xa88);
-	cpuid_set(0x40000100, 0, (struct cpuid_regs){ 9, 10, 11, 12 });
-	r = guest_cpuid(0x40000100, 0);
-	assert_int_equal(r.eax, 9);
-	assert_int_equal(r.edx, 12);
+}
+
+/* A leaf above the highest basic one (outside the hypervisor's and the
+ * extended leaves) is answered as the CPU answers it, with the highest basic
+ * leaf (SDM Vol. 2A CPUID), as the core shows that leaf: a hidden one stays
+ * hidden. */
+static void test_undefined_leaves_answer_the_highest_basic_leaf(void **state)
+{
+	(void)state;
+	cpuid_set(0x16, 0, (struct cpuid_regs){ 9, 10, 11, 12 });
+	cpuid_set(0, 0, (struct cpuid_regs){ 0x16, 0, 0, 0 });
+	cpuid_limits_init();
+	static const u32 undefined[] = { 0x17, 0x40000100, 0x7a567254, 0x80000009, 0xffffffff };
+	for (u32 i = 0; i < sizeof(undefined) / sizeof(undefined[0]); i++) {
+		struct cpuid_regs r = guest_cpuid(undefined[i], 0);
+		assert_int_equal(r.eax, 9);
+		assert_int_equal(r.ebx, 10);
+		assert_int_equal(r.ecx, 11);
+		assert_int_equal(r.edx, 12);
+	}
+	assert_int_equal(guest_cpuid(0x80000001, 0).ecx, 0x121); /* extended leaves up to 0x80000008: the CPU's */
+	cpuid_set(0, 0, (struct cpuid_regs){ 0x14, 0, 0, 0 }); /* the highest basic leaf is Intel PT's */
+	cpuid_limits_init();
+	struct cpuid_regs r = guest_cpuid(0x15, 0);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 }
 
 static void test_sti_blocking_ends(void **state)
@@ -201,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup(test_hidden_leaves, setup),
 		cmocka_unit_test_setup(test_hypervisor_leaves, setup),
 		cmocka_unit_test_setup(test_other_leaves_pass_through, setup),
+		cmocka_unit_test_setup(test_undefined_leaves_answer_the_highest_basic_leaf, setup),
 		cmocka_unit_test_setup(test_sti_blocking_ends, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,13 +20,32 @@
 #define DR6_B0 BIT(0)
 #define RFLAGS_FIXED BIT(1)
 #define EXC_BITMAP0 (BIT(VECTOR_NMI) | BIT(18)) /* NMI, #MC: what else is intercepted stays */
+#define NIC_BDF 0x0010   /* 00:02.0, the hypervisor's NIC */
+#define NIC_IO 0xc040    /* its I/O BAR */
+#define NIC_IO_SIZE 0x40
+#define CONFIG_ADDR(bdf, reg) (BIT(31) | (u32)(bdf) << 8 | (reg))
+#define COM1 0x3f8 /* the console's UART */
 
 static struct guest_regs regs;
+static char console_bytes[16];
+static u32 n_console_bytes, console_cpu;
+
+u16 console_uart_port(void) { return COM1; }
+
+void console_guest_write(u32 cpu, u8 c)
+{
+	console_cpu = cpu;
+	console_bytes[n_console_bytes++ % sizeof(console_bytes)] = (char)c;
+}
 
 static int group_setup(void **state)
 {
 	(void)state;
 	io_watch_init(PM1A, 0); /* once: the hypervisor calls it once */
+	assert_true(io_hide_pci_function(NIC_BDF));
+	assert_false(io_hide_pci_function(NIC_BDF + 1)); /* one function */
+	assert_true(io_hide_ports(NIC_IO, NIC_IO_SIZE));
+	assert_false(io_hide_ports(0xfff0, 0x20));       /* past 0xffff */
 	return 0;
 }
 
@@ -88,10 +107,39 @@ static void test_watched_ports_intercepted(void **state)
 	assert_true(intercepted(PM1A));
 	assert_true(intercepted(0x92));
 	assert_false(intercepted(0xcf8));
-	assert_false(intercepted(0xcfc));
+	assert_true(intercepted(0xcfc)); /* a hidden PCI function: the data ports */
+	assert_true(intercepted(0xcff));
+	assert_false(intercepted(0xd00));
+	assert_true(intercepted(NIC_IO));
+	assert_true(intercepted(NIC_IO + NIC_IO_SIZE - 1));
+	assert_false(intercepted(NIC_IO + NIC_IO_SIZE));
 	assert_false(intercepted(0x60));
 	assert_false(intercepted(PM1A + 1));
 	assert_false(intercepted(0)); /* no PM1b */
+	assert_true(intercepted(COM1)); /* the console's transmit register */
+	assert_false(intercepted(COM1 + 5));
+}
+
+/* A byte to the console's transmit register goes through the console
+ * (its line lock), not straight to the port; other widths and reads of
+ * the port are the guest's as they were. */
+static void test_console_byte_through_console(void **state)
+{
+	(void)state;
+	n_console_bytes = 0;
+	regs.rax = 0xaa00 | 'G';
+	io_exit(QUAL(1, COM1), 1);
+	assert_int_equal(n_console_bytes, 1);
+	assert_int_equal(console_bytes[0], 'G');
+	assert_int_equal(console_cpu, CPU);
+	assert_int_equal(fake_n_port_accesses, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
+	out(2, COM1, 0x0141);
+	assert_int_equal(n_console_bytes, 1);
+	io_exit(QUAL(1, COM1) | QUAL_IN, 1);
+	assert_int_equal(fake_n_port_accesses, 1);
+	assert_int_equal(regs.rax & 0xff, 0x78); /* fake_port_value's low byte */
+	assert_int_equal(n_console_bytes, 1);
 }
 
 static void test_reset_control_write_announced(void **state)
@@ -236,6 +284,59 @@ static void string_io_step(u16 port, u32 size, u64 rflags)
 	assert_false(intercepted(0xcf8));
 }
 
+/* The hidden function's configuration space reads all ones and takes no
+ * write (only 0xCF8 is read, to see what the guest selected); another
+ * function's, or a disabled address, passes through. */
+static void in_absent(u32 size, u16 port, u64 want_rax, u32 n_accesses)
+{
+	regs.rax = RAX0;
+	io_exit(QUAL(size, port) | QUAL_IN, 1);
+	assert_int_equal(regs.rax, want_rax);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
+	assert_int_equal(fake_n_port_accesses, n_accesses);
+}
+
+static void test_hidden_pci_function_absent(void **state)
+{
+	(void)state;
+	fake_port_value = CONFIG_ADDR(NIC_BDF, 0x10);
+	in_absent(4, 0xcfc, 0xffffffffull, 1);
+	assert_int_equal(fake_port_accesses[0].port, 0xcf8);
+	in_absent(2, 0xcfe, 0x112233445566ffffull, 1);
+	in_absent(1, 0xcfd, 0x11223344556677ffull, 1);
+	regs.rax = 0x12345678;
+	io_exit(QUAL(4, 0xcfc), 1);
+	assert_int_equal(fake_n_port_accesses, 1); /* the write is dropped */
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
+
+	fake_port_value = CONFIG_ADDR(NIC_BDF + 8, 0); /* 00:03.0 */
+	io_exit(QUAL(4, 0xcfc) | QUAL_IN, 1);
+	assert_int_equal(regs.rax, fake_port_value);
+	assert_int_equal(fake_n_port_accesses, 2);
+	assert_int_equal(fake_port_accesses[1].port, 0xcfc);
+	fake_port_value = CONFIG_ADDR(NIC_BDF, 0) & ~BIT(31); /* no configuration cycle */
+	io_exit(QUAL(4, 0xcfc) | QUAL_IN, 1);
+	assert_int_equal(fake_n_port_accesses, 2);
+}
+
+/* Its I/O BAR: nothing answers, no port is touched; string I/O is #GP(0). */
+static void test_hidden_io_ports_absent(void **state)
+{
+	(void)state;
+	in_absent(1, NIC_IO + 5, 0x11223344556677ffull, 0);
+	in_absent(4, NIC_IO + NIC_IO_SIZE - 2, 0xffffffffull, 0); /* overlapping the end */
+	regs.rax = 0x55;
+	io_exit(QUAL(1, NIC_IO), 1);
+	assert_int_equal(fake_n_port_accesses, 0);
+	io_exit(QUAL(4, NIC_IO) | QUAL_STRING | QUAL_REP, 2);
+	assert_int_equal(fake_n_port_accesses, 0);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & (INTR_INFO_VALID | INTR_INFO_TYPE_VECTOR),
+			 INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_GP);
+	assert_int_equal(fake_log_count(LOG_WARN, "string I/O on port 0xc040 of a hidden device: #GP(0)"), 1);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);
+	assert_false(guest_step_active());
+}
+
 static void test_string_io_single_step(void **state)
 {
 	(void)state;
@@ -249,8 +350,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_watched_ports_intercepted, setup),
+		cmocka_unit_test_setup(test_console_byte_through_console, setup),
 		cmocka_unit_test_setup(test_reset_control_write_announced, setup),
 		cmocka_unit_test_setup(test_pci_address_write_not_reset, setup),
+		cmocka_unit_test_setup(test_hidden_pci_function_absent, setup),
+		cmocka_unit_test_setup(test_hidden_io_ports_absent, setup),
 		cmocka_unit_test_setup(test_kbc_reset_announced, setup),
 		cmocka_unit_test_setup(test_init_resets_power_off, setup),
 		cmocka_unit_test_setup(test_pm1_sleep_announced, setup),

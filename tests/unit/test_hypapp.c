@@ -36,15 +36,12 @@ static enum hypapp_result record(enum hook h, struct guest_regs *regs, u64 a, u6
 	return answer;
 }
 
-void hypapp_init(const struct hypapp_boot *boot) {}
 enum hypapp_result hypapp_hypercall(struct guest_regs *regs) { return record(HYPERCALL, regs, regs->rax, 0, 0); }
 enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 {
 	rec.rax_seen = regs->rax;
 	return record(CPUID, regs, leaf, subleaf, 0);
 }
-enum hypapp_result hypapp_rdmsr(struct guest_regs *regs, u32 msr) { return HYPAPP_PASS; }
-enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value) { return HYPAPP_PASS; }
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags)
 {
 	return record(IO, regs, port, size, flags);
@@ -59,8 +56,7 @@ enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 
 	return record(EXCEPTION, regs, intr_info, error_code, 0);
 }
 void hypapp_guest_shutdown(void) { record(SHUTDOWN, NULL, 0, 0, 0); }
-enum hypapp_result hypapp_nested_entry(struct guest_regs *regs) { return HYPAPP_PASS; }
-enum hypapp_result hypapp_nested_exit(struct guest_regs *regs, u32 exit_reason) { return HYPAPP_PASS; }
+/* the other hooks: the core's defaults (hypapp_defaults.c) */
 
 static struct guest_regs regs;
 
@@ -126,30 +122,47 @@ static void test_e820_stub_vmcall_is_the_cores(void **state)
 	assert_int_equal(injected(), 0);
 }
 
-/* CPUID: called with the leaf and subleaf the guest asked for, after the
- * core's answer is in the registers; PASS skips the instruction, DONE
- * leaves RIP to the hypapp. */
-static void test_cpuid_after_the_cores_answer(void **state)
+/* CPUID: only the leaves the core does not define reach the hypapp (above
+ * the highest basic leaf, outside the hypervisor's and the CPU's extended
+ * leaves), with the subleaf the guest asked for, after the CPU's answer is
+ * in the registers; PASS skips the instruction, DONE leaves RIP to the
+ * hypapp. The core's own leaves never call it. */
+static void test_cpuid_only_leaves_the_core_does_not_define(void **state)
 {
 	(void)state;
-	cpuid_set(0, 7, (struct cpuid_regs){ 0x16, 1, 2, 3 });
-	regs.rax = 0;
+	cpuid_set(0, 0, (struct cpuid_regs){ 0x16, 1, 2, 3 });
+	cpuid_set(0x80000000, 0, (struct cpuid_regs){ 0x80000008, 0, 0, 0 });
+	cpuid_set(0x16, 7, (struct cpuid_regs){ 0x99, 1, 2, 3 }); /* what the CPU answers for undefined leaves */
+	cpuid_limits_init();
+	static const u32 cores[] = { 0, 1, 0x16, 0x40000000, 0x40000001, 0x400000ff, 0x80000000, 0x80000008 };
+	for (u32 i = 0; i < sizeof(cores) / sizeof(cores[0]); i++) {
+		vmcs_set(VMCS_GUEST_RIP, RIP0);
+		regs.rax = cores[i];
+		vm_exit(EXIT_REASON_CPUID, 0);
+		assert_int_equal(rec.calls, 0);
+		assert_int_equal(rip(), RIP0 + LEN);
+	}
+
+	vmcs_set(VMCS_GUEST_RIP, RIP0);
+	regs.rax = 0x7e570000;
 	regs.rcx = 7;
 	vm_exit(EXIT_REASON_CPUID, 0);
 	assert_int_equal(rec.hook, CPUID);
-	assert_int_equal(rec.a, 0);
+	assert_int_equal(rec.a, 0x7e570000);
 	assert_int_equal(rec.b, 7);
-	assert_int_equal(rec.rax_seen, 0x16);
+	assert_int_equal(rec.rax_seen, 0x99);
 	assert_int_equal(rip(), RIP0 + LEN);
 
 	answer = HYPAPP_DONE;
-	vmcs_set(VMCS_GUEST_RIP, RIP0);
-	regs.rax = 0x40000000; /* the core's hypervisor leaf */
-	regs.rcx = 0;
-	vm_exit(EXIT_REASON_CPUID, 0);
-	assert_int_equal(rec.a, 0x40000000);
-	assert_int_equal(rec.rax_seen, 0x40000001);
-	assert_int_equal(rip(), RIP0);
+	static const u32 hypapps[] = { 0x17, 0x40000100, 0x80000009 };
+	for (u32 i = 0; i < sizeof(hypapps) / sizeof(hypapps[0]); i++) {
+		vmcs_set(VMCS_GUEST_RIP, RIP0);
+		regs.rax = hypapps[i];
+		vm_exit(EXIT_REASON_CPUID, 0);
+		assert_int_equal(rec.calls, 2 + i);
+		assert_int_equal(rec.a, hypapps[i]);
+		assert_int_equal(rip(), RIP0);
+	}
 }
 
 /* I/O: port, size and direction; DONE: the core does not touch the port. */
@@ -254,7 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_hypercall, setup),
 		cmocka_unit_test_setup(test_e820_stub_vmcall_is_the_cores, setup),
-		cmocka_unit_test_setup(test_cpuid_after_the_cores_answer, setup),
+		cmocka_unit_test_setup(test_cpuid_only_leaves_the_core_does_not_define, setup),
 		cmocka_unit_test_setup(test_io, setup),
 		cmocka_unit_test_setup(test_ept_violation, setup),
 		cmocka_unit_test_setup(test_intercepted_exception, setup),

@@ -8,6 +8,9 @@
  * - No event reaches the guest inside a one-instruction step: NMIs wait,
  *   an exception of the stepped instruction cancels the step first.
  * - An INIT signal to the boot CPU powers off (it cannot wait for a SIPI).
+ * - An isolation (guest_isolate_begin/end, a PAL) holds guest NMIs: none injected, no NMI
+ *   window asked for, each delivered once after it; its state is restored; a dropped vectored
+ *   event is not redelivered (an NMI among them stays pending).
  * The guest runs on CPU 1 in 32-bit protected mode, paging off. */
 #include "fake_ept01.h"
 #include <runtime/guest_step.h>
@@ -211,10 +214,60 @@ static void test_init_signal_to_boot_cpu(void **state)
 	assert_int_equal(fake_log_count(LOG_INFO, "cpu 0: INIT signal to the boot CPU: the guest reset; powering off"), 1);
 }
 
+static void test_isolation_holds_nmis(void **state)
+{
+	(void)state;
+	struct guest_isolation save;
+	vmcs_set(VMCS_GUEST_CR3, 0x5000);
+	vmcs_set(VMCS_GUEST_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA);
+	vmcs_set(VMCS_GUEST_SS_SELECTOR, 0x2b);
+	vmcs_set(VMCS_EXCEPTION_BITMAP, 0);
+	percpu[SELF].nmi_pending = 1;
+	vmcs_set(VMCS_CPU_BASED_VM_EXEC_CONTROL, PROC_NMI_WINDOW_EXITING);
+	guest_isolate_begin(&save, 0x4000, 0x8000, 0x9000, 1000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), 0x4000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 0x8000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), 0x9000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), RFLAGS_FIXED);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR0), CR0_PE | CR0_EM | CR0_TS);
+	assert_int_equal(vmcs_get(VMCS_GUEST_IA32_EFER), EFER_LME | EFER_LMA);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), 0xffffffffu);
+	assert_true(guest_exception_intercepted(VECTOR_PF));
+	assert_false(nmi_window());
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, NMI_EVENT); /* another NMI arrives inside */
+	vm_exit(EXIT_REASON_EXCEPTION_NMI, 0);
+	assert_int_equal(injected(), 0);
+	assert_false(nmi_window());
+	assert_int_equal(percpu[SELF].nmi_pending, 2);
+	vmcs_set(VMCS_IDT_VECTORING_INFO, NMI_EVENT); /* dropped: pending, not redelivered */
+	guest_drop_vectored_event();
+	vm_exit(EXIT_REASON_NMI_WINDOW, NMI_EVENT);
+	assert_int_equal(injected(), 0);
+	assert_int_equal(percpu[SELF].nmi_pending, 3);
+	vmcs_set(VMCS_GUEST_SS_SELECTOR, 0);
+	guest_isolate_end(&save);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), CODE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), 0x5000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR0), CR0_PE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), RFLAGS_FIXED | RFLAGS_IF);
+	assert_int_equal(vmcs_get(VMCS_GUEST_IA32_EFER), EFER_SCE | EFER_LME | EFER_LMA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_SELECTOR), 0x2b);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), 0);
+	assert_false(guest_exception_intercepted(VECTOR_PF));
+	for (u32 left = 3; left-- > 0;) { /* one each, at the exits after the isolation */
+		vm_exit(EXIT_REASON_NMI_WINDOW, 0);
+		assert_int_equal(injected(), NMI_EVENT);
+		assert_int_equal(percpu[SELF].nmi_pending, left);
+	}
+	vm_exit(EXIT_REASON_NMI_WINDOW, 0);
+	assert_int_equal(injected(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_nmi_not_in_sti_shadow, setup),
+		cmocka_unit_test_setup(test_isolation_holds_nmis, setup),
 		cmocka_unit_test_setup(test_vectored_event_redelivered, setup),
 		cmocka_unit_test_setup(test_fault_during_delivery_combined, setup),
 		cmocka_unit_test_setup(test_nmi_waits_for_step, setup),

@@ -1,6 +1,7 @@
 # common.sh -- sourced by the tools/bench/*.sh scripts.
 #   BENCH_BUILD    hypervisor build dir (default build/bench; built with ./build.sh defaults:
 #                  --max-cpus 8, -O2)
+#   BENCH_APP      the hypapp to build it with (./build.sh --app; default: build.sh's)
 #   BENCH_RESULTS  results dir (default $BENCH_BUILD/results): raw numbers (*.tsv), the markdown
 #                  tables (*.md) and every Bochs run (runs/NAME/: serial.txt, bochs.log, ...)
 #   BENCH_JOBS     Bochs runs in parallel (default 2; Bochs uses one host CPU per run)
@@ -20,8 +21,8 @@ log() { echo "bench: $*" >&2; }
 
 # the hypervisor, default configuration
 build_hv() {
-	log "building the hypervisor in $BENCH_BUILD (default configuration)"
-	./build.sh --out "$BENCH_BUILD" >"$BENCH_BUILD.build.log" 2>&1 ||
+	log "building the hypervisor in $BENCH_BUILD (default configuration${BENCH_APP:+, --app $BENCH_APP})"
+	./build.sh --out "$BENCH_BUILD" ${BENCH_APP:+--app "$BENCH_APP"} >"$BENCH_BUILD.build.log" 2>&1 ||
 		{ tail -20 "$BENCH_BUILD.build.log" >&2; exit 1; }
 }
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """bxtest.py -- run Bochs test cases (tests/bochs/*.case) in parallel with bxrun.py.
 
-  bxtest.py --build DIR [--build DIR2]... [--only REGEX] [-j N] CASE...
+  bxtest.py [--build DIR]... [--only REGEX] [-j N] CASE[@DIR]...
 
 Each case runs as `bxrun.py --out DIR/bochs/NAME ...` (NAME = case file name without .case),
-once per build dir; with several build dirs a case is reported as NAME@BUILDDIRNAME.
+once per --build dir, or only against DIR when given as CASE@DIR (so that one run, with all
+its parallel slots, covers cases that need different builds); with several build dirs a case
+is reported as NAME@BUILDDIRNAME.
 Prints `PASS name (12.3 s)` or `FAIL name: reason (12.3 s)` plus log tails per case as it
 finishes, and as the very last line `N passed, N failed`. Exit status 1 if any case failed.
 The case format is described in tests/bochs/README.md.
 """
-import argparse, os, re, signal, subprocess, sys, threading, time
+import argparse, contextlib, os, re, shlex, signal, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,11 +25,14 @@ KEYS = {
     "expect": ("--expect", True, False), "reject": ("--reject", True, False),
     "stop_on": ("--stop-on", True, False), "e9": (None, False, False),
     "bochs_line": ("--bochs-line", True, False), "check": (None, True, False),
+    "udp_recv": (None, False, True),
 }
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 RUNNING = set()     # bxrun.py processes, stopped (each stops its Bochs) if we are interrupted
+PORT_LOCKS = {}     # udp_recv port file -> lock: the cases receiving on one port run one at a time
+PORT_LOCKS_GUARD = threading.Lock()
 
 
 def stop_all(*_):
@@ -37,7 +42,8 @@ def stop_all(*_):
 
 
 def parse_case(path, build):
-    """Returns (args for bxrun.py, missing input files, `check` scripts, judged log name).
+    """Returns (args for bxrun.py, missing input files, `check` scripts, judged log name,
+    the file naming the UDP port to receive on or None).
     Raises ValueError on a bad file."""
     vals = {}
     with open(path) as f:
@@ -72,14 +78,31 @@ def parse_case(path, build):
         args.append("--e9")
     checks = vals.get("check", [])
     missing = [p for p in disks + vals.get("iso", []) if not os.path.exists(p)]
-    missing += [c for c in checks if not os.path.exists(os.path.join(ROOT, c))]
-    return args, missing, checks, "stdout.txt" if e9 else "serial.txt"
+    missing += [c.split()[0] for c in checks if not os.path.exists(os.path.join(ROOT, c.split()[0]))]
+    udp = vals.get("udp_recv", [None])[0]
+    missing += [udp] if udp and not os.path.exists(udp) else []
+    return args, missing, checks, "stdout.txt" if e9 else "serial.txt", udp
+
+
+def start_udp_receiver(port_file, out):
+    """tools/netlog/udprecv.py on 127.0.0.1:PORT (PORT read from port_file) writing out/udp.txt;
+    returns the process once it listens."""
+    with open(port_file) as f:
+        port = f.read().strip()
+    os.makedirs(out, exist_ok=True)
+    r = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "netlog", "udprecv.py"), "--port", port,
+                          os.path.join(out, "udp.txt")], stdout=subprocess.PIPE, errors="replace")
+    RUNNING.add(r)
+    r.stdout.readline()  # "listening ..."
+    return r
 
 
 def run_checks(checks, log):
-    """Runs each `check` script on the judged log; returns (reason, output) of the first failure."""
+    """Runs each `check` (script and its arguments) on the judged log; returns (reason, output)
+    of the first failure."""
     for c in checks:
-        r = subprocess.run([os.path.join(ROOT, c), log], cwd=ROOT, stdout=subprocess.PIPE,
+        script, *args = shlex.split(c)
+        r = subprocess.run([os.path.join(ROOT, script)] + args + [log], cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, errors="replace")
         if r.returncode != 0:
             out = r.stdout.strip()
@@ -95,17 +118,26 @@ def run_case(path, build, label):
         name += "@" + os.path.basename(build)
     t0 = time.time()
     try:
-        args, missing, checks, log = parse_case(path, build)
+        args, missing, checks, log, udp = parse_case(path, build)
     except (OSError, ValueError) as e:
         return name, False, "bad case file: %s" % e, "", 0.0
     if missing:
         return name, False, "missing " + ", ".join(missing), "", 0.0
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "bxrun.py"), "--out", out,
-                          "--name", name] + args, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, errors="replace")
-    RUNNING.add(p)
-    stdout = p.communicate()[0]
-    RUNNING.discard(p)
+    with PORT_LOCKS_GUARD:
+        port_lock = PORT_LOCKS.setdefault(os.path.abspath(udp), threading.Lock()) if udp else None
+    with port_lock or contextlib.nullcontext():
+        receiver = start_udp_receiver(udp, out) if udp else None
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, "bxrun.py"), "--out", out,
+                              "--name", name] + args, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, errors="replace")
+        RUNNING.add(p)
+        stdout = p.communicate()[0]
+        RUNNING.discard(p)
+        if receiver:
+            time.sleep(0.5)  # datagrams still in the loopback queue
+            receiver.terminate()
+            receiver.wait()
+            RUNNING.discard(receiver)
     lines = stdout.splitlines()
     head = lines[0] if lines else ""
     reason = head.split(": ", 1)[1] if head.startswith("FAIL") and ": " in head else \
@@ -130,9 +162,9 @@ def case_timeout(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--build", required=True, action="append",
+    ap.add_argument("--build", action="append", default=[],
                     help="build dir: case paths are relative to it (repeatable: every case "
-                         "runs against each)")
+                         "without @DIR runs against each)")
     ap.add_argument("--only", help="run only cases whose name matches this regex")
     ap.add_argument("-j", type=int, default=2, help="parallel Bochs runs (default 2)")
     ap.add_argument("cases", nargs="+")
@@ -140,15 +172,24 @@ def main():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop_all)
     builds = [os.path.abspath(b) for b in a.build]
-    cases = sorted(set(a.cases))
+    jobs = set()
+    for arg in a.cases:
+        case, at, build = arg.partition("@")
+        if at:
+            jobs.add((case, os.path.abspath(build)))
+        elif not builds:
+            ap.error("%s: no --build and no @DIR" % arg)
+        else:
+            jobs.update((case, b) for b in builds)
     if a.only:
-        cases = [c for c in cases if re.search(a.only, os.path.basename(c)[:-5])]
-    if not cases:
+        jobs = {j for j in jobs if re.search(a.only, os.path.basename(j[0])[:-5])}
+    if not jobs:
         print("bxtest: no cases selected", file=sys.stderr)
+    several_builds = len({b for _, b in jobs}) > 1
     lock, results = threading.Lock(), []
 
     def one(job):
-        r = run_case(job[0], job[1], len(builds) > 1)
+        r = run_case(job[0], job[1], several_builds)
         with lock:
             name, ok, reason, detail, secs = r
             if ok:
@@ -161,7 +202,7 @@ def main():
             results.append(ok)
 
     # longest first (by timeout), so that a long case does not start last
-    jobs = sorted(((c, b) for c in cases for b in builds), key=lambda j: -case_timeout(j[0]))
+    jobs = sorted(jobs, key=lambda j: (-case_timeout(j[0]), j))
     with ThreadPoolExecutor(max_workers=max(1, a.j)) as ex:
         list(ex.map(one, jobs))
     passed = sum(results)

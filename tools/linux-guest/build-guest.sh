@@ -2,7 +2,7 @@
 # build-guest.sh -- build the small BIOS-bootable Linux test-guest disk image, without root.
 #
 #   build-guest.sh [-o OUT.img] [-k FLAVOUR | -K VMLINUZ] [-t PROG]... [-d DIR]... [-r "CMD; CMD"]
-#                  [-a "kernel args"] [-T TSC_KHZ] [-c gzip|none] [-C CACHE_DIR]
+#                  [-m MODULE]... [-a "kernel args"] [-T TSC_KHZ] [-c gzip|none] [-C CACHE_DIR]
 #
 # Result (a raw disk that boots on any PC BIOS, or from a hypervisor that starts it at 0x7C00
 # with DL = its BIOS drive number):
@@ -25,26 +25,29 @@
 #   -r  command list, separated by ';' or newlines: /test becomes /bin/guest-run, which runs each
 #       command with sh -c, printing "GUEST-RUN: cmd" before and "GUEST-RC: rc=N cmd" after it,
 #       and exits 1 if any command failed (so GUEST-DONE shows rc=1), else 0
+#   -m  kernel module of the package, by its name (e.g. kvm_intel), repeatable: it and the modules
+#       it depends on (their .modinfo "depends=") go to /lib/modules/<version>/ with a
+#       modules.dep, so `modprobe MODULE` in the guest loads them in order (not with -K)
 #   -a  extra kernel arguments (appended; unknown key=value words land in /init's environment)
 #   -T  tsc_early_khz value (default 50000 = Bochs ips 50M; 0 = leave it out). Linux believes
 #       CPUID's 3.5 GHz TSC, but in Bochs the TSC counts instructions (= ips per emulated
 #       second); without this the APIC timer fires ~50x too often and inflates exit counts.
 #   -c  initramfs compression (default gzip)
 #   -C  cache dir for the downloaded .deb (default ${XDG_CACHE_HOME:-~/.cache}/xmhf)
-# Needs: busybox-static syslinux syslinux-common mtools fdisk python3 (tools/deps.sh)
+# Needs: busybox-static syslinux syslinux-common mtools fdisk python3 binutils (tools/deps.sh)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 OUT=build/linux-guest.img FLAVOUR=cloud-amd64 VMLINUZ= TESTS=() EXTRA_ARGS= COMP=gzip TSC_KHZ=50000
-RUN_LIST= DIRS=() LINKS=()
+RUN_LIST= DIRS=() LINKS=() MODULES=()
 CACHE=${XMHF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xmhf}
-while getopts o:k:K:t:d:r:a:T:c:C: opt; do
+while getopts o:k:K:t:d:r:m:a:T:c:C: opt; do
   case $opt in
     o) OUT=$OPTARG ;; k) FLAVOUR=$OPTARG ;; K) VMLINUZ=$(readlink -f "$OPTARG") ;;
     t) TESTS+=("$(readlink -f "$OPTARG")") ;; a) EXTRA_ARGS="$EXTRA_ARGS $OPTARG" ;;
-    d) DIRS+=("$(readlink -f "$OPTARG")") ;; r) RUN_LIST=$OPTARG ;;
+    d) DIRS+=("$(readlink -f "$OPTARG")") ;; r) RUN_LIST=$OPTARG ;; m) MODULES+=("$OPTARG") ;;
     T) TSC_KHZ=$OPTARG ;; c) COMP=$OPTARG ;; C) CACHE=$OPTARG ;;
-    *) sed -n '2,35p' "$0"; exit 2 ;;
+    *) sed -n '2,37p' "$0"; exit 2 ;;
   esac
 done
 mkdir -p "$(dirname "$OUT")"; OUT=$(readlink -f "$OUT")
@@ -84,14 +87,15 @@ KARGS="console=ttyS0,115200 panic=-1 nokaslr mitigations=off tsc=reliable 8250.n
 [ "$TSC_KHZ" != 0 ] && KARGS="$KARGS tsc_early_khz=$TSC_KHZ"
 KARGS="$KARGS${EXTRA_ARGS}"
 
-for t in mcopy mformat syslinux sfdisk python3 dpkg-deb; do
+for t in mcopy mformat syslinux sfdisk python3 dpkg-deb objcopy; do
   command -v $t >/dev/null || { echo "build-guest: missing $t (tools/deps.sh installs it)" >&2; exit 1; }
 done
 MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 [ -f "$MBR_BIN" ] || { echo "build-guest: missing $MBR_BIN (syslinux-common)" >&2; exit 1; }
 file -L /bin/busybox | grep -q 'statically linked' || { echo "build-guest: /bin/busybox is not static (busybox-static)" >&2; exit 1; }
 
-# ---- 1. kernel: only /boot/vmlinuz-* of the package (the guest needs no modules) --------------
+# ---- 1. kernel: /boot/vmlinuz-* of the package, and the modules asked for with -m ----------------
+[ -n "$VMLINUZ" ] && [ ${#MODULES[@]} -gt 0 ] && { echo "build-guest: -m needs the Debian package, not -K" >&2; exit 2; }
 if [ -z "$VMLINUZ" ]; then
   mkdir -p "$CACHE/debs"
   # linux-image-<flavour> is a meta package; it depends on the real one (linux-image-6.1.0-NN-...)
@@ -107,9 +111,42 @@ if [ -z "$VMLINUZ" ]; then
     DEB=$(ls -v "$CACHE/debs/linux-image-"*"-${FLAVOUR}_"*.deb 2>/dev/null | tail -1 || true)
     [ -n "$DEB" ] || { echo "build-guest: cannot resolve linux-image-$FLAVOUR (run apt-get update)" >&2; exit 1; }
   fi
-  dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$W" --wildcards './boot/vmlinuz-*'
+  # with -m several files come out of it: unpack its data once (~7 s of xz each time)
+  if [ ${#MODULES[@]} -gt 0 ]; then dpkg-deb --fsys-tarfile "$DEB" > "$W/data.tar"; fi
+  pkg_extract() { if [ -f "$W/data.tar" ]; then tar -x -C "$W" -f "$W/data.tar" "$@"; else dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$W" "$@"; fi; }
+  pkg_extract --wildcards './boot/vmlinuz-*'
   VMLINUZ=$(ls "$W/boot/vmlinuz-"*)
   echo "build-guest: kernel $(basename "$DEB")"
+fi
+MODDIR= MODSPEC=$W/modules.spec; : > "$MODSPEC"
+if [ ${#MODULES[@]} -gt 0 ]; then
+  KVER=${VMLINUZ##*/vmlinuz-} MODDIR=lib/modules/${VMLINUZ##*/vmlinuz-}
+  tar -t -f "$W/data.tar" | grep "^\./$MODDIR/.*\.ko$" > "$W/ko.list" || true
+  ko_path() {   # module name (- and _ are the same) -> path in the package
+    local n=${1//-/_} f; while read -r f; do b=${f##*/}; b=${b%.ko}; [ "${b//-/_}" = "$n" ] && { echo "$f"; return; }; done < "$W/ko.list"
+    echo "build-guest: -m: no module $1 in $(basename "$DEB")" >&2; return 1
+  }
+  declare -A DONE_MOD=() DEPS_OF=(); TODO=("${MODULES[@]}")
+  while [ ${#TODO[@]} -gt 0 ]; do
+    m=${TODO[0]//-/_}; TODO=("${TODO[@]:1}"); [ -n "${DONE_MOD[$m]:-}" ] && continue
+    f=$(ko_path "$m"); pkg_extract "$f"
+    deps=$(objcopy -O binary -j .modinfo "$W/$f" /dev/stdout | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' ')
+    DONE_MOD[$m]=${f#./$MODDIR/}; DEPS_OF[$m]=$deps; TODO+=($deps)
+  done
+  # modules.dep, as depmod writes it: "path: every module it needs, transitively", listed so that
+  # loading them from the last to the first works (mdeps prints each after its own needs)
+  mdeps() { local d; for d in ${DEPS_OF[$1]}; do mdeps "${d//-/_}"; echo "${DONE_MOD[${d//-/_}]}"; done; }
+  for m in "${!DONE_MOD[@]}"; do
+    echo "${DONE_MOD[$m]}: $(mdeps "$m" | awk '!seen[$0]++' | tac | tr '\n' ' ' | sed 's/ $//')"
+  done | sort > "$W/modules.dep"
+  p=; for c in ${MODDIR//\// }; do p=$p/$c; echo "dir $p 755"; done > "$MODSPEC"
+  for m in "${!DONE_MOD[@]}"; do
+    f=${DONE_MOD[$m]} p=/$MODDIR
+    for c in $(dirname "$f" | tr '/' ' '); do p=$p/$c; echo "dir $p 755"; done
+    echo "file /$MODDIR/$f 644 $W/$MODDIR/$f"
+  done | awk '!seen[$0]++' >> "$MODSPEC"
+  echo "file /$MODDIR/modules.dep 644 $W/modules.dep" >> "$MODSPEC"
+  echo "build-guest: modules ${!DONE_MOD[*]} (kernel $KVER)"
 fi
 
 # ---- 2. initramfs ------------------------------------------------------------------------------
@@ -156,6 +193,7 @@ EOF
     if [ $first = 1 ]; then echo "file /test 755 $t"; first=0; fi
   done
   for l in "${LINKS[@]}"; do echo "slink /bin/${l% *} ${l#* }"; done
+  cat "$MODSPEC"
 } > "$W/initramfs.spec"
 python3 "$HERE/mkcpio.py" "$W/initramfs.spec" "$W/initrd.cpio"
 case $COMP in

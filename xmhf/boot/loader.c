@@ -1,6 +1,7 @@
 /* The loader: checks the memory map, moves multiboot modules out of the
  * hypervisor's way, relocates runtime.bin to its base and enters it. It
  * runs once on the boot CPU in long mode on the identity map of 4 GiB. */
+#include <config.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
 #include <xmhf/console.h>
@@ -10,6 +11,7 @@
 #include <xmhf/panic.h>
 #include <xmhf/paging.h>
 #include <xmhf/string.h>
+#include <xmhf/vmx.h>
 
 extern const u8 runtime_payload[], runtime_payload_end[];
 extern const u8 __loader_start[], __loader_end[];
@@ -93,10 +95,35 @@ static void place_modules(const struct multiboot_info *mbi, u64 base, u64 end)
 	}
 }
 
+#if CONFIG_TEST_HYPERCALLS
+/* Test builds, test_uefi_return=on: the UEFI loader's hand-off
+ * (BOOT_GUEST_UEFI_RETURN) on a VMX CPU without UEFI firmware. This loader
+ * stands in for the firmware: the runtime resumes it in VMX non-root right
+ * after the call, as it resumes the firmware under xmhf.efi
+ * (tests/bochs/uefi-return-1cpu.case). */
+static void test_uefi_return(void (*entry)(struct boot_info *), const struct runtime_header *rt)
+{
+	const char *on = cmdline_extra(&cmdline, "test_uefi_return");
+
+	if (!on || strcmp(on, "on"))
+		return;
+	boot_info.guest_start = BOOT_GUEST_UEFI_RETURN;
+	struct boot_info *bi = runtime_image_install(rt, runtime_payload, &boot_info);
+	pr_info("xmhf: loader: test_uefi_return=on: entering the runtime as xmhf.efi does");
+	console_drain(); /* the runtime sets the UART up again */
+	u64 status = uefi_enter_runtime(entry, bi, &bi->uefi);
+	/* the runtime's guest from here on: CPUID shows no VMX (exit_cpuid.c) */
+	pr_info("xmhf: loader: resumed as the guest: status %llu, CPUID.1:ECX.VMX %u", status,
+		!!(cpuid(1, 0).ecx & CPUID1_ECX_VMX));
+	console_drain();
+	cpu_halt_forever();
+}
+#endif
+
 void loader_main(u32 magic, u32 mbi_pa)
 {
 	const struct multiboot_info *mbi = (const void *)(u64)mbi_pa;
-	const struct runtime_header *rt = (const void *)runtime_payload;
+	const struct runtime_header *rt;
 	const char *cmd = "";
 
 	boot_info.loader_tsc = rdtsc();
@@ -108,7 +135,8 @@ void loader_main(u32 magic, u32 mbi_pa)
 	pr_info("xmhf: loader: cmdline '%s'", cmd);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		panic("xmhf: loader: not started by a multiboot loader (eax=0x%x)", magic);
-	if (rt->magic != RUNTIME_HEADER_MAGIC || (u64)(runtime_payload_end - runtime_payload) != rt->image_end - rt->base)
+	rt = runtime_image_header(runtime_payload, (u64)(runtime_payload_end - runtime_payload));
+	if (!rt)
 		panic("xmhf: loader: runtime image is corrupt");
 
 	strlcpy(boot_info.cmdline, cmd, sizeof(boot_info.cmdline));
@@ -124,11 +152,12 @@ void loader_main(u32 magic, u32 mbi_pa)
 		panic("xmhf: loader: the hypervisor range [0x%llx, 0x%llx) overlaps the loader", base, end);
 	place_modules(mbi, base, end);
 
-	memmove((void *)base, runtime_payload, rt->image_end - base);
-	memset((void *)rt->image_end, 0, end - rt->image_end);
-	boot_info.magic = BOOT_INFO_MAGIC;
-	memcpy((void *)rt->boot_info, &boot_info, sizeof(boot_info));
+	void (*entry)(struct boot_info *) = (void (*)(struct boot_info *))rt->entry;
+#if CONFIG_TEST_HYPERCALLS
+	test_uefi_return(entry, rt);
+#endif
+	struct boot_info *bi = runtime_image_install(rt, runtime_payload, &boot_info);
 	pr_debug("xmhf: loader: runtime at [0x%llx, 0x%llx), entering it", base, end);
-	((void (*)(struct boot_info *))rt->entry)((struct boot_info *)rt->boot_info);
+	entry(bi);
 	panic("xmhf: loader: the runtime returned");
 }

@@ -148,6 +148,121 @@ static void set_e9(struct cmdline *c, struct slice v)
 		     (int)v.len, v.s, c->e9 ? "on" : "off");
 }
 
+static void set_evlog_period(struct cmdline *c, struct slice v)
+{
+	u64 ticks;
+
+	if (parse_u64(v.s, v.len, &ticks))
+		c->evlog_period = ticks;
+	else
+		warn(c, "cmdline: evlog_period=%.*s: not a number of TSC ticks, using %llu",
+		     (int)v.len, v.s, c->evlog_period);
+}
+
+/* 1..max_len digits of base 10 or 16 only (no prefix, no sign), at most max. */
+static bool parse_digits(struct slice f, unsigned base, size_t max_len, u64 max, u64 *out)
+{
+	u64 v = 0;
+
+	if (!f.len || f.len > max_len)
+		return false;
+	for (size_t i = 0; i < f.len; i++) {
+		char ch = (char)(f.s[i] | 0x20);
+		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') :
+			     ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+		if (d >= base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return v <= max;
+}
+
+/* "e1000" or a PCI address BB:DD.F (hex: bus 00..ff, device 00..1f, function 0..7). */
+static bool parse_nic(struct slice f, struct netlog_config *n)
+{
+	u64 bus, dev, fn;
+
+	if (slice_is(f, "e1000")) {
+		n->any_e1000 = true;
+		return true;
+	}
+	if (f.len != 7 || f.s[2] != ':' || f.s[5] != '.' ||
+	    !parse_digits((struct slice){ f.s, 2 }, 16, 2, 0xff, &bus) ||
+	    !parse_digits((struct slice){ f.s + 3, 2 }, 16, 2, 0x1f, &dev) ||
+	    !parse_digits((struct slice){ f.s + 6, 1 }, 16, 1, 7, &fn))
+		return false;
+	n->any_e1000 = false;
+	n->bdf = (u16)(bus << 8 | dev << 3 | fn);
+	return true;
+}
+
+/* A dotted quad a.b.c.d, each 0..255 in decimal; not 0.0.0.0 nor 255.255.255.255. */
+static bool parse_ipv4(struct slice f, u32 *ip)
+{
+	struct slice rest = f;
+	u32 v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		struct slice part = { rest.s, 0 };
+		u64 octet;
+
+		while (part.len < rest.len && rest.s[part.len] != '.')
+			part.len++;
+		if ((i < 3) != (part.len < rest.len) || !parse_digits(part, 10, 3, 255, &octet))
+			return false;
+		v = v << 8 | (u32)octet;
+		rest.s += part.len + (i < 3);
+		rest.len -= part.len + (i < 3);
+	}
+	*ip = v;
+	return v != 0 && v != 0xffffffffu;
+}
+
+/* "DEST_IP:PORT", port 1..65535 in decimal. */
+static bool parse_dest(struct slice f, struct netlog_config *n)
+{
+	struct slice ip = { f.s, 0 };
+	u64 port;
+
+	while (ip.len < f.len && f.s[ip.len] != ':')
+		ip.len++;
+	if (ip.len == f.len || !parse_ipv4(ip, &n->dest_ip))
+		return false;
+	struct slice p = { f.s + ip.len + 1, f.len - ip.len - 1 };
+	if (!parse_digits(p, 10, 5, 0xffff, &port) || port < 1)
+		return false;
+	n->dest_port = (u16)port;
+	return true;
+}
+
+/* netlog=NIC,IP,DEST_IP:PORT: all fields valid, or the channel is off. */
+static void set_netlog(struct cmdline *c, struct slice v)
+{
+	struct netlog_config n = { .on = true };
+	struct slice rest = v, nic, ip, dest;
+	bool more;
+	const char *bad = NULL;
+
+	nic = next_field(&rest, &more);
+	ip = more ? next_field(&rest, &more) : (struct slice){ NULL, 0 };
+	dest = more ? next_field(&rest, &more) : (struct slice){ NULL, 0 };
+	if (!parse_nic(nic, &n))
+		bad = "NIC (e1000 or a PCI address BB:DD.F)";
+	else if (!ip.s || !parse_ipv4(ip, &n.ip))
+		bad = "IP address";
+	else if (!dest.s || !parse_dest(dest, &n))
+		bad = "destination (DEST_IP:PORT)";
+	else if (more)
+		bad = "field count (NIC,IP,DEST_IP:PORT)";
+	if (bad) {
+		warn(c, "cmdline: netlog=%.*s: bad %s, the network log is off", (int)v.len, v.s, bad);
+		c->netlog.on = false;
+		return;
+	}
+	c->netlog = n;
+}
+
 static void copy_slice(char *dst, struct slice v)
 {
 	memcpy(dst, v.s, v.len);
@@ -191,6 +306,8 @@ static const struct {
 	{ "boot_drive", set_boot_drive },
 	{ "loglvl", set_loglvl },
 	{ "e9", set_e9 },
+	{ "evlog_period", set_evlog_period },
+	{ "netlog", set_netlog },
 };
 
 static void parse_word(struct cmdline *c, struct slice w, bool first)
@@ -237,6 +354,7 @@ void cmdline_defaults(struct cmdline *c)
 	c->boot_drive = 0x80;
 	c->loglvl = LOG_INFO;
 	c->e9 = false;
+	c->evlog_period = 0;
 }
 
 void cmdline_parse(const char *s, struct cmdline *c)

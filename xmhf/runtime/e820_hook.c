@@ -10,6 +10,7 @@
 #include <runtime/xcall.h>
 #include <xmhf/e820.h>
 #include <xmhf/hypapp.h>
+#include <xmhf/nested.h>
 #include <xmhf/log.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
@@ -91,12 +92,13 @@ bool e820_hook_handle(struct guest_regs *regs)
 }
 
 /* VMCALL: the E820 stub first (the core's own, real mode at a fixed
- * address), then the hypapp's hypercalls, else #UD (the CPU's answer to
- * VMCALL outside VMX non-root). */
+ * address), then in L1's VMX root operation the CPU's answer there
+ * (nested VMX: VMfail, docs/nested.md), then the hypapp's hypercalls,
+ * else #UD (the CPU's answer to VMCALL outside VMX operation). */
 void handle_vmcall(struct guest_regs *regs)
 {
 	if (xcall_debug_hypercall(regs))
 		return;
-	if (!e820_hook_handle(regs) && hypapp_hypercall(regs) == HYPAPP_PASS)
+	if (!e820_hook_handle(regs) && !nested_vmcall() && hypapp_hypercall(regs) == HYPAPP_PASS)
 		inject_exception(VECTOR_UD, false, 0);
 }

@@ -19,7 +19,7 @@
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
 
-#define REGION_HIDDEN 0xfe /* entirely the hypervisor's: not present */
+#define REGION_HIDDEN 0xfe /* entirely the hypervisor's or a hidden device's: not present */
 #define FIXED_MTRR_END MiB(1)
 
 /* A build with MTRR types merged at 1 GiB needs at most: the PML4, the
@@ -27,10 +27,13 @@
  * fixed-range MiB, the APIC page and each 2 MiB that holds overrides (the
  * hypervisor's range is 2 MiB aligned). The pool has that, room for MTRR
  * splits (36 pages) and for the in-place splits of overrides (a PD and a PT
- * each). */
+ * each) and for the hidden device ranges. */
 #define EPT_FIXED_PAGES \
 	(1 + (CONFIG_MEM + PT_LEVEL_SIZE(4) - 1) / PT_LEVEL_SIZE(4) + CONFIG_MEM / GiB(1) + 2 + EPT_OVERRIDE_TABLES)
-#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36 + 2 * EPT_OVERRIDE_TABLES)
+#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36 + 2 * EPT_OVERRIDE_TABLES + EPT_HIDDEN_DEVICE_PAGES)
+/* A hidden device range needs a page table at each end that is not 2 MiB
+ * aligned (its page directories are among the fixed ones). */
+#define EPT_HIDDEN_DEVICE_PAGES (2 * EPT01_MAX_HIDDEN_DEVICES)
 
 extern const u8 __runtime_base[], __reserved_end[];
 
@@ -51,6 +54,10 @@ struct ept01 {
 static u64 pages[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static struct ept01 ept01[MAX_CPUS];
 static struct spinlock ept_lock;
+/* Device ranges the guest must not see (the hypervisor's own NIC): not
+ * present in any EPT01, like the hypervisor's range. */
+static struct pt_range hidden_devices[EPT01_MAX_HIDDEN_DEVICES];
+static u32 n_hidden_devices;
 
 struct spinlock *ept01_lock(void) { return &ept_lock; }
 
@@ -61,6 +68,28 @@ u64 ept01_eptp(u32 cpu) { return root_of(cpu).v | EPTP_WB_4LEVEL; }
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size)
 {
 	return gpa.v < (u64)__reserved_end && (u64)__runtime_base < gpa.v + size;
+}
+
+bool ept01_hide_device(struct pt_range r)
+{
+	if (n_hidden_devices == EPT01_MAX_HIDDEN_DEVICES || !r.size || r.base % PAGE_SIZE || r.size % PAGE_SIZE ||
+	    r.base + r.size < r.base)
+		return false;
+	hidden_devices[n_hidden_devices++] = r;
+	return true;
+}
+
+/* 0: [base, base + size) touches no hidden device; 1: inside one; -1: partly. */
+static int hidden_device_overlap(u64 base, u64 size)
+{
+	for (u32 i = 0; i < n_hidden_devices; i++) {
+		const struct pt_range *h = &hidden_devices[i];
+		if (base >= h->base && base + size <= h->base + h->size)
+			return 1;
+		if (base < h->base + h->size && h->base < base + size)
+			return -1;
+	}
+	return 0;
 }
 
 void ept01_init_mtrr(u32 cpu)
@@ -122,6 +151,9 @@ static u8 region_kind(u32 cpu, u64 base, unsigned level, unsigned merge_level)
 		return REGION_HIDDEN;
 	if (base < hv_hi && hv_lo < base + size)
 		return MTRR_MIXED;
+	int device = hidden_device_overlap(base, size);
+	if (device)
+		return device > 0 ? REGION_HIDDEN : MTRR_MIXED;
 	if (level > 1 && has_4k_page(cpu, base, size))
 		return MTRR_MIXED;
 	u8 type = mtrr_range_type(&p->mtrr, base, size);
@@ -272,7 +304,8 @@ bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx)
 	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
 	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
 	return !(rwx & ~EPT_RWX) && !((rwx & EPT_W) && !(rwx & EPT_R)) && !(rwx == EPT_X && !exec_only) &&
-	       !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM;
+	       !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM &&
+	       !hidden_device_overlap(page, PAGE_SIZE);
 }
 
 /* Under the EPT lock. A refused split leaves the old rights (and at most

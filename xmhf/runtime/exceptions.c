@@ -7,6 +7,7 @@
 #include <xmhf/power.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
+#include <xmhf/evlog.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/x86/events.h>
@@ -61,14 +62,19 @@ static void dump(const struct exception_frame *f)
 extern const u8 vmresume_check[], vmresume_insn[], vmlaunch_check[], vmlaunch_insn[];
 
 /* An NMI while this CPU is in VMX root: an INIT request's kick, or an NMI
- * for the guest, injected after its next VM exit. A VM entry that already
- * tested the request bit is rewound to test it again (see vmentry.S). */
+ * for the guest, injected before the next VM entry (REQUEST_NMI: the exit
+ * path may have looked at nmi_pending already). A VM entry that already
+ * tested the request bits is rewound to test them again (see vmentry.S). */
 static void nmi_in_root(struct exception_frame *f)
 {
 	struct percpu *p = this_cpu();
 
-	if (!nmi_is_kick(p) && p->in_guest)
+	evlog_count(nmi_received);
+	if (!nmi_is_kick(p) && p->in_guest) {
 		__atomic_fetch_add(&p->nmi_pending, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&p->requests, REQUEST_NMI, __ATOMIC_SEQ_CST);
+		evlog_count(nmi_deferred);
+	}
 	if (f->rip > (u64)vmresume_check && f->rip <= (u64)vmresume_insn)
 		f->rip = (u64)vmresume_check;
 	else if (f->rip > (u64)vmlaunch_check && f->rip <= (u64)vmlaunch_insn)

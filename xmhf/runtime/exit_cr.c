@@ -9,6 +9,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/fixup.h>
+#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 #include <xmhf/x86/segment.h>
 
@@ -48,9 +49,9 @@ static bool cr_write_allowed(u64 cr0, u64 cr4, u64 new0, u64 new4, u64 efer)
 
 	if ((new0 >> 32) || ((new0 & CR0_PG) && !(new0 & CR0_PE)) || ((new0 & CR0_NW) && !(new0 & CR0_CD)))
 		return false;
-	/* reserved: bits the CPU does not allow, and VMXE and SMXE (VMX and
-	 * SMX are not offered) */
-	if ((new4 & ~c->cr4_fixed1) || (new4 & (CR4_VMXE | CR4_SMXE)))
+	/* reserved: bits the CPU does not allow, and SMXE (SMX is not
+	 * offered); VMXE and VMX operation's fixed bits: nested VMX's */
+	if ((new4 & ~c->cr4_fixed1) || (new4 & CR4_SMXE) || !nested_cr_write_allowed(new0, new4))
 		return false;
 	if (activates && (!(new4 & CR4_PAE) || (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L)))
 		return false; /* IA-32e mode needs PAE and CS.L = 0 (as KVM) */

@@ -14,6 +14,7 @@
 #include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
+#include <xmhf/nested.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
 
@@ -37,7 +38,10 @@ void handle_rdmsr(struct guest_regs *regs)
 	u64 value;
 	bool writable, ok = true;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
-	if (msr == MSR_IA32_FEATURE_CONTROL)
+	enum nested_msr_result vmx = nested_rdmsr(msr, &value);
+	if (vmx != NESTED_MSR_NOT_MINE)
+		ok = vmx == NESTED_MSR_VALUE; /* IA32_FEATURE_CONTROL and the VMX MSRs, with nested VMX */
+	else if (msr == MSR_IA32_FEATURE_CONTROL)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
 	else if (mtrr)
 		value = *mtrr;

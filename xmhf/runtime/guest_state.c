@@ -3,6 +3,7 @@
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/evlog.h>
 #include <xmhf/guest.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
@@ -103,6 +104,14 @@ bool guest_exception_intercepted(u32 vector)
 	return vector < 32 && (intercepted_exceptions[this_cpu()->index] & BIT(vector));
 }
 
+u32 guest_intercepted_exceptions(void) { return intercepted_exceptions[this_cpu()->index]; }
+
+void guest_intercept_exceptions(u32 vectors)
+{
+	intercepted_exceptions[this_cpu()->index] = vectors;
+	vmwrite(VMCS_EXCEPTION_BITMAP, vectors);
+}
+
 bool guest_warning_due(u32 *count)
 {
 	u32 n = __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
@@ -113,7 +122,7 @@ NORETURN void guest_reset_power_off(const char *what)
 {
 	pr_info("xmhf: cpu %u: %s: the guest reset; powering off", this_cpu()->index, what);
 	hypapp_guest_shutdown();
-	vmexit_print_counts();
+	vmexit_print_counts(what);
 	power_off();
 }
 
@@ -125,8 +134,9 @@ void vmexit_unexpected(const char *why)
 	halt_all_cpus();
 }
 
-void vmexit_print_counts(void)
+void vmexit_print_counts(const char *why)
 {
+	evlog_print_all(why);
 	for (u32 cpu = 0; cpu < cpu_count(); cpu++)
 		for (u32 r = 0; r < EXIT_REASON_COUNT; r++)
 			if (percpu[cpu].exits[r])

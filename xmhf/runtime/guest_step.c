@@ -8,17 +8,10 @@
 
 #define EVERY_EXCEPTION 0xffffffffu
 
-struct guest_step {
-	guest_step_done_fn done; /* NULL when no step is in progress */
-	u64 saved_rflags;
-	u64 saved_exception_bitmap;
-	bool blocked_nmis; /* the step set virtual-NMI blocking */
-};
-static struct guest_step steps[MAX_CPUS];
 
 bool guest_step_begin(guest_step_done_fn done)
 {
-	struct guest_step *s = &steps[this_cpu()->index];
+	struct guest_step *s = &this_cpu()->step;
 	u64 rflags = vmread(VMCS_GUEST_RFLAGS);
 	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO);
 
@@ -39,7 +32,7 @@ bool guest_step_begin(guest_step_done_fn done)
 	return true;
 }
 
-bool guest_step_active(void) { return steps[this_cpu()->index].done != NULL; }
+bool guest_step_active(void) { return this_cpu()->step.done != NULL; }
 
 /* The guest's TF, IF, NMI blocking and exception bitmap back. */
 static void step_end(struct guest_step *s, bool completed)
@@ -59,7 +52,7 @@ static void step_end(struct guest_step *s, bool completed)
 
 void guest_step_cancel(void)
 {
-	struct guest_step *s = &steps[this_cpu()->index];
+	struct guest_step *s = &this_cpu()->step;
 
 	if (!s->done)
 		return;
@@ -76,7 +69,7 @@ void guest_step_cancel(void)
  * guest as its own #DB (which, delivered in the step, cancels it). */
 void guest_step_db_exit(void)
 {
-	struct guest_step *s = &steps[this_cpu()->index];
+	struct guest_step *s = &this_cpu()->step;
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
 	u64 guest_bits = q & (DR6_B0_B3 | DR6_BD);
 

@@ -254,6 +254,8 @@ enum gw_result guest_virt_translate(gva_t linear, u32 access, l1_gpa_t *gpa, str
 	return r == GW_OK && !guest_ram_contains(*gpa, 1) ? GW_GP : r;
 }
 
+void *guest_phys_ptr(l1_gpa_t gpa, u64 size) { return guest_ram_ptr(gpa, size); }
+
 bool guest_phys_zero_page(l1_gpa_t gpa)
 {
 	void *p = guest_ram_ptr(l1_gpa(ALIGN_DOWN(gpa.v, PAGE_SIZE)), PAGE_SIZE);

@@ -1,4 +1,5 @@
 /* The runtime header the loader reads (first bytes of runtime.bin). */
+#include <runtime/asm_offsets.h>
 #include <xmhf/bootinfo.h>
 
 extern const u8 __runtime_base[], __image_end[], __reserved_end[];
@@ -13,4 +14,5 @@ __attribute__((section(".header"), used)) const struct runtime_header runtime_he
 	.image_end = (u64)__image_end,
 	.reserved_end = (u64)__reserved_end,
 	.boot_info = (u64)&boot_info,
+	.ap_trampoline = TRAMPOLINE_PA,
 };

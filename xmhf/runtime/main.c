@@ -1,6 +1,7 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
 #include <runtime/dma_protect.h>
+#include <runtime/ept01.h>
 #include <runtime/exit_handlers.h>
 #include <runtime/guest_ram.h>
 #include <runtime/hostpt.h>
@@ -10,12 +11,14 @@
 #include <xmhf/acpi.h>
 #include <xmhf/bootinfo.h>
 #include <xmhf/cmdline.h>
+#include <xmhf/evlog.h>
 #include <xmhf/console.h>
 #include <xmhf/cpu.h>
 #include <xmhf/dmar.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
+#include <xmhf/netlog.h>
 #include <xmhf/power.h>
 
 
@@ -33,9 +36,10 @@ static const void *acpi_map_low(u64 pa, u64 len)
 	return pa + len <= GiB(4) && pa + len >= pa ? (const void *)pa : NULL;
 }
 
-static void read_acpi(void)
+static void read_acpi(const struct boot_info *bi)
 {
-	u64 rsdp = acpi_find_rsdp(acpi_map_low);
+	/* UEFI: from the configuration table (no RSDP in the BIOS areas) */
+	u64 rsdp = bi->uefi_rsdp ? bi->uefi_rsdp : acpi_find_rsdp(acpi_map_low);
 	if (!rsdp)
 		panic("xmhf: no ACPI RSDP found: cannot enumerate CPUs");
 	u64 madt_pa = acpi_find_table(rsdp, "APIC", acpi_map_low);
@@ -85,18 +89,48 @@ static void enumerate_cpus(void)
 	}
 }
 
-/* The LAPIC, IOAPIC and DMA-remapping unit pages: uncached for the
- * hypervisor, never guest RAM. */
-static struct pt_range devices[1 + ACPI_MAX_IOAPICS + DMAR_MAX_UNITS];
+/* The LAPIC, IOAPIC and DMA-remapping unit pages and the network log's NIC
+ * registers: uncached for the hypervisor, never guest RAM. */
+static struct pt_range devices[1 + ACPI_MAX_IOAPICS + DMAR_MAX_UNITS + NETLOG_MAX_BARS];
 static u32 n_devices;
 _Static_assert(ARRAY_SIZE(devices) <= GUEST_RAM_MAX_DEVICES, "guest_ram_init takes every device page");
+
+/* The network log's NIC is the hypervisor's: absent from the guest's PCI
+ * configuration space, its I/O ports and MMIO not reachable (exit_io.c,
+ * EPT01). */
+static struct netlog_nic netlog_nic;
+static bool netlog_nic_found;
+static u32 n_dma_units; /* VT-d blocks DMA to the hypervisor's range: the NIC's rings too */
+
+static void hide_netlog_nic(void)
+{
+	if (!netlog_probe(&netlog_nic))
+		return;
+	bool hidden = io_hide_pci_function(netlog_nic.bdf);
+	for (u32 i = 0; i < netlog_nic.n_bars && hidden; i++) {
+		const struct netlog_bar *b = &netlog_nic.bars[i];
+		u64 base = ALIGN_DOWN(b->base, PAGE_SIZE);
+		struct pt_range pages = { base, ALIGN_UP(b->base + b->size, PAGE_SIZE) - base };
+		if (b->io) {
+			hidden = io_hide_ports((u16)b->base, (u16)b->size);
+		} else {
+			hidden = ept01_hide_device(pages);
+			devices[n_devices++] = pages;
+		}
+	}
+	if (!hidden)
+		panic("xmhf: netlog: cannot hide the NIC's PCI function and BARs from the guest");
+	netlog_nic_found = true;
+}
 
 static void setup_host_paging(void)
 {
 	devices[n_devices++] = (struct pt_range){ lapic_base(), PAGE_SIZE };
 	for (u32 i = 0; i < madt.n_ioapics; i++)
 		devices[n_devices++] = (struct pt_range){ madt.ioapic_base[i], PAGE_SIZE };
-	n_devices += dma_protect_mmio(devices + n_devices, DMAR_MAX_UNITS);
+	n_dma_units = dma_protect_mmio(devices + n_devices, DMAR_MAX_UNITS);
+	n_devices += n_dma_units;
+	hide_netlog_nic();
 	hostpt_init(devices, n_devices);
 }
 
@@ -136,23 +170,39 @@ static void log_guest_e820(void)
 			 guest_e820.e[i].base + guest_e820.e[i].length, guest_e820.e[i].type);
 }
 
+static void start_event_logger(void)
+{
+	if (!CONFIG_EVENT_LOGGER) {
+		if (cmdline.evlog_period)
+			pr_warn("xmhf: evlog_period=: the event logger is not built in (./build.sh --event-logger)");
+		return;
+	}
+	evlog_set_period(cmdline.evlog_period);
+	pr_info("xmhf: event logger on, a block per CPU every %llu ticks and at power-off", cmdline.evlog_period);
+}
+
 void runtime_main(struct boot_info *bi)
 {
 	percpu_cpu_init(0);
 	log_set_cpu_index_fn(this_cpu_index);
 	cmdline_parse(bi->cmdline, &cmdline);
+	netlog_capture(&cmdline.netlog);
 	console_init(&cmdline.serial, cmdline.e9);
 	log_set_level(cmdline.loglvl);
 	for (u32 i = 0; i < cmdline.n_warnings && i < CMDLINE_MAX_WARNINGS; i++)
 		pr_warn("xmhf: %s", cmdline.warnings[i]);
+	start_event_logger();
 	pr_info("xmhf: runtime at [0x%llx, 0x%llx), up to %u CPUs, --mem 0x%llx, hypapp %s", (u64)__runtime_base,
 		(u64)__reserved_end, MAX_CPUS, (u64)CONFIG_MEM, CONFIG_APP);
 
 	percpu[0].state = CPU_STARTED;
-	read_acpi();
+	cpuid_limits_init();
+	read_acpi(bi);
 	setup_host_paging();
 	revise_e820(bi);
 	dma_protect_enable(&guest_e820);
+	if (netlog_nic_found)
+		netlog_start(&netlog_nic, n_dma_units > 0);
 	guest_ram_init(&guest_e820, devices, n_devices);
 	log_guest_e820();
 	enumerate_cpus();
@@ -170,7 +220,8 @@ void runtime_main(struct boot_info *bi)
 	}
 	pr_info("xmhf: vmx root on %u/%u cpus", in_root, cpu_count());
 	pr_info("xmhf: VMX root reached %llu TSC ticks after the loader started", rdtsc() - bi->loader_tsc);
-	if (!bi->has_guest_boot_sector) {
+	bool uefi = bi->guest_start == BOOT_GUEST_UEFI_RETURN;
+	if (!uefi && !bi->has_guest_boot_sector) {
 		pr_info("xmhf: no guest boot module (module --nounzip (hdN)+1): powering off");
 		power_off();
 	}
@@ -178,6 +229,10 @@ void runtime_main(struct boot_info *bi)
 	__atomic_store_n(&guest_go, true, __ATOMIC_RELEASE);
 	pr_info("xmhf: start-up took %llu TSC ticks from the loader; hypervisor range %llu KiB",
 		rdtsc() - bi->loader_tsc, (u64)(__reserved_end - __runtime_base) / 1024);
+	if (uefi) {
+		pr_info("xmhf: resuming the UEFI firmware as the guest at 0x%llx", bi->uefi.rip);
+		guest_start_bsp_uefi(&bi->uefi);
+	}
 	pr_info("xmhf: starting the guest at 0000:7c00, boot drive 0x%x", cmdline.boot_drive);
 	guest_start_bsp(cmdline.boot_drive, bi->guest_boot_sector);
 }

@@ -51,6 +51,19 @@ bool ept_ctx_map(struct ept_ctx *c, l1_gpa_t gpa, u64 rwx)
 	return true;
 }
 
+bool ept_ctx_map_own(struct ept_ctx *c, const void *page)
+{
+	u64 pa = (u64)page; /* the hypervisor's memory is identity mapped */
+	struct pt_alloc a = page_pool_allocator(&c->pool);
+	if (!IS_ALIGNED(pa, PAGE_SIZE))
+		return false;
+	u64 *e = ept_entry(&a, ctx_root(c), l1_gpa(pa), 1);
+	if (!e)
+		return false;
+	*e = pa | EPT_R | ((u64)MT_WB << EPT_MT_SHIFT);
+	return true;
+}
+
 void ept_ctx_switch(const struct ept_ctx *c)
 {
 	u64 eptp = c ? ctx_root(c).v | EPTP_WB_4LEVEL : ept01_eptp(this_cpu()->index);
@@ -60,6 +73,6 @@ void ept_ctx_switch(const struct ept_ctx *c)
 
 void ept_ctx_destroy(struct ept_ctx *c)
 {
-	memset(c->pool.pages, 0, (u64)c->pool.n * PAGE_SIZE);
+	memset(c->pool.pages, 0, (u64)c->pool.used * PAGE_SIZE); /* no other was handed out since creation */
 	c->pool.used = 0;
 }

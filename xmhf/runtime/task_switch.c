@@ -114,17 +114,9 @@ static bool probe_lin(struct task_switch *t, u64 la, u32 len, u32 access)
 
 /* Descriptor fields (3.4.5). */
 static u8 desc_type(u64 d) { return (d >> 40) & AR_TYPE_MASK; }
-static u32 desc_ar(u64 d) { return (d >> 40) & 0xf0ff; }
 static u32 desc_dpl(u64 d) { return (d >> 45) & 3; }
 static bool desc_present(u64 d) { return d & BIT(47); }
 static bool desc_system(u64 d) { return !(d & BIT(44)); }
-static u64 desc_base(u64 d) { return ((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000); }
-
-static u32 desc_limit(u64 d)
-{
-	u32 limit = (d & 0xffff) | ((d >> 32) & 0xf0000);
-	return (d & BIT(55)) ? (limit << 12) | 0xfff : limit;
-}
 
 static u64 gdt_slot(u16 sel) { return vmread(VMCS_GUEST_GDTR_BASE) + (sel & ~7u); }
 

@@ -7,7 +7,7 @@ struct field_name {
 	const char *name;
 };
 
-#define FIELD_NAME(name, encoding) { encoding, #name },
+#define FIELD_NAME(name, encoding, width, props, exists) { encoding, #name },
 static const struct field_name fields[] = { VMCS_FIELDS(FIELD_NAME) };
 #undef FIELD_NAME
 

@@ -4,9 +4,10 @@
  * registers are popped and the guest resumed.
  *
  * Just before VMRESUME/VMLAUNCH the CPU tests its request bits
- * (REQUESTS_BEFORE_ENTRY). Another CPU posts a bit, then sends an NMI; if
- * that NMI lands between the test and the VM entry, the NMI handler moves
- * RIP back to the test, so no request can be lost in that window. */
+ * (REQUESTS_BEFORE_ENTRY). Another CPU posts a bit, then sends an NMI (and
+ * a guest NMI taken in VMX root posts REQUEST_NMI itself); if that NMI lands
+ * between the test and the VM entry, the NMI handler moves RIP back to the
+ * test, so neither a request nor a guest NMI waits for the next exit. */
 #include <runtime/asm_offsets.h>
 	.macro push_guest_regs
 	push	%r15
@@ -50,8 +51,7 @@
 	.global vmexit_stub
 vmexit_stub:
 	push_guest_regs
-	mov	%rsp, %rdi
-	cld
+	mov	%rsp, %rdi	/* RFLAGS is 2 after VM exit (SDM Vol. 3 28.5.3): DF clear */
 	call	vmexit_handler
 	pop_guest_regs
 	.global vmresume_check, vmresume_insn
@@ -86,18 +86,19 @@ vmlaunch_insn:
 	movzbl	%dil, %edi
 	call	vmentry_failed
 
-/* Slow paths: apply the requests with the guest registers saved, retry. */
+/* Slow paths: apply the requests (and inject a guest NMI taken in VMX root)
+ * with the guest registers saved, retry. */
 vmresume_requests:
 	push_guest_regs
 	mov	%rsp, %rdi
-	call	apic_requests
+	call	vmentry_requests
 	pop_guest_regs
 	jmp	vmresume_check
 
 vmlaunch_requests:
 	push_guest_regs
 	mov	%rsp, %rdi
-	call	apic_requests
+	call	vmentry_requests
 	pop_guest_regs
 	jmp	vmlaunch_check
 

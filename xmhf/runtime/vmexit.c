@@ -7,9 +7,12 @@
 #include <runtime/vmexit.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/evlog.h>
+#include <xmhf/netlog.h>
 #include <xmhf/guest.h>
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
+#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 
 void nmi_unblock(void);
@@ -37,6 +40,7 @@ static NOINLINE void deliver_pending_nmi(void)
 	if (!blocked) {
 		vmwrite(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
 		__atomic_fetch_sub(&p->nmi_pending, 1, __ATOMIC_RELAXED);
+		evlog_count(nmi_injected);
 	}
 	bool want_window = __atomic_load_n(&p->nmi_pending, __ATOMIC_RELAXED) != 0;
 	if (want_window != !!(proc & PROC_NMI_WINDOW_EXITING))
@@ -84,6 +88,14 @@ static void combine_with_vectored_event(u32 first)
  * an exception that delivery raised. */
 static NOINLINE void redeliver_vectored_event(u32 idt)
 {
+	/* a hypapp dropped it (guest_drop_vectored_event) */
+	if (this_cpu()->vectored_dropped) {
+		this_cpu()->vectored_dropped = false;
+		return;
+	}
+	/* a switch through a task gate delivered the vectored event itself */
+	if ((u16)vmread(VMCS_VM_EXIT_REASON) == EXIT_REASON_TASK_SWITCH)
+		return;
 	if (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		combine_with_vectored_event(idt);
 		return;
@@ -126,6 +138,7 @@ static NOINLINE void handle_exception_or_nmi(struct guest_regs *regs)
 		/* After an NMI-caused VM exit NMIs stay blocked in VMX root until
 		 * the next IRET (as XMHF64 found too): unblock them. */
 		nmi_unblock();
+		evlog_count(nmi_received);
 		/* kicks are handled by the requests before entry; others are the guest's */
 		if (!nmi_is_kick(this_cpu()))
 			__atomic_fetch_add(&this_cpu()->nmi_pending, 1, __ATOMIC_RELAXED);
@@ -142,69 +155,117 @@ static NOINLINE void handle_exception_or_nmi(struct guest_regs *regs)
  * are captured): an AP goes to wait-for-SIPI like after the guest's INIT.
  * The boot CPU would wait for a SIPI nobody sends (the guest's reset by
  * port 0x92, 0xCF9 or an IOAPIC/MSI INIT): a logged power-off instead. */
-static void handle_init_signal(void)
+static void handle_init_signal(struct guest_regs *regs)
 {
 	if (this_cpu()->index == 0)
 		guest_reset_power_off("INIT signal to the boot CPU");
 	__atomic_fetch_or(&this_cpu()->requests, REQUEST_INIT, __ATOMIC_SEQ_CST);
 }
 
-/* Hardware task switches: emulated (task_switch.c). */
-static void handle_task_switch(struct guest_regs *regs)
+static void handle_triple_fault(struct guest_regs *regs) { guest_reset_power_off("guest triple fault (shutdown)"); }
+
+/* The guest's NMI window opened: deliver_pending_nmi injects. */
+static void handle_nmi_window(struct guest_regs *regs) {}
+
+/* VM functions and SMX are not offered: to the guest these instructions
+ * are undefined (VMFUNC without "enable VM functions"; GETSEC with
+ * CR4.SMXE = 0). */
+static void handle_vmfunc_getsec(struct guest_regs *regs) { inject_exception(VECTOR_UD, false, 0); }
+
+/* VMX instructions: nested VMX (#UD with --no-nested). */
+static void handle_vmx_instruction(struct guest_regs *regs)
 {
-	task_switch_emulate(regs);
+	nested_vmx_instruction(regs, (u16)vmread(VMCS_VM_EXIT_REASON));
+}
+
+/* INVD would drop the hypervisor's dirty cache lines too: write them back
+ * instead (as KVM does). */
+static void handle_invd(struct guest_regs *regs)
+{
+	__asm__ volatile("wbinvd" : : : "memory");
+	skip_instruction();
+}
+
+static void handle_unexpected(struct guest_regs *regs) { vmexit_unexpected("unexpected VM exit"); }
+
+/* The handler of each basic exit reason (SDM Vol. 3 Appendix C): one
+ * indirect call, the bound checked with the exit count. */
+typedef void (*exit_handler_fn)(struct guest_regs *regs);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init" /* the default first, then the reasons handled */
+static const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
+	[0 ... EXIT_REASON_COUNT - 1] = handle_unexpected,
+	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_or_nmi,
+	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_INIT] = handle_init_signal,
+	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
+	[EXIT_REASON_TASK_SWITCH] = task_switch_emulate, /* hardware task switches: emulated */
+	[EXIT_REASON_CPUID] = handle_cpuid,
+	[EXIT_REASON_GETSEC] = handle_vmfunc_getsec,
+	[EXIT_REASON_INVD] = handle_invd,
+	[EXIT_REASON_VMCALL] = handle_vmcall,
+	[EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON] = handle_vmx_instruction,
+	[EXIT_REASON_CR_ACCESS] = handle_cr_access,
+	[EXIT_REASON_IO] = handle_io,
+	[EXIT_REASON_RDMSR] = handle_rdmsr,
+	[EXIT_REASON_WRMSR] = handle_wrmsr,
+	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
+	[EXIT_REASON_INVEPT] = handle_vmx_instruction,
+	[EXIT_REASON_INVVPID] = handle_vmx_instruction,
+	[EXIT_REASON_XSETBV] = handle_xsetbv,
+	[EXIT_REASON_VMFUNC] = handle_vmfunc_getsec,
+};
+#pragma GCC diagnostic pop
+
+/* A reason past the table: a failed VM entry (bit 31) or a flag VMCS01
+ * never causes (SDM Vol. 3 25.9.1, the exit reason: enclave, SMM). */
+static NORETURN NOINLINE void unexpected_reason(u32 reason)
+{
+	vmexit_unexpected(reason & EXIT_REASON_ENTRY_FAILURE ? "VM-entry failure" : "unexpected VM exit");
+}
+
+/* Work before the next VM entry that most exits do not have; also the
+ * slow path of vmentry.S when a request bit came in after this ran. */
+NOINLINE void vmentry_requests(struct guest_regs *regs)
+{
+	struct percpu *p = this_cpu();
+	/* no event is delivered into a step: it ends first (guest_step.h) */
+	if (p->step.done && (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		guest_step_cancel();
+	u32 requests = __atomic_load_n(&p->requests, __ATOMIC_SEQ_CST);
+	/* cleared before nmi_pending is read: a later NMI sets it again */
+	if (requests & REQUEST_NMI)
+		__atomic_fetch_and(&p->requests, ~(u32)REQUEST_NMI, __ATOMIC_SEQ_CST);
+	if (requests & ~(u32)REQUEST_NMI)
+		apic_requests(regs);
+	if (__atomic_load_n(&p->nmi_pending, __ATOMIC_SEQ_CST) && !p->nmi_held) /* held: guest_isolate_begin */
+		deliver_pending_nmi();
 }
 
 void vmexit_handler(struct guest_regs *regs)
 {
-	u32 reason = (u32)vmread(VMCS_VM_EXIT_REASON);
-	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+	u64 reason = vmread(VMCS_VM_EXIT_REASON);
 
-	if (reason & EXIT_REASON_ENTRY_FAILURE)
-		vmexit_unexpected("VM-entry failure");
-	if ((reason & 0xffff) < EXIT_REASON_COUNT)
-		this_cpu()->exits[reason & 0xffff]++;
-	switch (reason & 0xffff) {
-	case EXIT_REASON_EXCEPTION_NMI: handle_exception_or_nmi(regs); break;
-	case EXIT_REASON_TRIPLE_FAULT: guest_reset_power_off("guest triple fault (shutdown)");
-	case EXIT_REASON_NMI_WINDOW: break;
-	case EXIT_REASON_CPUID: handle_cpuid(regs); break;
-	case EXIT_REASON_VMCALL: handle_vmcall(regs); break;
-	case EXIT_REASON_CR_ACCESS: handle_cr_access(regs); break;
-	case EXIT_REASON_RDMSR: handle_rdmsr(regs); break;
-	case EXIT_REASON_WRMSR: handle_wrmsr(regs); break;
-	case EXIT_REASON_EPT_VIOLATION: handle_ept_violation(regs); break;
-	case EXIT_REASON_XSETBV: handle_xsetbv(regs); break;
-	case EXIT_REASON_IO: handle_io(regs); break;
-	case EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON:
-	case EXIT_REASON_INVEPT:
-	case EXIT_REASON_INVVPID:
-	case EXIT_REASON_VMFUNC:
-	case EXIT_REASON_GETSEC:
-		/* VMX and SMX are not offered: to the guest these instructions
-		 * are undefined (Vol. 3 31.3 "not in VMX operation"; GETSEC with
-		 * CR4.SMXE = 0) */
-		inject_exception(VECTOR_UD, false, 0);
-		break;
-	case EXIT_REASON_INVD:
-		/* INVD would drop the hypervisor's dirty cache lines too: write
-		 * them back instead (as KVM does) */
-		__asm__ volatile("wbinvd" : : : "memory");
-		skip_instruction();
-		break;
-	/* a switch through a task gate delivers the vectored event itself */
-	case EXIT_REASON_TASK_SWITCH: handle_task_switch(regs); idt = 0; break;
-	case EXIT_REASON_INIT: handle_init_signal(); break;
-	default: vmexit_unexpected("unexpected VM exit");
-	}
+	if (reason >= EXIT_REASON_COUNT)
+		unexpected_reason((u32)reason);
+	this_cpu()->exits[reason]++;
+	evlog_exit((u32)reason, regs);
+	exit_handlers[reason](regs);
+	netlog_poll(); /* a safe point: no lock held (xmhf/netlog.h) */
+	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
 	if (idt & INTR_INFO_VALID)
 		redeliver_vectored_event(idt);
-	/* no event is delivered into a step: it ends first (guest_step.h) */
-	if ((vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) && guest_step_active())
-		guest_step_cancel();
+	/* one test for a request, a guest NMI and a step in progress */
 	struct percpu *p = this_cpu();
-	if (__atomic_load_n(&p->requests, __ATOMIC_SEQ_CST))
-		apic_requests(regs);
-	if (p->nmi_pending)
-		deliver_pending_nmi();
+	if ((p->requests | p->nmi_pending | (uintptr_t)p->step.done) != 0)
+		vmentry_requests(regs);
+}
+
+/* A VMREAD/VMWRITE failed (vmx_ops.h): a hypervisor bug. */
+void vmx_field_failed(u64 field, u64 value, bool write)
+{
+	if (write)
+		panic("xmhf: VMWRITE of field 0x%llx = 0x%llx failed", field, value);
+	panic("xmhf: VMREAD of field 0x%llx failed", field);
 }

@@ -12,6 +12,7 @@
 #include <runtime/vmx_ops.h>
 #include <runtime/xcall.h>
 #include <xmhf/cpu.h>
+#include <xmhf/evlog.h>
 #include <xmhf/lapic.h>
 #include <xmhf/vmx.h>
 
@@ -21,8 +22,10 @@ static bool resume;
 
 void xcall_kick(u32 cpu)
 {
-	if (nmi_kick_needed(&percpu[cpu]))
+	if (nmi_kick_needed(&percpu[cpu])) {
 		lapic_send_ipi(percpu[cpu].apic_id, ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+		evlog_count(kicks_sent);
+	}
 }
 
 void xcall_post(u32 cpu, u32 requests, bool kick)
@@ -41,12 +44,14 @@ static void do_invept(struct percpu *p)
 		return;
 	invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(p->index));
 	__atomic_add_fetch(&p->invept_acks, 1, __ATOMIC_SEQ_CST);
+	evlog_count(shootdowns_applied);
 }
 
 /* Wait for the quiescer; resume cleared only after every CPU counted out
  * (XMHF64 bug_018: a late CPU must never miss the resume). */
 static void stop(struct percpu *p)
 {
+	evlog_count(stops);
 	__atomic_add_fetch(&n_stopped, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&resume, __ATOMIC_ACQUIRE))
 		cpu_relax();
@@ -76,6 +81,8 @@ void xcall_invept_wait(u64 cpus)
 	u32 self = this_cpu()->index;
 	u32 before[MAX_CPUS];
 
+	evlog_count(shootdowns_sent);
+
 	for (u32 cpu = 0; cpu < cpu_count(); cpu++) {
 		if (!(cpus & BIT(cpu)))
 			continue;
@@ -103,6 +110,7 @@ void quiesce(void (*fn)(void *), void *arg)
 	xcall_lock(&quiesce_lock);
 	xcall_lock(ept01_lock());
 	n_stopped = n_resumed = 0;
+	u64 start = evlog_now();
 	for (u32 cpu = 0; cpu < cpu_count(); cpu++)
 		if (cpu != self)
 			xcall_post(cpu, REQUEST_STOP, true);
@@ -112,6 +120,8 @@ void quiesce(void (*fn)(void *), void *arg)
 	__atomic_store_n(&resume, true, __ATOMIC_RELEASE);
 	wait_count(&n_resumed, others);
 	__atomic_store_n(&resume, false, __ATOMIC_RELEASE);
+	evlog_count(quiesces);
+	evlog_add(EVLOG_quiesce_ticks, evlog_now() - start);
 	spin_unlock(ept01_lock());
 	spin_unlock(&quiesce_lock);
 }

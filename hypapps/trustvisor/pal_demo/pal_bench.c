@@ -5,10 +5,18 @@
  *   register-native  N times the caller's part of a registration (map, lock, copy), no hypercall
  *   register         N registrations (TV_HC_REG included)
  *   unregister-native, unregister: the same for unregistration
+ *   loop-1           N PAL calls in this process (its own PAL, registered before the clock starts)
+ *   loop-2           the same while a forked child makes N calls of its own PAL at once (on CPU 1,
+ *                    this process on CPU 0:
+ *                    ideally the ticks of loop-1; PALs on different CPUs must not wait for each other)
  * --native: only the -native lines (no TrustVisor needed). Status 1 if anything failed. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "args.h"
 #include "pal_funcs.h"
 #include "pal_lib.h"
@@ -45,6 +53,58 @@ static int time_registration(enum pal_mode mode, unsigned long n, uint64_t *reg,
 		*unreg += rdtsc() - t1;
 	}
 	return 1;
+}
+
+/* Run on CPU cpu from now on (loop-2's processes one per CPU); nothing if there is no such CPU. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* The child of loop-2: registers its own PAL, says so on `ready`, waits for the start byte on
+ * `go`, makes n calls. Exit status 0 if all succeeded. */
+static int loop_child(unsigned long n, uintptr_t want, int ready, int go)
+{
+	struct tv_pal_params params = params_10_int();
+	struct pal *pal = register_pal(&params, pal_10_int, PAL_HYPERCALL);
+	char c;
+	int ok = pal && write(ready, "r", 1) == 1 && read(go, &c, 1) == 1 &&
+		 time_calls(pal->entry, n, want | PAL_RESULT_IN_PAL) != 0;
+	return !(pal && unregister_pal(pal) == 0 && ok);
+}
+
+/* Ticks of loop-1 (two = 0) or loop-2 (two = 1); 0 if a call failed. */
+static uint64_t time_loops(unsigned long n, int two, uintptr_t want)
+{
+	struct tv_pal_params params = params_10_int();
+	int ready[2], go[2];
+	char c;
+	pid_t child = -1;
+	if (two) {
+		if (pipe(ready) != 0 || pipe(go) != 0)
+			return 0;
+		fflush(stdout);
+		if ((child = fork()) == 0) {
+			pin(1);
+			_exit(loop_child(n, want, ready[1], go[0]));
+		}
+		pin(0);
+		if (child < 0 || read(ready[0], &c, 1) != 1)
+			return 0;
+	}
+	struct pal *pal = register_pal(&params, pal_10_int, PAL_HYPERCALL);
+	uint64_t t0 = rdtsc();
+	int ok = pal && (!two || write(go[1], "g", 1) == 1) && time_calls(pal->entry, n, want | PAL_RESULT_IN_PAL);
+	int status = 1;
+	if (two && (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		ok = 0;
+	uint64_t t = rdtsc() - t0;
+	if (!pal || unregister_pal(pal) != 0)
+		ok = 0;
+	return ok ? t : 0;
 }
 
 int prog_pal_bench(int argc, char **argv)
@@ -86,6 +146,13 @@ int prog_pal_bench(int argc, char **argv)
 			return 1;
 		report("register", n, reg);
 		report("unregister", n, unreg);
+		for (int two = 0; two <= 1; two++) {
+			if (!(ticks = time_loops(n, two, want))) {
+				printf("Error: a PAL loop failed\n");
+				return 1;
+			}
+			report(two ? "loop-2" : "loop-1", n, ticks);
+		}
 	}
 	return 0;
 }

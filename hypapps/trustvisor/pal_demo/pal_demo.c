@@ -15,6 +15,7 @@ static const struct {
 	{ "test_args", prog_test_args },
 	{ "pal_bench", prog_pal_bench },
 	{ "pal_reg", prog_pal_reg },
+	{ "pal_bad", prog_pal_bad },
 };
 
 /* The program called `name` or `name`VARIANT. */
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 		return run(argc, argv);
 	if (argc > 1 && (run = find(argv[1])))
 		return run(argc - 1, argv + 1);
-	fprintf(stderr, "usage: %s {test|main|test_args|pal_bench|pal_reg} ARGS, or call it as "
+	fprintf(stderr, "usage: %s {test|main|test_args|pal_bench|pal_reg|pal_bad} ARGS, or call it as "
 		"PROGRAM%s (a link)\n", argv[0], VARIANT);
 	return 2;
 }

@@ -74,3 +74,22 @@ PAL_CODE uintptr_t pal_5_ptr(uintptr_t n0, uintptr_t *p0, uintptr_t n1, uintptr_
 	h = hash_rewrite(h, 4, n4, p4);
 	return result(h);
 }
+
+PAL_CODE uintptr_t pal_escape(uintptr_t how, uintptr_t arg)
+{
+	if (how == PAL_ESCAPE_READ)
+		return *(volatile uintptr_t *)arg;
+	if (how == PAL_ESCAPE_SYSCALL)
+		__asm__ volatile("syscall" : : : "cc", "memory"); /* never completes: clobbers unneeded */
+	if (how == PAL_ESCAPE_INT80)
+		__asm__ volatile("int $0x80" : : "a"(1), "b"(7) : "memory");
+	if (how == PAL_ESCAPE_VMCALL)
+		__asm__ volatile("vmcall" : : "a"(TV_HC_TEST + TV_VMCALL_OFFSET), "c"(0xbad) : "memory");
+	if (how == PAL_ESCAPE_UD2)
+		__asm__ volatile("ud2");
+	while (how == PAL_ESCAPE_LOOP)
+		__asm__ volatile("" : : : "memory");
+	while (how == PAL_ESCAPE_CPUID_LOOP)
+		tv_cpuid();
+	return arg + 1;
+}

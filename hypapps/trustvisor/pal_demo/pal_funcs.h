@@ -23,6 +23,20 @@ uintptr_t pal_10_ptr(uintptr_t *p0, uintptr_t *p1, uintptr_t *p2, uintptr_t *p3,
 uintptr_t pal_5_ptr(uintptr_t n0, uintptr_t *p0, uintptr_t n1, uintptr_t *p1, uintptr_t n2,
 		    uintptr_t *p2, uintptr_t n3, uintptr_t *p3, uintptr_t n4, uintptr_t *p4);
 
+/* pal_bad: what a PAL must not do, by `how` (PAL_ESCAPE_*); `arg` an address or count. Only a
+ * loop that ends (PAL_ESCAPE_NONE) returns 0; the others never return by themselves. */
+enum {
+	PAL_ESCAPE_NONE,    /* returns arg + 1 */
+	PAL_ESCAPE_READ,    /* reads the word at arg (outside the PAL: #PF) */
+	PAL_ESCAPE_SYSCALL, /* SYSCALL (EFER.SCE is clear in a PAL: #UD) */
+	PAL_ESCAPE_INT80,   /* INT 0x80 with EAX = 1, EBX = 7: exit(7) if it reached the kernel */
+	PAL_ESCAPE_VMCALL,  /* TV_HC_TEST from inside */
+	PAL_ESCAPE_UD2,     /* an invalid opcode */
+	PAL_ESCAPE_LOOP,    /* loops forever */
+	PAL_ESCAPE_CPUID_LOOP, /* loops forever on CPUID (one exit each) */
+};
+uintptr_t pal_escape(uintptr_t how, uintptr_t arg);
+
 /* The bounds of pal_text (defined by the linker). */
 extern const char __start_pal_text[], __stop_pal_text[];
 

@@ -264,8 +264,10 @@ static void test_cdecl(void **state)
 	assert_int_equal(resume.rax, 0x87654321);
 	assert_int_equal(resume.rsp, RSP + 4);
 	assert_int_equal(resume.rip, RET);
-	assert_int_equal(resume.rcx | resume.rdx, 0);
+	assert_int_equal(resume.rcx | resume.rdx | resume.r8 | resume.r11, 0);
 	assert_int_equal(resume.rbx, 0xb0);
+	assert_int_equal(resume.rsi, 0x51); /* callee-saved in cdecl */
+	assert_int_equal(resume.rdi, 0x77);
 }
 
 static void test_pointer_into_pal(void **state)

@@ -229,6 +229,19 @@ static void test_covers(void **state)
 	assert_true(tv_registry_covers(&reg, k, gva(~0ull), 2));
 }
 
+static void test_pal_page(void **state)
+{
+	(void)state;
+	struct tv_pal *pal = add(0x400000, CR3, TV_OK);
+	assert_ptr_equal(tv_pal_page(pal, gva(0x400000)), &pal->pages[0]);
+	assert_ptr_equal(tv_pal_page(pal, gva(0x401fff)), &pal->pages[1]); /* CODE's second page */
+	assert_ptr_equal(tv_pal_page(pal, gva(0x404008)), &pal->pages[4]); /* PARAM */
+	assert_int_equal(tv_pal_page(pal, gva(0x404008))->type, TV_PAL_SECTION_PARAM);
+	assert_ptr_equal(tv_pal_page(pal, gva(0x405fff)), &pal->pages[5]);
+	assert_null(tv_pal_page(pal, gva(0x406000)));
+	assert_null(tv_pal_page(pal, gva(0x3fffff)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup(test_remove, setup),
 		cmocka_unit_test_setup(test_clear, setup),
 		cmocka_unit_test_setup(test_covers, setup),
+		cmocka_unit_test_setup(test_pal_page, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ CFLAGS="-m32 -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-prote
   -fno-builtin -fno-asynchronous-unwind-tables -mno-sse -mno-mmx -mno-80387 -mgeneral-regs-only
   --param=min-pagesize=0 -Wall -Wextra -Werror"
 objs=()
-for src in boot.S main.c console.c acpi.c checks.c smp.c insn.c paging.c tss.c memory.c longmode.c msr.c hvcons.c hypapp.c; do
+for src in boot.S main.c console.c acpi.c idt.c report.c apic.c checks.c smp.c insn.c paging.c tss.c memory.c longmode.c msr.c hvcons.c hypapp.c; do
   obj=$OUT/obj/${src%.*}.o
   gcc $CFLAGS -c "$HERE/$src" -o "$obj"
   objs+=("$obj")

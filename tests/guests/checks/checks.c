@@ -52,16 +52,23 @@ void check_efer_initial(void)
         fail("EFER=%llx has LME/LMA set", o.val);
 }
 
-/* VMX is not offered to the guest: CPUID.1:ECX.VMX[5] = 0 (SDM Vol.3C 23.6 "Discovering
- * support for VMX"); SMX[6] must be 0 as GETSEC is not virtualized. Bare corei7_skylake_x: VMX=1. */
+/* VMX is offered to the guest by nested VMX only (CPUID.1:ECX.VMX[5], SDM Vol.3C 23.6
+ * "Discovering support for VMX"), with IA32_FEATURE_CONTROL locked and VMX outside SMX enabled
+ * (23.7); SMX[6] must be 0 as GETSEC is not virtualized. Bare corei7_skylake_x: VMX=1. */
 void check_cpuid_vmx_hidden(void)
 {
     uint32_t ecx = cpuid(1, 0).ecx;
-    bool vmx = ecx & BIT(5);
-    if (vmx != !xmhf())
-        fail("CPUID.1:ECX=%08x VMX=%u, want %u", ecx, vmx, !xmhf());
+    bool vmx = ecx & BIT(5), want = !xmhf() || g_nested;
+    if (vmx != want)
+        fail("CPUID.1:ECX=%08x VMX=%u, want %u", ecx, vmx, want);
     if (ecx & BIT(6))
         fail("CPUID.1:ECX=%08x SMX=1", ecx);
+    /* IA32_FEATURE_CONTROL (0x3a): bit 0 lock, bit 2 VMX outside SMX */
+    struct msr_op fc = { .msr = 0x3a };
+    int v = try_call(do_rdmsr, &fc);
+    uint64_t want_fc = g_nested ? 5 : 1;
+    if (xmhf() && (v >= 0 || fc.val != want_fc))
+        fail("IA32_FEATURE_CONTROL: %s %llx, want %llx", vec_name(v), fc.val, want_fc);
 }
 
 /* CPUID.1:ECX[31] is 0 on hardware (SDM Vol.2A CPUID, Table 3-10 "not used") and set by
@@ -108,8 +115,8 @@ void check_cpuid_osxsave_mirror(void)
 }
 
 /* The guest sees its own CR4 (read shadow, SDM Vol.3C 24.6.6): VMXE reads 0. Setting it is
- * legal on hardware with VMX (Vol.3C 23.7); without VMX in CPUID it is a reserved bit and
- * MOV to CR4 raises #GP(0) (Vol.2B "MOV - Move to/from Control Registers"). */
+ * legal on hardware with VMX (Vol.3C 23.7) and with nested VMX; without VMX in CPUID it is a
+ * reserved bit and MOV to CR4 raises #GP(0) (Vol.2B "MOV - Move to/from Control Registers"). */
 void check_cr4_vmxe_hidden(void)
 {
     uint32_t cr4 = read_cr4();
@@ -119,9 +126,10 @@ void check_cr4_vmxe_hidden(void)
     int v = try_call(do_write_cr4, &want);
     uint32_t after = read_cr4();
     write_cr4(cr4 & ~CR4_VMXE);
-    if (xmhf() && v != VEC_GP)
+    bool allowed = !xmhf() || g_nested;
+    if (!allowed && v != VEC_GP)
         fail("MOV CR4 with VMXE: %s, want #GP (CR4 after: %x)", vec_name(v), after);
-    if (!xmhf() && (v >= 0 || !(after & CR4_VMXE)))
+    if (allowed && (v >= 0 || !(after & CR4_VMXE)))
         fail("MOV CR4 with VMXE: %s, CR4 after %x, want no fault and VMXE=1", vec_name(v), after);
 }
 

@@ -69,6 +69,10 @@ int try_call(void (*fn)(void *), void *arg);
 extern uint32_t fault_error, fault_eip;
 extern const char isr_stubs[], isr_other[];
 extern const char ap_tramp_start[], ap_tramp_ret[], ap_tramp_end[];
+/* idt.c */
+void idt_init(void);
+void idt_load(void);                          /* on an AP: the same IDT */
+uint64_t idt_gate(const void *handler);       /* interrupt gate, CS 0x08 */
 bool expect_fault(int vector, void (*fn)(void *), void *arg);
 /* RDMSR/WRMSR for try_call() */
 struct msr_op { uint32_t msr; uint64_t val; };
@@ -102,14 +106,48 @@ enum expect { EXPECT_BARE, EXPECT_XMHF };
 extern enum expect g_expect;
 extern bool g_test_hypercalls; /* test_hypercalls=1: the hypervisor has them (build.sh --test-hypercalls) */
 extern uint32_t g_hv_base, g_hv_end;
+extern bool g_nested; /* nested=1: the hypervisor offers VMX (built without --no-nested) */
 extern bool g_app_test; /* app=test: the hypervisor was built with --app test */
 extern bool g_app_trustvisor; /* app=trustvisor: built with --app trustvisor */
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];
 extern int g_mmap_n;
 static inline bool xmhf(void) { return g_expect == EXPECT_XMHF; }
+
+/* report.c: the running check's result */
+struct check_result { char fail_msg[200], note_msg[120]; bool failed; };
+extern struct check_result g_result;
+void result_reset(void);
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* apic.c: local APIC, IPIs, APs started into 32-bit protected mode */
+#define MSR_APIC_BASE 0x1B
+#define APIC_BASE_EN (1ull << 11)             /* global enable */
+#define XAPIC_ID 0x20
+#define XAPIC_SVR 0xF0
+#define XAPIC_ICR_LO 0x300
+#define XAPIC_ICR_HI 0x310
+#define ICR_INIT 0x00004500                   /* delivery mode 101, level assert */
+#define ICR_STARTUP 0x00004600                /* delivery mode 110; | vector */
+#define ICR_BUSY BIT(12)                      /* delivery status (xAPIC only) */
+extern uint32_t apic_mmio;                    /* xAPIC register page (IA32_APIC_BASE[35:12]) */
+bool apic_init(void);
+uint32_t apic_id(void);
+uint32_t xapic_read(uint32_t reg);
+void xapic_write(uint32_t reg, uint32_t v);
+bool send_ipi(bool x2, uint32_t dest, uint32_t icr);
+void start_ap_pm32(uint32_t dest, void (*entry)(void), void *stack_top);
+
+/* tss.c: a 32-bit TSS (SDM Vol.3A 7.2.1) and segment descriptors (3.4.5) */
+struct tss32 {
+    uint16_t link, r0;
+    uint32_t esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs, ldt;
+    uint16_t trap, iomap;
+} __attribute__((packed));
+uint64_t desc(uint32_t base, uint32_t limit, unsigned access, unsigned flags);
 
 /* acpi.c */
 void acpi_init(void);

@@ -9,6 +9,6 @@
 #define AP_SLOTS     0x9810   /* 16 bytes per AP: +0 EDX at entry, +4 CS, +8 CPUID.1:ECX,
                                * +14 IP pushed by call */
 #define AP_MAX_SLOTS 64       /* slots end at 0x9c10, below the EBDA */
-#define NMI_TRAMP_BASE 0xa000 /* smp.c's NMI-sender AP: SIPI vector 0x0a */
+#define PM32_TRAMP_BASE 0xa000 /* apic.c: APs started into 32-bit protected mode, SIPI vector 0x0a */
 
 #endif

@@ -3,6 +3,7 @@
 
 enum expect g_expect;
 bool g_test_hypercalls;
+bool g_nested;
 uint32_t g_hv_base, g_hv_end;
 bool g_app_test;
 bool g_app_trustvisor;
@@ -12,63 +13,18 @@ int g_mmap_n;
 static char cmdline[256];
 static int n_pass, n_fail;
 
-/* --- IDT: interrupt gates to boot.S's stubs (SDM Vol.3A 6.11) ------------------------------ */
-static uint64_t idt[256] __attribute__((aligned(8)));
-
-static void idt_init(void)
-{
-    for (int v = 0; v < 256; v++) {
-        uint32_t h = (uint32_t)(v < 32 ? isr_stubs + 16 * v : isr_other);
-        idt[v] = (h & 0xFFFF) | (uint64_t)0x08 << 16 | (uint64_t)0x8E00 << 32 | (uint64_t)(h >> 16) << 48;
-    }
-    struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d = { sizeof idt - 1, (uint32_t)idt };
-    __asm__ volatile("lidt %0" : : "m"(d));
-}
-
-bool expect_fault(int vector, void (*fn)(void *), void *arg) { return try_call(fn, arg) == vector; }
-
-/* --- check bookkeeping: a check calls fail()/note(); run_check prints one line for it ------ */
-static char fail_msg[200], note_msg[120];
-static bool failed;
-
-static void append(char *buf, size_t size, const char *fmt, va_list ap)
-{
-    size_t len = 0;
-    while (buf[len])
-        len++;
-    if (len && len + 2 < size)
-        buf[len++] = ';', buf[len++] = ' ';
-    vsformat(buf + len, size - len, fmt, ap);
-}
-
-void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    append(fail_msg, sizeof fail_msg, fmt, ap);
-    va_end(ap);
-    failed = true;
-}
-
-void note(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    append(note_msg, sizeof note_msg, fmt, ap);
-    va_end(ap);
-}
-
+/* --- check bookkeeping: a check calls fail()/note() (report.c); run_check prints one line for it */
 static void run_check(const char *name, void (*fn)(void))
 {
-    fail_msg[0] = note_msg[0] = 0;
-    failed = false;
+    result_reset();
     fn();
-    if (failed) {
+    const char *msg = g_result.note_msg;
+    if (g_result.failed) {
         n_fail++;
-        kprintf("CHECK %s: FAIL %s\n", name, fail_msg);
+        kprintf("CHECK %s: FAIL %s\n", name, g_result.fail_msg);
     } else {
         n_pass++;
-        kprintf("CHECK %s: PASS%s%s%s\n", name, note_msg[0] ? " (" : "", note_msg, note_msg[0] ? ")" : "");
+        kprintf("CHECK %s: PASS%s%s%s\n", name, msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
     }
 }
 
@@ -186,6 +142,8 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
         g_app_trustvisor = app && !memcmp(app, "trustvisor", 10) && (app[10] == 0 || app[10] == ' ');
         const char *t = arg("test_hypercalls");
         g_test_hypercalls = t && t[0] == '1';
+        const char *nested = arg("nested");
+        g_nested = nested && nested[0] == '1';
         const char *b = arg("hv_base"), *en = arg("hv_end");
         if (b && en) {
             uint64_t lo = parse_num(b), hi = parse_num(en);

@@ -4,10 +4,8 @@
  * x2APIC Mode"). On bare Bochs only what Bochs does is noted. */
 #include "kernel.h"
 
-#define MSR_APIC_BASE 0x1B
 #define APIC_BASE_BSP (1ull << 8)
 #define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN (1ull << 11)
 #define APIC_BASE_FLAGS 0xFFFull
 #define MSR_X2APIC_ICR 0x830
 #define MSR_MISC_ENABLE 0x1A0
@@ -16,7 +14,6 @@
 #define MISC_PEBS_UNAVAILABLE BIT(12)
 #define MSR_DEBUGCTL 0x1D9
 #define DEBUGCTL_TR_BTS 0xC0            /* branch trace messages into the DS area */
-#define XAPIC_ID 0x20
 #define XAPIC_VERSION 0x30
 #define LEGAL_APIC_PAGE 0xFEF10000u     /* in the APIC's own 2 MiB region, outside the hypervisor */
 #define VEC_GP 13

@@ -3,22 +3,12 @@
 #include "kernel.h"
 #include "layout.h"
 
-#define MSR_APIC_BASE 0x1B
 #define APIC_BASE_EXTD BIT(10)             /* x2APIC mode */
-#define APIC_BASE_EN BIT(11)               /* global enable */
 #define MSR_X2APIC_ID 0x802
-#define MSR_X2APIC_ICR 0x830
-#define XAPIC_ID 0x20
-#define XAPIC_SVR 0xF0
-#define XAPIC_ICR_LO 0x300
-#define XAPIC_ICR_HI 0x310
-#define ICR_INIT 0x00004500                /* delivery mode 101, level assert */
-#define ICR_SIPI (0x00004600 | SIPI_VECTOR) /* delivery mode 110 */
-#define ICR_BUSY BIT(12)                   /* delivery status (xAPIC only) */
+#define ICR_SIPI (ICR_STARTUP | SIPI_VECTOR)
 #define ICR_ALL_BUT_SELF (3u << 18)         /* destination shorthand 11 */
 #define MAX_CPUS 64
 
-static uint32_t apic_mmio;                  /* xAPIC register page (IA32_APIC_BASE[35:12]) */
 static uint32_t ap_ids[MAX_CPUS];
 static int n_ap = -1;                       /* -1: not yet read from the MADT */
 static uint32_t signature;                  /* CPUID.1:EAX, which INIT leaves in EDX */
@@ -27,21 +17,14 @@ static uint32_t signature;                  /* CPUID.1:EAX, which INIT leaves in
  * hypervisor sets the guest AP's registers itself and must follow Table 9-1. */
 static int bochs_edx0;
 
-static uint32_t xapic_read(uint32_t reg) { return peek32(apic_mmio + reg); }
-static void xapic_write(uint32_t reg, uint32_t v) { poke32(apic_mmio + reg, v); }
-
 /* Collect the APs (every enabled MADT CPU but us) and set the APIC up; false + fail() if broken. */
 static bool smp_setup(void)
 {
     if (n_ap >= 0)
         return true;
-    uint64_t base = rdmsr(MSR_APIC_BASE);
-    if (!(base & APIC_BASE_EN)) {
-        fail("IA32_APIC_BASE=%llx: APIC globally disabled", base);
+    if (!apic_init())
         return false;
-    }
-    apic_mmio = (uint32_t)base & 0xFFFFF000;
-    uint32_t bsp = xapic_read(XAPIC_ID) >> 24;
+    uint32_t bsp = apic_id();
     uint32_t ids[MAX_CPUS];
     int n = acpi_cpus(ids, MAX_CPUS);
     if (n < 1) {
@@ -63,29 +46,9 @@ static bool smp_setup(void)
         return false;
     }
     signature = cpuid(1, 0).eax;
-    xapic_write(XAPIC_SVR, xapic_read(XAPIC_SVR) | BIT(8) | 0xFF);  /* software enable (10.9) */
     memcpy((void *)TRAMP_BASE, ap_tramp_start, (size_t)(ap_tramp_end - ap_tramp_start));
     poke32(AP_COUNT, 0);
     return bsp_found;
-}
-
-/* One IPI to one APIC ID. xAPIC: write the destination (ICR[63:56]) first, the low half sends;
- * then wait for delivery status idle. x2APIC: one WRMSR, destination in ICR[63:32] (10.12.9). */
-static bool send_ipi(bool x2, uint32_t dest, uint32_t icr)
-{
-    if (x2) {
-        wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | icr);
-        return true;
-    }
-    xapic_write(XAPIC_ICR_HI, dest << 24);
-    xapic_write(XAPIC_ICR_LO, icr);
-    uint32_t t0 = pm_timer_read();
-    while (xapic_read(XAPIC_ICR_LO) & ICR_BUSY)
-        if (pm_ticks_elapsed(t0) > 3580 * 10) {         /* 10 ms */
-            fail("ICR %x to APIC %u: delivery status stuck", icr, dest);
-            return false;
-        }
-    return true;
 }
 
 /* INIT, 10 ms, SIPI, 200 us, SIPI to every AP (SDM Vol.3A 8.4.4.1), then wait for the trampoline
@@ -128,7 +91,7 @@ static void start_aps(bool x2, bool broadcast, const char *what)
         /* under the hypervisor every AP must run in VMX non-root with its CPUID view (XMHF64
          * bug 086: a guest's INIT/SIPI must never let guest code run outside VMX non-root) */
         uint32_t ecx = peek32(slot + 8);
-        bool hv_view = (ecx & BIT(31)) && !(ecx & BIT(5));
+        bool hv_view = (ecx & BIT(31)) && !!(ecx & BIT(5)) == g_nested; /* VMX: nested VMX's */
         if (g_expect == EXPECT_XMHF && !hv_view)
             fail("%s: AP entry %d CPUID.1:ECX=%x: not running under the hypervisor", what, i, ecx);
         if (cs != SIPI_VECTOR << 8 || ip != ret_ip)
@@ -216,7 +179,7 @@ void check_smp_sipi_x2apic(void)
 }
 
 /* --- NMIs and xAPIC writes (SDM Vol.3A 10.6.1 NMI delivery mode, 6.7.1 NMI handling) ----------
- * An AP started at NMI_TRAMP_BASE goes to 32-bit protected mode and sends NMIs to the BSP through
+ * An AP started in 32-bit protected mode (apic.c start_ap_pm32) and sends NMIs to the BSP through
  * its xAPIC ICR until told to stop, while the BSP writes its own xAPIC page. The BSP's NMI handler
  * counts NMIs and those that interrupted code running with EFLAGS.TF: the BSP never sets TF, so
  * one means a hypervisor's single step leaked into the NMI (issue 7 point 9: no event may be
@@ -226,15 +189,13 @@ void check_smp_sipi_x2apic(void)
 #define EFLAGS_TF BIT(8)
 #define APIC_WRITES 3000
 
-/* nmi_count, nmi_tf_count and ap_nmi_stack are used by the assembly below */
+/* nmi_count and nmi_tf_count are used by the assembly below */
 volatile uint32_t nmi_count, nmi_tf_count;
-uint8_t ap_nmi_stack[4096] __attribute__((aligned(16)));
+static uint8_t ap_nmi_stack[4096] __attribute__((aligned(16)));
 static volatile uint32_t nmi_stop, nmi_sender_done, nmi_sent, bsp_apic_id;
 static volatile uint32_t ap_quiesce_every, ap_quiesces; /* check_quiesce_nmi_flood */
-void ap_nmi_main(void);
 extern volatile uint32_t nmi_count, nmi_tf_count;
-extern uint8_t ap_nmi_stack[];
-extern const char nmi_tramp_start[], nmi_tramp_end[], nmi_handler[];
+extern const char nmi_handler[];
 
 __asm__(
     "    .text\n"
@@ -243,38 +204,9 @@ __asm__(
     "    testl $0x100, 8(%esp)\n"
     "    jz 1f\n"
     "    lock incl nmi_tf_count\n"
-    "1:  iret\n"
-    "    .code16\n"
-    "nmi_tramp_start:\n"                    /* CS = NMI_TRAMP_BASE >> 4, IP = 0 */
-    "    cli\n"
-    "    mov %cs, %ax\n"
-    "    mov %ax, %ds\n"
-    "    lgdtl nmi_tramp_gdtr - nmi_tramp_start\n"
-    "    mov %cr0, %eax\n"
-    "    or $1, %eax\n"
-    "    mov %eax, %cr0\n"
-    "    ljmpl $0x08, $nmi_tramp_pm32\n"
-    "    .p2align 3\n"
-    "nmi_tramp_gdt:\n"
-    "    .quad 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF\n"
-    "nmi_tramp_gdtr:\n"
-    "    .word 23\n"
-    "    .long " "0xa000" " + nmi_tramp_gdt - nmi_tramp_start\n"
-    "nmi_tramp_end:\n"
-    "    .code32\n"
-    "nmi_tramp_pm32:\n"
-    "    mov $0x10, %ax\n"
-    "    mov %ax, %ds\n"
-    "    mov %ax, %es\n"
-    "    mov %ax, %ss\n"
-    "    mov $ap_nmi_stack + 4096, %esp\n"
-    "    call ap_nmi_main\n"
-    "2:  cli\n"
-    "    hlt\n"
-    "    jmp 2b\n");
-_Static_assert(NMI_TRAMP_BASE == 0xa000, "the trampoline's GDTR above");
+    "1:  iret\n");
 
-void ap_nmi_main(void)
+static void ap_nmi_main(void)
 {
     xapic_write(XAPIC_SVR, xapic_read(XAPIC_SVR) | BIT(8));
     while (!nmi_stop) {
@@ -302,25 +234,12 @@ static uint64_t set_nmi_gate(uint64_t gate)
     return old;
 }
 
-static uint64_t nmi_handler_gate(void)
-{
-    uint32_t h = (uint32_t)nmi_handler;
-    return (h & 0xFFFF) | (uint64_t)0x08 << 16 | (uint64_t)0x8E00 << 32 | (uint64_t)(h >> 16) << 48;
-}
-
 /* The first AP runs ap_nmi_main: INIT-SIPI-SIPI to the trampoline, then wait for its first NMI. */
 static void start_nmi_sender(void)
 {
     nmi_stop = nmi_sender_done = nmi_sent = 0;
     nmi_count = 0;
-    memcpy((void *)NMI_TRAMP_BASE, nmi_tramp_start, (size_t)(nmi_tramp_end - nmi_tramp_start));
-    static const uint32_t seq[3] = { ICR_INIT, ICR_SIPI, ICR_SIPI };
-    static const uint32_t wait_us[3] = { 10000, 200, 0 };
-    for (int s = 0; s < 3; s++) {
-        if (!send_ipi(false, ap_ids[0], (seq[s] & ~0xffu) | (s ? NMI_TRAMP_BASE >> 12 : 0)))
-            break;
-        udelay(wait_us[s]);
-    }
+    start_ap_pm32(ap_ids[0], ap_nmi_main, ap_nmi_stack + sizeof ap_nmi_stack);
     for (int ms = 0; ms < 100 && !nmi_sent; ms++)
         udelay(1000);
     if (!nmi_sent)
@@ -344,7 +263,7 @@ void check_apic_nmi_during_writes(void)
 {
     if (!smp_setup())
         return;
-    uint64_t old = set_nmi_gate(nmi_handler_gate());
+    uint64_t old = set_nmi_gate(idt_gate(nmi_handler));
     bsp_apic_id = xapic_read(XAPIC_ID) >> 24;
     nmi_count = nmi_tf_count = 0;
     for (int i = 0; i < 20; i++) {
@@ -445,7 +364,7 @@ void check_quiesce_nmi_flood(void)
 {
     if (!smp_setup() || !have_test_hypercalls())
         return;
-    uint64_t old = set_nmi_gate(nmi_handler_gate());
+    uint64_t old = set_nmi_gate(idt_gate(nmi_handler));
     bsp_apic_id = xapic_read(XAPIC_ID) >> 24;
     ap_quiesce_every = AP_QUIESCE_EVERY;
     ap_quiesces = 0;

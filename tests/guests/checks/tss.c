@@ -16,14 +16,6 @@
 #define TSS_BUSY 0xB
 #define EFLAGS_NT BIT(14)
 
-struct tss32 {
-    uint16_t link, r0;
-    uint32_t esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-    uint32_t es, cs, ss, ds, fs, gs, ldt;
-    uint16_t trap, iomap;
-} __attribute__((packed));
-
 static uint64_t gdt[GDT_N] __attribute__((aligned(8)));
 static struct tss32 tss_a, tss_b, tss_c;
 static uint32_t stack_b[256], stack_c[256];
@@ -42,8 +34,8 @@ __asm__(".text\n"
         "    jmp task_c_entry\n");
 
 /* A descriptor (Vol.3A 3.4.5): byte-granular limit; 'access' is the P/DPL/S/type byte, 'flags' the G/DB/L/AVL
- * nibble. */
-static uint64_t desc(uint32_t base, uint32_t limit, unsigned access, unsigned flags)
+ * nibble. Shared with the l1 guest. */
+uint64_t desc(uint32_t base, uint32_t limit, unsigned access, unsigned flags)
 {
     return (limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 | (uint64_t)access << 40 |
            (uint64_t)((limit >> 16) & 0xF) << 48 | (uint64_t)flags << 52 | (uint64_t)(base >> 24) << 56;

@@ -3,7 +3,8 @@
 # Builds a tiny multiboot kernel (kernel.c) into BUILD_DIR/selftest/ (default: build), wraps it
 # with tools/image/mkgrubimg.sh and mkiso.sh, runs the selftest-*.case files with bxtest.py and
 # checks that every case ends as its `# want:` line says (pass, expect missing, expect out of
-# order, reject, timeout, stop-on), plus the summary line, the exit status, and bxrun --follow.
+# order, reject, timeout, stop-on), plus the summary line, the exit status, --only, CASE@DIR and
+# bxrun --follow.
 # Exit 0 only if every path behaves.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +45,10 @@ check "stop_on ended the hanging kernel early (${wall} s < 20 s)" '[ "${wall%.*}
 check "stop_on run recorded stopped_by=stop-on" 'grep -qx "stopped_by=stop-on" "$B/bochs/selftest-stop-on/result.txt"'
 check "result.txt has a tick count" 'grep -qE "^ticks=[0-9]+$" "$B/bochs/selftest-disk/result.txt"'
 check "--only selects one case" '[ "$("$TOOLS/bochs/bxtest.py" --build "$B" --only "^selftest-disk$" "$HERE"/selftest-*.case | tail -n1)" = "1 passed, 0 failed" ]'
+# CASE@DIR: one case against one build dir, without --build; a second dir names each run NAME@DIR
+mkdir -p "$B/selftest-b/selftest" && cp "$S/ok.img" "$B/selftest-b/selftest/"
+"$TOOLS/bochs/bxtest.py" "$HERE/selftest-disk.case@$B" "$HERE/selftest-disk.case@$B/selftest-b" > "$S/at.out" 2>&1 || true
+check "CASE@DIR runs against that dir only" 'grep -qxE "PASS selftest-disk@$(basename "$B") \([0-9.]+ s\)" "$S/at.out" && grep -qxE "PASS selftest-disk@selftest-b \([0-9.]+ s\)" "$S/at.out" && [ "$(tail -n1 "$S/at.out")" = "2 passed, 0 failed" ]'
 check "bxrun --follow streams the serial log, exit 0" \
   '"$TOOLS/bochs/bxrun.py" --out "$B/bochs/selftest-follow" --disk "$S/ok.img" --timeout 60 --follow --expect "SELFTEST OK" > "$S/follow.out" && grep -q "^SELFTEST: cmdline=" "$S/follow.out" && grep -qx "PASS selftest-follow" "$S/follow.out"'
 check "bxrun exits 1 on FAIL" \

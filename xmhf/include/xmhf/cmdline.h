@@ -1,6 +1,8 @@
-/* Multiboot command line: serial=BAUD[,DPS[,IOPORT]] boot_drive=0x80..0x8f
- * loglvl=error|warn|info|debug|trace e9=on|off, other key=value kept for
- * the hypapp. A malformed value keeps the default and records a warning
+/* The command line (multiboot, or xmhf.efi's load options):
+ * serial=BAUD[,DPS[,IOPORT]] boot_drive=0x80..0x8f
+ * loglvl=error|warn|info|debug|trace e9=on|off evlog_period=TICKS
+ * netlog=NIC,IP,DEST_IP:PORT, other key=value kept for the hypapp. A
+ * malformed value keeps the default (netlog: off) and records a warning
  * that is printed once the console is up. */
 #ifndef XMHF_CMDLINE_H
 #define XMHF_CMDLINE_H
@@ -15,6 +17,18 @@ struct uart_config {
 	char parity;   /* 'n' 'o' 'e' 'm' 's' */
 	u8 stop_bits;  /* 1 or 2 */
 	u16 port;      /* I/O port base */
+};
+
+/* netlog=NIC,IP,DEST_IP:PORT: NIC is "e1000" (the first 82540EM a PCI scan
+ * finds) or a PCI address BB:DD.F (hex); addresses are IPv4 dotted quads,
+ * held as a << 24 | b << 16 | c << 8 | d. */
+struct netlog_config {
+	bool on;
+	bool any_e1000;   /* NIC "e1000"; else the function at bdf */
+	u16 bdf;          /* bus << 8 | device << 3 | function */
+	u32 ip;           /* ours */
+	u32 dest_ip;      /* the receiver's, on the same link */
+	u16 dest_port;    /* 1..65535 */
 };
 
 #define CMDLINE_MAX_EXTRA 16
@@ -33,6 +47,8 @@ struct cmdline {
 	u8 boot_drive;              /* default 0x80 */
 	enum loglvl loglvl;         /* default info */
 	bool e9;                    /* default off */
+	u64 evlog_period;           /* event logger period in TSC ticks; default 0: at power-off only */
+	struct netlog_config netlog; /* default off */
 	struct cmdline_extra extra[CMDLINE_MAX_EXTRA];
 	u32 n_extra;
 	char warnings[CMDLINE_MAX_WARNINGS][CMDLINE_WARNING_LEN];

@@ -67,6 +67,42 @@ enum guest_mode guest_mode(void);
  * owns the bitmap until it ends). #PF: every page fault (mask/match 0). */
 void guest_intercept_exception(u32 vector, bool intercept);
 bool guest_exception_intercepted(u32 vector);
+/* All at once: bit n of 'vectors' for vector n (the bitmap itself, as outside a step). */
+u32 guest_intercepted_exceptions(void);
+void guest_intercept_exceptions(u32 vectors);
+
+/* Isolated code in the guest (a hypapp's, e.g. a TrustVisor PAL) on this CPU, issue 8 point 4.
+ * guest_isolate_begin saves the VMCS guest state below into *save and starts the code at
+ * rip/rsp with page tables cr3 (4-level or 32-bit paging: the caller's PDPTEs are not
+ * replaced) and, until guest_isolate_end restores *save:
+ * - RFLAGS = 2 (IF, TF, AC, DF, NT, RF clear; IOPL 0, so CLI/STI/IN/OUT fault at CPL 3);
+ * - CR0.EM and CR0.TS set (x87: #NM, SSE/AVX: #UD or #NM; SDM Vol. 3 2.5, 13.1);
+ * - EFER.SCE = 0 and IA32_SYSENTER_CS = 0 (SYSCALL #UD, SYSENTER #GP: the code cannot reach
+ *   the guest kernel with its state), DR7 = 0x400 and IA32_DEBUGCTL = 0 (no breakpoints or
+ *   branch records of it);
+ * - every exception exits to hypapp_exception (exception bitmap all ones, 25.6.3);
+ * - the guest's NMIs are held: counted, never injected and no NMI window asked for; those
+ *   pending at guest_isolate_end are delivered from the next VM entry on, each once;
+ * - the VMX-preemption timer (25.5.1), if the CPU has it with "save VMX-preemption timer
+ *   value", counts 'budget' TSC ticks of non-root time across all exits; when it expires,
+ *   hypapp_isolation_timeout. False: no timer on this CPU (the code runs unbounded).
+ * Saved and restored as well: CR3, the six segment registers (selector, base, limit,
+ * rights), interruptibility and pending debug exceptions. GPRs are the hypapp's affair. */
+struct guest_segment_save {
+	u64 selector, base, limit, ar;
+};
+struct guest_isolation {
+	u64 rip, rsp, rflags, cr0, cr3, efer, sysenter_cs, dr7, debugctl;
+	u64 interruptibility, pending_dbg;
+	u32 exception_bitmap, intercepts, pin, exit_controls;
+	struct guest_segment_save seg[6]; /* ES, CS, SS, DS, FS, GS */
+};
+bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3, u64 budget);
+void guest_isolate_end(const struct guest_isolation *save);
+/* The event whose delivery this exit interrupted (IDT-vectoring information, SDM Vol. 3
+ * 28.2.4) is not delivered again: the hypapp replaced the context that raised it (it ended an
+ * isolation). An NMI among them stays pending. */
+void guest_drop_vectored_event(void);
 
 /* Guest-virtual memory through the guest's page tables as the CPU walks
  * them (A/D flags set as the CPU would). Access kinds (combine): a write,
@@ -97,6 +133,8 @@ enum gw_result guest_virt_write(gva_t linear, const void *buf, u64 len, u32 acce
  * paging state (A/D flags as the access would set them); GW_GP if it is
  * not guest RAM. */
 enum gw_result guest_virt_translate(gva_t linear, u32 access, l1_gpa_t *gpa, struct gw_fault *fault);
+/* The hypervisor's pointer to [gpa, gpa + size) if all of it is guest RAM, else NULL. */
+void *guest_phys_ptr(l1_gpa_t gpa, u64 size);
 /* Zero the guest-RAM page holding gpa; false (nothing written) if it is not guest RAM. */
 bool guest_phys_zero_page(l1_gpa_t gpa);
 /* Give the guest what a failed access gets: #PF (CR2 = the address) or
@@ -113,7 +151,8 @@ bool guest_warning_due(u32 *count);
 NORETURN void guest_reset_power_off(const char *what);
 /* A hypervisor bug: print every readable VMCS field by name, then halt all CPUs. */
 NORETURN void vmexit_unexpected(const char *why);
-/* Exit counts of every CPU by reason, at loglvl=debug. */
-void vmexit_print_counts(void);
+/* Exit counts of every CPU by reason, at loglvl=debug, and the event
+ * logger's blocks (xmhf/evlog.h) with 'why'. */
+void vmexit_print_counts(const char *why);
 
 #endif

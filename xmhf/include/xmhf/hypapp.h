@@ -1,9 +1,11 @@
 /* The hypapp interface: the only header through which hypapps/ talks to the
  * core (with the headers it includes, xmhf/guest.h for the guest's state).
  * `./build.sh --app NAME` links the C files of hypapps/NAME/ (not its
- * subdirectories), which define every hook below; `--app none`
- * (hypapps/none/) passes everything. The hooks are plain calls, resolved
- * at link time.
+ * subdirectories). A hypapp defines only the hooks it uses: the core has a
+ * default for every hook below (xmhf/runtime/hypapp_defaults.c, weak
+ * symbols: pass, do nothing), which a hypapp's definition replaces at link
+ * time; `--app none` (hypapps/none/) has no code. Either way a hook is a
+ * plain direct call, resolved at link time.
  *
  * Hooks run in VMX root on the CPU that took the VM exit, with that CPU's
  * VMCS01 current, interrupts off; several CPUs may be in hooks at once. A
@@ -39,9 +41,15 @@ void hypapp_init(const struct hypapp_boot *boot);
  * mode). PASS: #UD, the CPU's answer outside VMX operation. */
 enum hypapp_result hypapp_hypercall(struct guest_regs *regs);
 
-/* CPUID, after the core computed its answer into RAX, RBX, RCX, RDX (the
- * hypapp may change them; leaf and subleaf as the guest asked). PASS: the
- * core skips the instruction. */
+/* CPUID of a leaf the core does not define: above the CPU's highest basic
+ * leaf (CPUID.0:EAX) and outside the core's hypervisor leaves
+ * 0x40000000-0x400000FF and the CPU's extended leaves 0x80000000 up to
+ * CPUID.80000000H:EAX. The leaves the core answers never reach the hypapp
+ * (so that their exits stay short). Called after the core put what the CPU
+ * answers for such a leaf (its highest basic leaf, SDM Vol. 2A CPUID, as the
+ * core shows that leaf) into RAX, RBX, RCX, RDX (the hypapp may change them;
+ * leaf and subleaf as the guest asked). PASS: the core skips the
+ * instruction. */
 enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf);
 
 /* RDMSR / WRMSR of an MSR whose access exits (the core's MSR bitmap),
@@ -77,6 +85,10 @@ enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hy
  * Vol. 3 25.9.2), 'error_code' valid with its bit 11. PASS: the exception
  * is delivered to the guest as it was raised. */
 enum hypapp_result hypapp_exception(struct guest_regs *regs, u32 intr_info, u32 error_code);
+
+/* The VMX-preemption timer of guest_isolate_begin expired (exit reason 52). PASS: the core
+ * stops the timer and resumes the isolated code. */
+enum hypapp_result hypapp_isolation_timeout(struct guest_regs *regs);
 
 /* The guest shuts down or resets the machine (triple fault, INIT to the
  * boot CPU, reset ports, ACPI sleep): called before the core powers off or

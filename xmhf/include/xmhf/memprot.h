@@ -45,6 +45,10 @@ bool ept_ctx_create(struct ept_ctx *c, u64 (*pages)[PT_ENTRIES], u32 n);
  * type this CPU's EPT01 gives it; false (nothing mapped) for what
  * memprot_set refuses, a page EPT01 does not map, or a full pool. */
 bool ept_ctx_map(struct ept_ctx *c, l1_gpa_t gpa, u64 rwx);
+/* Map one of the hypapp's own pages (hypervisor memory, e.g. page tables it builds for the
+ * guest) read-only, write-back, at its physical address; false if the pool is full or 'page'
+ * is not page aligned. The guest can read it through c only. */
+bool ept_ctx_map_own(struct ept_ctx *c, const void *page);
 /* This CPU runs the guest on c from its next VM entry (NULL: on its EPT01
  * again), with the old EPTP's translations flushed (SDM Vol. 3 29.4.3.1). */
 void ept_ctx_switch(const struct ept_ctx *c);

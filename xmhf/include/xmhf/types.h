@@ -38,6 +38,7 @@ static inline gva_t gva(u64 v) { return (gva_t){ v }; }
 #define PACKED __attribute__((packed))
 #define NORETURN __attribute__((noreturn))
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define UNUSED __attribute__((unused))
 
 #endif

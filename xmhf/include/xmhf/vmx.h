@@ -5,6 +5,7 @@
 
 #include <xmhf/types.h>
 #include <xmhf/x86/events.h>
+#include <xmhf/x86/exit_reasons.h>
 #include <xmhf/x86/regs.h>
 
 /* CPUID.1:ECX (SDM Vol. 2A Table 3-10) */
@@ -40,6 +41,8 @@
 /* IA32_VMX_MISC (A.6): activity state n (1..3) supported if bit 5 + n */
 #define VMX_MISC_ACTIVITY_SHIFT 5
 #define VMX_MISC_ZERO_LEN_INJECTION BIT(30)
+/* bits 4:0: the VMX-preemption timer counts down once every 2^X TSC ticks (25.5.1) */
+#define VMX_MISC_TIMER_RATE_MASK 0x1fu
 
 /* Primary processor-based controls (26.6.2, Table 26-6) */
 #define PROC_ACTIVATE_SECONDARY BIT(31)
@@ -48,6 +51,48 @@
 #define PROC2_ENABLE_VPID BIT(5)
 #define PROC2_UNRESTRICTED_GUEST BIT(7)
 #define PROC2_VMFUNC BIT(13)
+/* The other controls the field table (vmcs_fields.h) and nested VMX name
+ * (Tables 26-5 to 26-8, 26-15, 26-17; 26.6.14 VM-function controls) */
+#define PIN_EXTERNAL_INTERRUPT_EXITING BIT(0)
+#define PIN_PREEMPTION_TIMER BIT(6)
+#define PIN_POSTED_INTERRUPTS BIT(7)
+#define PROC_ACTIVATE_TERTIARY BIT(17)
+#define PROC_USE_TPR_SHADOW BIT(21)
+#define PROC2_VIRTUALIZE_APIC_ACCESSES BIT(0)
+#define PROC2_VIRTUAL_INTR_DELIVERY BIT(9)
+#define PROC2_PAUSE_LOOP_EXITING BIT(10)
+#define PROC2_VMCS_SHADOWING BIT(14)
+#define PROC2_ENCLS_EXITING BIT(15)
+#define PROC2_ENABLE_PML BIT(17)
+#define PROC2_EPT_VIOLATION_VE BIT(18)
+#define PROC2_CONCEAL_VMX_FROM_PT BIT(19)
+#define PROC2_SUB_PAGE_WRITE BIT(23)
+#define PROC2_PT_GUEST_PHYSICAL BIT(24)
+#define PROC2_TSC_SCALING BIT(25)
+#define PROC2_ENCLV_EXITING BIT(28)
+#define PROC2_BUS_LOCK_DETECTION BIT(30)
+#define PROC2_INSTRUCTION_TIMEOUT BIT(31)
+#define PROC3_ENABLE_HLAT BIT(1)
+#define PROC3_IPI_VIRTUALIZATION BIT(4)
+#define VMFUNC_EPTP_SWITCHING BIT(0)
+#define EXIT_LOAD_PERF_GLOBAL_CTRL BIT(12)
+#define EXIT_CLEAR_BNDCFGS BIT(23)
+#define EXIT_CONCEAL_PT BIT(24)
+#define EXIT_CLEAR_RTIT_CTL BIT(25)
+#define EXIT_CLEAR_LBR_CTL BIT(26)
+#define EXIT_CLEAR_UINV BIT(27)
+#define EXIT_LOAD_CET BIT(28)
+#define EXIT_LOAD_PKRS BIT(29)
+#define EXIT_SAVE_PERF_GLOBAL_CTRL BIT(30)
+#define EXIT_ACTIVATE_SECONDARY BIT(31)
+#define ENTRY_LOAD_PERF_GLOBAL_CTRL BIT(13)
+#define ENTRY_LOAD_BNDCFGS BIT(16)
+#define ENTRY_CONCEAL_PT BIT(17)
+#define ENTRY_LOAD_RTIT_CTL BIT(18)
+#define ENTRY_LOAD_UINV BIT(19)
+#define ENTRY_LOAD_CET BIT(20)
+#define ENTRY_LOAD_LBR_CTL BIT(21)
+#define ENTRY_LOAD_PKRS BIT(22)
 /* IA32_VMX_EPT_VPID_CAP (A.10) */
 #define EPT_CAP_EXEC_ONLY BIT(0)
 #define EPT_CAP_WALK_4 BIT(6)
@@ -67,6 +112,7 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 /* Pin-based controls (Table 26-5) */
 #define PIN_NMI_EXITING BIT(3)
 #define PIN_VIRTUAL_NMIS BIT(5)
+#define PIN_PREEMPTION_TIMER BIT(6)
 /* Primary processor-based controls (Table 26-6) */
 #define PROC_NMI_WINDOW_EXITING BIT(22)
 #define PROC_MONITOR_TRAP_FLAG BIT(27)
@@ -86,39 +132,12 @@ static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }
 #define EXIT_LOAD_PAT BIT(19)
 #define EXIT_SAVE_EFER BIT(20)
 #define EXIT_LOAD_EFER BIT(21)
+#define EXIT_SAVE_PREEMPTION_TIMER BIT(22)
 /* VM-entry controls (Table 26-17) */
 #define ENTRY_LOAD_DEBUG_CONTROLS BIT(2)
 #define ENTRY_IA32E_MODE_GUEST BIT(9)
 #define ENTRY_LOAD_PAT BIT(14)
 #define ENTRY_LOAD_EFER BIT(15)
-
-/* Exit reasons (Appendix C) */
-#define EXIT_REASON_EXCEPTION_NMI 0
-#define EXIT_REASON_TRIPLE_FAULT 2
-#define EXIT_REASON_INIT 3
-#define EXIT_REASON_SIPI 4
-#define EXIT_REASON_NMI_WINDOW 8
-#define EXIT_REASON_TASK_SWITCH 9
-#define EXIT_REASON_CPUID 10
-#define EXIT_REASON_HLT 12
-#define EXIT_REASON_VMCALL 18
-#define EXIT_REASON_CR_ACCESS 28
-#define EXIT_REASON_IO 30
-#define EXIT_REASON_RDMSR 31
-#define EXIT_REASON_WRMSR 32
-#define EXIT_REASON_ENTRY_FAIL_GUEST 33
-#define EXIT_REASON_ENTRY_FAIL_MSR 34
-#define EXIT_REASON_EPT_VIOLATION 48
-#define EXIT_REASON_EPT_MISCONFIG 49
-#define EXIT_REASON_XSETBV 55
-#define EXIT_REASON_GETSEC 11
-#define EXIT_REASON_INVD 13
-#define EXIT_REASON_VMCLEAR 19
-#define EXIT_REASON_VMXON 27
-#define EXIT_REASON_INVEPT 50
-#define EXIT_REASON_INVVPID 53
-#define EXIT_REASON_VMFUNC 59
-#define EXIT_REASON_ENTRY_FAILURE BIT(31)
 
 /* Task-switch exit qualification (Table 28-2): selector in 15:0, source in 31:30 */
 #define TASK_SWITCH_SELECTOR(q) ((u16)(q))

@@ -6,6 +6,7 @@
 #include <xmhf/types.h>
 
 #define CR0_PE BIT(0)
+#define CR0_EM BIT(2)
 #define CR0_TS BIT(3)
 #define CR0_ET BIT(4)
 #define CR0_NE BIT(5)
@@ -38,8 +39,13 @@
 
 #define RFLAGS_CF BIT(0)
 #define RFLAGS_RESERVED_1 BIT(1)
+#define RFLAGS_PF BIT(2)
+#define RFLAGS_AF BIT(4)
+#define RFLAGS_ZF BIT(6)
+#define RFLAGS_SF BIT(7)
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_OF BIT(11)
 #define RFLAGS_NT BIT(14)
 #define RFLAGS_VM BIT(17)
 #define RFLAGS_NOT_RESERVED 0x3f7fd7ull /* 3.4.3: every flag that is not reserved */

@@ -39,6 +39,17 @@
 #define TSS16_MIN_LIMIT 0x2b
 #define TSS32_MIN_LIMIT 0x67
 
+/* Fields of a segment descriptor's low 8 bytes (3.4.5): base, limit in
+ * bytes (G applied), and the access rights as the VMCS holds them
+ * (26.4.1 Table 26-2: bits 8-15 and 20-23 of the high dword). */
+static inline u64 desc_base(u64 d) { return ((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000); }
+static inline u32 desc_ar(u64 d) { return (d >> 40) & 0xf0ff; }
+static inline u32 desc_limit(u64 d)
+{
+	u32 limit = (d & 0xffff) | ((d >> 32) & 0xf0000);
+	return (d & BIT(55)) ? (limit << 12) | 0xfff : limit;
+}
+
 /* Segment registers in the instruction encoding's numbering (Vol. 2
  * 2.1.3 "sreg"), also the order of the VMCS guest segment fields */
 enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };

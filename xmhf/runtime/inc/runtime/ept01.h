@@ -6,6 +6,7 @@
 #define RUNTIME_EPT01_H
 
 #include <xmhf/mtrr.h>
+#include <xmhf/paging.h>
 #include <xmhf/types.h>
 
 /* Read this CPU's MTRRs as the firmware left them into its guest view. */
@@ -51,6 +52,13 @@ void ept01_move_apic(u32 cpu, l1_gpa_t page);
  * is where the guest has no memory (then ept_apic_page is EPT01_NO_APIC_PAGE). */
 #define EPT01_NO_APIC_PAGE (~0ull)
 u64 *ept01_apic_entry(u32 cpu);
+
+/* Hide a device's MMIO range (page-aligned) from the guest: not present in
+ * every EPT01 built after the call (so before any CPU builds its own), and
+ * refused by ept01_set_prot. False if the list is full or r is not
+ * page-aligned. */
+#define EPT01_MAX_HIDDEN_DEVICES 4
+bool ept01_hide_device(struct pt_range r);
 
 /* Whether [gpa, gpa+size) touches the hypervisor's range. */
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size);

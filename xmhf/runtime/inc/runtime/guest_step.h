@@ -15,6 +15,14 @@
  * (it did not; the restriction must be restored all the same). */
 typedef void (*guest_step_done_fn)(bool completed);
 
+/* A CPU's step (struct percpu's 'step': the exit path tests 'done'). */
+struct guest_step {
+	guest_step_done_fn done; /* NULL when no step is in progress */
+	u64 saved_rflags;
+	u64 saved_exception_bitmap;
+	bool blocked_nmis; /* the step set virtual-NMI blocking */
+};
+
 /* Start a step; 'done' runs when it ends. False (nothing changed) if a
  * step is already active. */
 bool guest_step_begin(guest_step_done_fn done);

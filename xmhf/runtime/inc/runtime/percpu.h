@@ -4,11 +4,13 @@
 #define RUNTIME_PERCPU_H
 
 #include <config.h>
+#include <runtime/guest_step.h>
 #include <runtime/vmx_caps.h>
 #include <xmhf/mtrr.h>
 #include <xmhf/paging.h>
 #include <xmhf/percpu_index.h>
 #include <xmhf/types.h>
+#include <xmhf/x86/exit_reasons.h>
 
 #define MAX_CPUS CONFIG_MAX_CPUS
 #define STACK_SIZE 16384
@@ -46,10 +48,10 @@ enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
 #define REQUEST_SIPI BIT(1)   /* guest SIPI with sipi_vector */
 #define REQUEST_STOP BIT(2)   /* quiesce: stop until the quiescer resumes */
 #define REQUEST_INVEPT BIT(3) /* INVEPT this CPU's EPT01 (a shootdown) */
+#define REQUEST_NMI BIT(4)    /* this CPU's NMI handler took a guest NMI in VMX root */
 /* What vmentry.S must apply before entering the guest (a SIPI only
  * matters while waiting for one). */
-#define REQUESTS_BEFORE_ENTRY (REQUEST_INIT | REQUEST_STOP | REQUEST_INVEPT)
-#define EXIT_REASON_COUNT 80
+#define REQUESTS_BEFORE_ENTRY (REQUEST_INIT | REQUEST_STOP | REQUEST_INVEPT | REQUEST_NMI)
 
 struct percpu {
 	struct percpu *self; /* GS:0 */
@@ -62,6 +64,9 @@ struct percpu {
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
+	struct guest_step step;   /* guest_step.c */
+	bool nmi_held;            /* guest_isolate_begin: nmi_pending waits */
+	bool vectored_dropped;    /* guest_drop_vectored_event during this exit */
 	u32 kick_pending;         /* an NMI another CPU sent to make this one see a request */
 	u32 invept_acks;          /* REQUEST_INVEPTs done (xcall.c) */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */

@@ -18,22 +18,31 @@ bool vmptrld(hpa_t pa);
 bool invept(u64 type, u64 eptp);
 #else
 /* CF or ZF set: VMfailInvalid / VMfailValid (SDM Vol. 3 31.2); one branch
- * straight from the instruction's flags (these run on every VM exit). */
+ * straight from the instruction's flags (these run on every VM exit) to a
+ * cold stub in .text.unlikely that calls vmx_field_failed (panics) on an
+ * aligned stack: no call is seen by the compiler, so a function that only
+ * reads and writes fields needs no stack frame. */
+NORETURN void vmx_field_failed(u64 field, u64 value, bool write);
+
+#define VMX_FIELD_FAILED_STUB(write)                                                     \
+	"jbe 2f\n\t"                                                                      \
+	".pushsection .text.unlikely.vmx_field_failed, \"ax\", @progbits\n"              \
+	"2:\tpush %[field]\n\tpush %[value]\n\tpop %%rsi\n\tpop %%rdi\n\t"                \
+	"mov $" #write ", %%edx\n\tand $-16, %%rsp\n\tcall vmx_field_failed\n"            \
+	".popsection"
+
 static inline u64 vmread(enum vmcs_field f)
 {
 	u64 v;
-	__asm__ goto("vmread %1, %0; jbe %l[failed]" : "=r"(v) : "r"((u64)f) : "cc" : failed);
+	__asm__ volatile("vmread %[field], %[value]\n\t" VMX_FIELD_FAILED_STUB(0)
+			 : [value] "=r"(v) : [field] "r"((u64)f) : "cc");
 	return v;
-failed:
-	panic("xmhf: VMREAD of field 0x%x failed", f);
 }
 
 static inline void vmwrite(enum vmcs_field f, u64 v)
 {
-	__asm__ goto("vmwrite %0, %1; jbe %l[failed]" : : "r"(v), "r"((u64)f) : "cc", "memory" : failed);
-	return;
-failed:
-	panic("xmhf: VMWRITE of field 0x%x = 0x%llx failed", f, v);
+	__asm__ volatile("vmwrite %[value], %[field]\n\t" VMX_FIELD_FAILED_STUB(1)
+			 : : [value] "r"(v), [field] "r"((u64)f) : "cc", "memory");
 }
 
 /* VMCLEAR / VMPTRLD / INVEPT: true on success. */

@@ -1,0 +1,27 @@
+/* Per-CPU nested state (nested/cpu.h) and L1's CR0/CR4 in VMX operation. */
+#include <nested/cpu.h>
+#include <xmhf/nested.h>
+
+static struct nested_cpu nested_cpus[CONFIG_MAX_CPUS];
+
+struct nested_cpu *nested_cpu(void)
+{
+	struct nested_cpu *n = &nested_cpus[this_cpu_index()];
+	if (!n->caps.ready) {
+		n->current.addr = VMCS12_NONE;
+		l1_caps_init(&n->caps);
+	}
+	return n;
+}
+
+/* In VMX operation CR0 and CR4 keep the bits IA32_VMX_CR0/CR4_FIXED0 fix
+ * to 1 and FIXED1 to 0, and MOV to CR0/CR4 that breaks that is #GP(0)
+ * (SDM Vol. 3 24.8). Outside, CR4.VMXE is L1's to set (24.7). */
+bool nested_cr_write_allowed(u64 new0, u64 new4)
+{
+	struct nested_cpu *n = nested_cpu();
+	const struct l1_caps *c = &n->caps;
+	if (nested_mode(n) == VMX_MODE_OFF)
+		return true;
+	return l1_cr_valid(c, new0, MSR_IA32_VMX_CR0_FIXED0) && l1_cr_valid(c, new4, MSR_IA32_VMX_CR4_FIXED0);
+}

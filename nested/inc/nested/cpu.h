@@ -1,0 +1,37 @@
+/* Nested VMX state of one CPU (docs/nested.md "State"). */
+#ifndef NESTED_CPU_H
+#define NESTED_CPU_H
+
+#include <nested/caps.h>
+#include <nested/vmcs12.h>
+
+/* L1's VMX mode on this CPU (SDM Vol. 3 24.4 "VMX root/non-root
+ * operation" as L1 sees it). One variable written with one store, so code
+ * in NMI context (quiesce) never sees a state between two flags. */
+enum vmx_mode {
+	VMX_MODE_OFF,     /* L1 is not in VMX operation */
+	VMX_MODE_L1_ROOT, /* L1 is in VMX root operation */
+	VMX_MODE_L2,      /* L2 runs: VMCS02 is current */
+};
+
+struct nested_cpu {
+	u32 mode;              /* enum vmx_mode: nested_set_mode only; the only field NMI context reads */
+	u64 vmxon_ptr;         /* L1's VMXON pointer (VMX operation only) */
+	struct l1_caps caps;   /* what L1 sees of VMX on this CPU */
+	struct vmcs12 current; /* the current VMCS12, cached (addr VMCS12_NONE: none) */
+};
+
+/* This CPU's nested state. */
+struct nested_cpu *nested_cpu(void);
+
+static inline enum vmx_mode nested_mode(const struct nested_cpu *n)
+{
+	return (enum vmx_mode)__atomic_load_n(&n->mode, __ATOMIC_SEQ_CST);
+}
+/* Every other field the new mode depends on is written before. */
+static inline void nested_set_mode(struct nested_cpu *n, enum vmx_mode mode)
+{
+	__atomic_store_n(&n->mode, (u32)mode, __ATOMIC_SEQ_CST);
+}
+
+#endif

@@ -1,0 +1,201 @@
+/* VMCS fields (SDM Vol.3C appendix B) with the condition under which each exists (the notes of
+ * appendix B: "exists only on processors that support the 1-setting of ..."). One table:
+ * X(name, encoding, condition, argument). Encoding bits (B.1..B.4): 0 access type (1 = high half of
+ * a 64-bit field), 9:1 index, 11:10 type (0 control, 1 read-only data, 2 guest, 3 host),
+ * 14:13 width (0 16-bit, 1 64-bit, 2 32-bit, 3 natural). */
+#ifndef VMCS_H
+#define VMCS_H
+
+enum field_cond {
+    ALWAYS,
+    IF_PIN,          /* argument: pin-based control bit */
+    IF_PROC,         /* primary processor-based control */
+    IF_PROC2,        /* secondary processor-based control (and the secondary controls exist) */
+    IF_EXIT,         /* VM-exit control */
+    IF_ENTRY,        /* VM-entry control */
+    IF_ENTRY_OR_EXIT,/* argument: entry bit | exit bit << 16 (the bits used are all < 32, see users) */
+    IF_VMFUNC,       /* VM function */
+    IF_CR3_TARGET,   /* argument: target index < IA32_VMX_MISC[24:16] */
+};
+#define EE(entry_bit, exit_bit) ((entry_bit) | (exit_bit) << 16) /* bit numbers for IF_ENTRY_OR_EXIT */
+
+#define VMCS_FIELDS(X) \
+    X(VPID, 0x0000, IF_PROC2, 5) \
+    X(POSTED_INTR_NV, 0x0002, IF_PIN, 7) \
+    X(EPTP_INDEX, 0x0004, IF_PROC2, 18) \
+    X(GUEST_ES_SEL, 0x0800, ALWAYS, 0) \
+    X(GUEST_CS_SEL, 0x0802, ALWAYS, 0) \
+    X(GUEST_SS_SEL, 0x0804, ALWAYS, 0) \
+    X(GUEST_DS_SEL, 0x0806, ALWAYS, 0) \
+    X(GUEST_FS_SEL, 0x0808, ALWAYS, 0) \
+    X(GUEST_GS_SEL, 0x080A, ALWAYS, 0) \
+    X(GUEST_LDTR_SEL, 0x080C, ALWAYS, 0) \
+    X(GUEST_TR_SEL, 0x080E, ALWAYS, 0) \
+    X(GUEST_INTR_STATUS, 0x0810, IF_PROC2, 9) \
+    X(GUEST_PML_INDEX, 0x0812, IF_PROC2, 17) \
+    X(HOST_ES_SEL, 0x0C00, ALWAYS, 0) \
+    X(HOST_CS_SEL, 0x0C02, ALWAYS, 0) \
+    X(HOST_SS_SEL, 0x0C04, ALWAYS, 0) \
+    X(HOST_DS_SEL, 0x0C06, ALWAYS, 0) \
+    X(HOST_FS_SEL, 0x0C08, ALWAYS, 0) \
+    X(HOST_GS_SEL, 0x0C0A, ALWAYS, 0) \
+    X(HOST_TR_SEL, 0x0C0C, ALWAYS, 0) \
+    X(IO_BITMAP_A, 0x2000, ALWAYS, 0) \
+    X(IO_BITMAP_B, 0x2002, ALWAYS, 0) \
+    X(MSR_BITMAP, 0x2004, IF_PROC, 28) \
+    X(EXIT_MSR_STORE_ADDR, 0x2006, ALWAYS, 0) \
+    X(EXIT_MSR_LOAD_ADDR, 0x2008, ALWAYS, 0) \
+    X(ENTRY_MSR_LOAD_ADDR, 0x200A, ALWAYS, 0) \
+    X(EXECUTIVE_VMCS_PTR, 0x200C, ALWAYS, 0) \
+    X(PML_ADDR, 0x200E, IF_PROC2, 17) \
+    X(TSC_OFFSET, 0x2010, ALWAYS, 0) \
+    X(VIRTUAL_APIC_ADDR, 0x2012, IF_PROC, 21) \
+    X(APIC_ACCESS_ADDR, 0x2014, IF_PROC2, 0) \
+    X(POSTED_INTR_DESC, 0x2016, IF_PIN, 7) \
+    X(VMFUNC_CONTROLS, 0x2018, IF_PROC2, 13) \
+    X(EPT_POINTER, 0x201A, IF_PROC2, 1) \
+    X(EOI_EXIT_BITMAP0, 0x201C, IF_PROC2, 9) \
+    X(EOI_EXIT_BITMAP1, 0x201E, IF_PROC2, 9) \
+    X(EOI_EXIT_BITMAP2, 0x2020, IF_PROC2, 9) \
+    X(EOI_EXIT_BITMAP3, 0x2022, IF_PROC2, 9) \
+    X(EPTP_LIST_ADDR, 0x2024, IF_VMFUNC, 0) \
+    X(VMREAD_BITMAP, 0x2026, IF_PROC2, 14) \
+    X(VMWRITE_BITMAP, 0x2028, IF_PROC2, 14) \
+    X(VE_INFO_ADDR, 0x202A, IF_PROC2, 18) \
+    X(XSS_EXITING_BITMAP, 0x202C, IF_PROC2, 20) \
+    X(ENCLS_EXITING_BITMAP, 0x202E, IF_PROC2, 15) \
+    X(SPP_TABLE_PTR, 0x2030, IF_PROC2, 23) \
+    X(TSC_MULTIPLIER, 0x2032, IF_PROC2, 25) \
+    X(TERTIARY_CONTROLS, 0x2034, IF_PROC, 17) \
+    X(GUEST_PHYSICAL_ADDR, 0x2400, IF_PROC2, 1) \
+    X(VMCS_LINK_PTR, 0x2800, ALWAYS, 0) \
+    X(GUEST_DEBUGCTL, 0x2802, ALWAYS, 0) \
+    X(GUEST_PAT, 0x2804, IF_ENTRY_OR_EXIT, EE(14, 18)) \
+    X(GUEST_EFER, 0x2806, IF_ENTRY_OR_EXIT, EE(15, 20)) \
+    X(GUEST_PERF_GLOBAL_CTRL, 0x2808, IF_ENTRY, 13) \
+    X(GUEST_PDPTE0, 0x280A, IF_PROC2, 1) \
+    X(GUEST_PDPTE1, 0x280C, IF_PROC2, 1) \
+    X(GUEST_PDPTE2, 0x280E, IF_PROC2, 1) \
+    X(GUEST_PDPTE3, 0x2810, IF_PROC2, 1) \
+    X(GUEST_BNDCFGS, 0x2812, IF_ENTRY_OR_EXIT, EE(16, 23)) \
+    X(GUEST_RTIT_CTL, 0x2814, IF_ENTRY_OR_EXIT, EE(18, 25)) \
+    X(HOST_PAT, 0x2C00, IF_EXIT, 19) \
+    X(HOST_EFER, 0x2C02, IF_EXIT, 21) \
+    X(HOST_PERF_GLOBAL_CTRL, 0x2C04, IF_EXIT, 12) \
+    X(PIN_CONTROLS, 0x4000, ALWAYS, 0) \
+    X(PROC_CONTROLS, 0x4002, ALWAYS, 0) \
+    X(EXCEPTION_BITMAP, 0x4004, ALWAYS, 0) \
+    X(PF_ERROR_MASK, 0x4006, ALWAYS, 0) \
+    X(PF_ERROR_MATCH, 0x4008, ALWAYS, 0) \
+    X(CR3_TARGET_COUNT, 0x400A, ALWAYS, 0) \
+    X(EXIT_CONTROLS, 0x400C, ALWAYS, 0) \
+    X(EXIT_MSR_STORE_COUNT, 0x400E, ALWAYS, 0) \
+    X(EXIT_MSR_LOAD_COUNT, 0x4010, ALWAYS, 0) \
+    X(ENTRY_CONTROLS, 0x4012, ALWAYS, 0) \
+    X(ENTRY_MSR_LOAD_COUNT, 0x4014, ALWAYS, 0) \
+    X(ENTRY_INTR_INFO, 0x4016, ALWAYS, 0) \
+    X(ENTRY_EXCEPTION_ERROR, 0x4018, ALWAYS, 0) \
+    X(ENTRY_INSN_LEN, 0x401A, ALWAYS, 0) \
+    X(TPR_THRESHOLD, 0x401C, IF_PROC, 21) \
+    X(PROC2_CONTROLS, 0x401E, IF_PROC, 31) \
+    X(PLE_GAP, 0x4020, IF_PROC2, 10) \
+    X(PLE_WINDOW, 0x4022, IF_PROC2, 10) \
+    X(VM_INSN_ERROR, 0x4400, ALWAYS, 0) \
+    X(EXIT_REASON, 0x4402, ALWAYS, 0) \
+    X(EXIT_INTR_INFO, 0x4404, ALWAYS, 0) \
+    X(EXIT_INTR_ERROR, 0x4406, ALWAYS, 0) \
+    X(IDT_VECTORING_INFO, 0x4408, ALWAYS, 0) \
+    X(IDT_VECTORING_ERROR, 0x440A, ALWAYS, 0) \
+    X(EXIT_INSN_LEN, 0x440C, ALWAYS, 0) \
+    X(VMX_INSN_INFO, 0x440E, ALWAYS, 0) \
+    X(GUEST_ES_LIMIT, 0x4800, ALWAYS, 0) \
+    X(GUEST_CS_LIMIT, 0x4802, ALWAYS, 0) \
+    X(GUEST_SS_LIMIT, 0x4804, ALWAYS, 0) \
+    X(GUEST_DS_LIMIT, 0x4806, ALWAYS, 0) \
+    X(GUEST_FS_LIMIT, 0x4808, ALWAYS, 0) \
+    X(GUEST_GS_LIMIT, 0x480A, ALWAYS, 0) \
+    X(GUEST_LDTR_LIMIT, 0x480C, ALWAYS, 0) \
+    X(GUEST_TR_LIMIT, 0x480E, ALWAYS, 0) \
+    X(GUEST_GDTR_LIMIT, 0x4810, ALWAYS, 0) \
+    X(GUEST_IDTR_LIMIT, 0x4812, ALWAYS, 0) \
+    X(GUEST_ES_AR, 0x4814, ALWAYS, 0) \
+    X(GUEST_CS_AR, 0x4816, ALWAYS, 0) \
+    X(GUEST_SS_AR, 0x4818, ALWAYS, 0) \
+    X(GUEST_DS_AR, 0x481A, ALWAYS, 0) \
+    X(GUEST_FS_AR, 0x481C, ALWAYS, 0) \
+    X(GUEST_GS_AR, 0x481E, ALWAYS, 0) \
+    X(GUEST_LDTR_AR, 0x4820, ALWAYS, 0) \
+    X(GUEST_TR_AR, 0x4822, ALWAYS, 0) \
+    X(GUEST_INTERRUPTIBILITY, 0x4824, ALWAYS, 0) \
+    X(GUEST_ACTIVITY, 0x4826, ALWAYS, 0) \
+    X(GUEST_SMBASE, 0x4828, ALWAYS, 0) \
+    X(GUEST_SYSENTER_CS, 0x482A, ALWAYS, 0) \
+    X(PREEMPTION_TIMER, 0x482E, IF_PIN, 6) \
+    X(HOST_SYSENTER_CS, 0x4C00, ALWAYS, 0) \
+    X(CR0_MASK, 0x6000, ALWAYS, 0) \
+    X(CR4_MASK, 0x6002, ALWAYS, 0) \
+    X(CR0_SHADOW, 0x6004, ALWAYS, 0) \
+    X(CR4_SHADOW, 0x6006, ALWAYS, 0) \
+    X(CR3_TARGET0, 0x6008, IF_CR3_TARGET, 0) \
+    X(CR3_TARGET1, 0x600A, IF_CR3_TARGET, 1) \
+    X(CR3_TARGET2, 0x600C, IF_CR3_TARGET, 2) \
+    X(CR3_TARGET3, 0x600E, IF_CR3_TARGET, 3) \
+    X(EXIT_QUALIFICATION, 0x6400, ALWAYS, 0) \
+    X(IO_RCX, 0x6402, ALWAYS, 0) \
+    X(IO_RSI, 0x6404, ALWAYS, 0) \
+    X(IO_RDI, 0x6406, ALWAYS, 0) \
+    X(IO_RIP, 0x6408, ALWAYS, 0) \
+    X(GUEST_LINEAR_ADDR, 0x640A, ALWAYS, 0) \
+    X(GUEST_CR0, 0x6800, ALWAYS, 0) \
+    X(GUEST_CR3, 0x6802, ALWAYS, 0) \
+    X(GUEST_CR4, 0x6804, ALWAYS, 0) \
+    X(GUEST_ES_BASE, 0x6806, ALWAYS, 0) \
+    X(GUEST_CS_BASE, 0x6808, ALWAYS, 0) \
+    X(GUEST_SS_BASE, 0x680A, ALWAYS, 0) \
+    X(GUEST_DS_BASE, 0x680C, ALWAYS, 0) \
+    X(GUEST_FS_BASE, 0x680E, ALWAYS, 0) \
+    X(GUEST_GS_BASE, 0x6810, ALWAYS, 0) \
+    X(GUEST_LDTR_BASE, 0x6812, ALWAYS, 0) \
+    X(GUEST_TR_BASE, 0x6814, ALWAYS, 0) \
+    X(GUEST_GDTR_BASE, 0x6816, ALWAYS, 0) \
+    X(GUEST_IDTR_BASE, 0x6818, ALWAYS, 0) \
+    X(GUEST_DR7, 0x681A, ALWAYS, 0) \
+    X(GUEST_RSP, 0x681C, ALWAYS, 0) \
+    X(GUEST_RIP, 0x681E, ALWAYS, 0) \
+    X(GUEST_RFLAGS, 0x6820, ALWAYS, 0) \
+    X(GUEST_PENDING_DBG, 0x6822, ALWAYS, 0) \
+    X(GUEST_SYSENTER_ESP, 0x6824, ALWAYS, 0) \
+    X(GUEST_SYSENTER_EIP, 0x6826, ALWAYS, 0) \
+    X(GUEST_S_CET, 0x6828, IF_ENTRY, 20) \
+    X(GUEST_SSP, 0x682A, IF_ENTRY, 20) \
+    X(GUEST_ISST, 0x682C, IF_ENTRY, 20) \
+    X(HOST_CR0, 0x6C00, ALWAYS, 0) \
+    X(HOST_CR3, 0x6C02, ALWAYS, 0) \
+    X(HOST_CR4, 0x6C04, ALWAYS, 0) \
+    X(HOST_FS_BASE, 0x6C06, ALWAYS, 0) \
+    X(HOST_GS_BASE, 0x6C08, ALWAYS, 0) \
+    X(HOST_TR_BASE, 0x6C0A, ALWAYS, 0) \
+    X(HOST_GDTR_BASE, 0x6C0C, ALWAYS, 0) \
+    X(HOST_IDTR_BASE, 0x6C0E, ALWAYS, 0) \
+    X(HOST_SYSENTER_ESP, 0x6C10, ALWAYS, 0) \
+    X(HOST_SYSENTER_EIP, 0x6C12, ALWAYS, 0) \
+    X(HOST_RSP, 0x6C14, ALWAYS, 0) \
+    X(HOST_RIP, 0x6C16, ALWAYS, 0) \
+    X(HOST_S_CET, 0x6C18, IF_EXIT, 28) \
+    X(HOST_SSP, 0x6C1A, IF_EXIT, 28) \
+    X(HOST_ISST, 0x6C1C, IF_EXIT, 28)
+
+#define X(name, enc, cond, arg) VMCS_##name = enc,
+enum vmcs_field { VMCS_FIELDS(X) };
+#undef X
+
+#define VMCS_HIGH 1u                            /* access type: high 32 bits of a 64-bit field */
+#define VMCS_WIDTH(enc) (((enc) >> 13) & 3)
+#define VMCS_WIDTH_16 0
+#define VMCS_WIDTH_64 1
+#define VMCS_WIDTH_32 2
+#define VMCS_WIDTH_NATURAL 3
+#define VMCS_TYPE(enc) (((enc) >> 10) & 3)
+#define VMCS_TYPE_READ_ONLY 1
+
+#endif

@@ -1,0 +1,60 @@
+/* Nested VMX (nested/, docs/nested.md): the interface between the core and
+ * nested/, both ways. nested/ reaches the core only through this header
+ * and the other headers of xmhf/include.
+ *
+ * The hooks the core calls run in VMX root on the CPU that took the VM
+ * exit, with its VMCS01 current. Without CONFIG_NESTED (./build.sh
+ * --no-nested) they are the inline stubs below: VMX stays hidden (CPUID,
+ * IA32_FEATURE_CONTROL, CR4.VMXE reserved, VMX instructions #UD). */
+#ifndef XMHF_NESTED_H
+#define XMHF_NESTED_H
+
+#include <config.h>
+#include <xmhf/guest.h>
+#include <xmhf/vmcs_fields.h>
+#include <xmhf/x86/events.h>
+#include <xmhf/x86/regs.h>
+
+enum nested_msr_result {
+	NESTED_MSR_NOT_MINE, /* not a VMX MSR: the core's policy */
+	NESTED_MSR_VALUE,    /* *value is what RDMSR returns */
+	NESTED_MSR_GP,       /* RDMSR raises #GP(0) (a VMX MSR of a feature not offered) */
+};
+
+#if CONFIG_NESTED
+/* CPUID.1:ECX.VMX for the guest. */
+bool nested_vmx_offered(void);
+/* RDMSR of IA32_FEATURE_CONTROL and the IA32_VMX_* capability MSRs. */
+enum nested_msr_result nested_rdmsr(u32 msr, u64 *value);
+/* May the guest's CR0/CR4 become new0/new4 (SDM Vol. 3 24.7 "Enabling and
+ * entering VMX operation", 24.8 "Restrictions on VMX operation")? The core
+ * checked the other reserved bits. */
+bool nested_cr_write_allowed(u64 new0, u64 new4);
+/* A VM exit for one of L1's VMX instructions (basic exit reason): the
+ * instruction's outcome for L1, as the SDM says (Vol. 3 chapter 32). */
+void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
+/* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
+ * operation) (32.3 VMCALL), not a hypercall: true then (done). */
+bool nested_vmcall(void);
+#else
+static inline bool nested_vmx_offered(void) { return false; }
+static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
+static inline bool nested_cr_write_allowed(u64 new0, u64 new4) { return !(new4 & CR4_VMXE); }
+static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
+{
+	inject_exception(VECTOR_UD, false, 0); /* not in VMX operation (Vol. 3 32.3) */
+}
+static inline bool nested_vmcall(void) { return false; }
+#endif
+
+/* What the core gives nested/ (xmhf/runtime/nested_services.c) */
+/* The current CPU's VMCS01 (L1's state at the exit): every field of
+ * VMCS_FIELDS that the CPU supports. */
+u64 vmcs01_read(enum vmcs_field f);
+void vmcs01_write(enum vmcs_field f, u64 v);
+/* Guest-physical memory of L1: only guest RAM (guest_ram_ptr's rules);
+ * false, and nothing copied, if any byte is not. */
+bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);
+bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
+
+#endif

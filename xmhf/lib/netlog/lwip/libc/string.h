@@ -1,0 +1,2 @@
+/* string.h for lwIP: the hypervisor's own (xmhf/lib/string.c). */
+#include <xmhf/string.h>
