@@ -11,6 +11,9 @@
  * - An isolation (guest_isolate_begin/end, a PAL) holds guest NMIs: none injected, no NMI
  *   window asked for, each delivered once after it; its state is restored; a dropped vectored
  *   event is not redelivered (an NMI among them stays pending).
+ * - An SS with B = 0 that is unusable or in 64-bit mode (a 64-bit kernel's
+ *   NULL SS) goes back with B set, for Bochs' SYSRET that keeps SS's
+ *   attributes (docs/bochs.md).
  * The guest runs on CPU 1 in 32-bit protected mode, paging off. */
 #include "fake_ept01.h"
 #include <runtime/guest_step.h>
@@ -263,6 +266,23 @@ static void test_isolation_holds_nmis(void **state)
 	assert_int_equal(injected(), 0);
 }
 
+/* An unusable SS, or a usable one in 64-bit mode, gains B; a 16-bit stack
+ * (B = 0) outside 64-bit mode stays one. */
+static void test_null_ss_gets_b(void **state)
+{
+	(void)state;
+	vmcs_set(VMCS_GUEST_SS_AR_BYTES, AR_UNUSABLE);
+	vm_exit(EXIT_REASON_NMI_WINDOW, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_AR_BYTES), AR_UNUSABLE | AR_DB);
+	vmcs_set(VMCS_GUEST_SS_AR_BYTES, AR_DATA_RW_ACCESSED | (3 << AR_DPL_SHIFT));
+	vm_exit(EXIT_REASON_NMI_WINDOW, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_AR_BYTES), AR_DATA_RW_ACCESSED | (3 << AR_DPL_SHIFT));
+	vmcs_set(VMCS_GUEST_CS_AR_BYTES, AR_CODE_RX_ACCESSED | AR_L);
+	vmcs_set(VMCS_GUEST_SS_AR_BYTES, AR_DATA_RW_ACCESSED);
+	vm_exit(EXIT_REASON_NMI_WINDOW, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_AR_BYTES), AR_DATA_RW_ACCESSED | AR_DB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +293,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nmi_waits_for_step, setup),
 		cmocka_unit_test_setup(test_exception_cancels_step, setup),
 		cmocka_unit_test_setup(test_init_signal_to_boot_cpu, setup),
+		cmocka_unit_test_setup(test_null_ss_gets_b, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

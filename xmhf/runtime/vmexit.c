@@ -14,6 +14,7 @@
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/vmx.h>
+#include <xmhf/x86/segment.h>
 
 void nmi_unblock(void);
 
@@ -243,6 +244,20 @@ NOINLINE void vmentry_requests(struct guest_regs *regs)
 		deliver_pending_nmi();
 }
 
+/* A 64-bit kernel runs with a NULL SS after an interrupt from CPL 3 (SDM
+ * Vol. 3 6.14.4), which an exit saves with B = 0 (unusable, or usable
+ * with the attributes Bochs gives a NULL SS) and the entry loads. SYSRET to
+ * compatibility mode must then load fixed flat attributes (Vol. 2B SYSRET:
+ * SS.B = 1), but Bochs 2.7 keeps SS's (docs/bochs.md): a 32-bit process
+ * would run on a 16-bit stack. B is ignored in 64-bit mode and in an
+ * unusable SS, and VM entry does not check it there (26.3.1.2). */
+static inline void ss_keep_b(void)
+{
+	u32 ss = (u32)vmread(VMCS_GUEST_SS_AR_BYTES);
+	if (!(ss & AR_DB) && ((ss & AR_UNUSABLE) || (vmread(VMCS_GUEST_CS_AR_BYTES) & AR_L)))
+		vmwrite(VMCS_GUEST_SS_AR_BYTES, ss | AR_DB);
+}
+
 void vmexit_handler(struct guest_regs *regs)
 {
 	u64 reason = vmread(VMCS_VM_EXIT_REASON);
@@ -252,6 +267,7 @@ void vmexit_handler(struct guest_regs *regs)
 	this_cpu()->exits[reason]++;
 	evlog_exit((u32)reason, regs);
 	exit_handlers[reason](regs);
+	ss_keep_b();
 	netlog_poll(); /* a safe point: no lock held (xmhf/netlog.h) */
 	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
 	if (idt & INTR_INFO_VALID)
