@@ -11,6 +11,7 @@
 #include <nested/cpu.h>
 #include <nested/ept02.h>
 #include <xmhf/check.h>
+#include <xmhf/log.h>
 #include <xmhf/memprot.h>
 #include <xmhf/nested.h>
 #include <xmhf/paging.h>
@@ -233,7 +234,8 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 		return EPT02_L0_DENIED;
 	u64 leaf = ALIGN_DOWN(out->l1_gpa.v, PAGE_SIZE) | rights | (w.leaf & (EPT_MT_MASK | EPT_IPAT));
 	u32 r = root_for(cpu, EP4TA(eptp12));
-	if (!map(cpu, r, gpa, leaf)) { /* the pool is exhausted: start again */
+	if (!map(cpu, r, gpa, leaf)) {
+		pr_debug("nested: cpu %u: EPT02 pool exhausted, every EPT02 dropped", cpu);
 		drop_all(cpu);
 		CHECK(map(cpu, r, gpa, leaf)); /* the pool is all free: see the static assert */
 	}

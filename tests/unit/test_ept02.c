@@ -346,6 +346,7 @@ static void test_pool_exhausted(void **state)
 		l2 += MiB(2), n++;
 	} while (ept02_leaf(eptp02, first));
 	assert_true(n > 100); /* the pool held 100 and more tables */
+	assert_int_equal(fake_log_count(LOG_DEBUG, "EPT02 pool exhausted"), 1);
 	assert_int_equal(ept02_leaf(eptp02, l2 - MiB(2) - MiB(2)), 0);
 	assert_int_equal(ept02_leaf(other, L2_PAGE), 0);
 	assert_int_equal(ept02_eptp(CPU, A), eptp02); /* roots keep their EPTP12s */
