@@ -28,7 +28,7 @@ _Static_assert(EPT02_POOL_PAGES >= PT_LEVELS - 1, "EPT02 pool too small for one 
 #define NO_OWNER 0 /* owner[] is root index + 1 */
 
 /* EPT entries (SDM Vol. 3 29.3.2, Tables 29-1 .. 29-6) */
-#define EPT_MT_RESERVED(mt) ((mt) == 2 || (mt) == 3 || (mt) == 7) /* 29.3.7 */
+#define EPT_MT_RESERVED(mt) ((mt) == 2 || (mt) == 3 || (mt) == 7) /* in a leaf: 29.3.3.1 */
 #define EPT_TABLE_RESERVED 0xf8ull /* bits 7:3 of an entry that references a table */
 
 /* EPT-violation exit qualification (SDM Vol. 3 28.2.1, Table 28-7) */
