@@ -1,6 +1,9 @@
-/* INVEPT and INVVPID (SDM Vol. 3 32.3). No EPT02 or VPID02 exists yet
- * (docs/nested.md): a valid invalidation has nothing to drop. */
+/* INVEPT and INVVPID (SDM Vol. 3 32.3). INVEPT drops this CPU's EPT02s
+ * built from the EPT12s it names (nested/ept02.h); no VPID02 exists yet
+ * (docs/nested.md): a valid INVVPID has nothing to drop. */
+#include <nested/ept02.h>
 #include <nested/vmx_insn.h>
+#include <xmhf/guest.h>
 
 /* EPTP (SDM Vol. 3 26.6.11, checked as VM entry does, 28.2.1.1) */
 #define EPTP_MEMTYPE(e) ((e) & 7)
@@ -59,10 +62,15 @@ void vmx_invept(struct nested_cpu *n, const struct vmx_insn *in)
 	}
 	if (!insn_mem_read(in, &desc, sizeof(desc)))
 		return;
-	if (type == INVEPT_SINGLE_CONTEXT && !eptp_valid(&n->caps, desc.low))
+	if (type == INVEPT_SINGLE_CONTEXT && !eptp_valid(&n->caps, desc.low)) {
 		vm_fail(n, VMERR_INVALID_INVEPT_INVVPID);
+		return;
+	}
+	if (type == INVEPT_SINGLE_CONTEXT)
+		ept02_invalidate(this_cpu_index(), desc.low);
 	else
-		vm_succeed();
+		ept02_invalidate_all(this_cpu_index());
+	vm_succeed();
 }
 
 void vmx_invvpid(struct nested_cpu *n, const struct vmx_insn *in)

@@ -259,6 +259,31 @@ void caps_skylake_x(struct vmx_caps *c)
 	};
 }
 
+void msr_set_vmx_caps_skylake_x(void)
+{
+	struct vmx_caps c;
+	caps_skylake_x(&c);
+	msr_set(MSR_IA32_VMX_BASIC, c.basic);
+	msr_set(MSR_IA32_VMX_PINBASED_CTLS, c.raw_pinbased);
+	msr_set(MSR_IA32_VMX_PROCBASED_CTLS, c.raw_procbased);
+	msr_set(MSR_IA32_VMX_EXIT_CTLS, c.raw_exit);
+	msr_set(MSR_IA32_VMX_ENTRY_CTLS, c.raw_entry);
+	msr_set(MSR_IA32_VMX_MISC, c.misc);
+	msr_set(MSR_IA32_VMX_CR0_FIXED0, c.cr0_fixed0);
+	msr_set(MSR_IA32_VMX_CR0_FIXED1, c.cr0_fixed1);
+	msr_set(MSR_IA32_VMX_CR4_FIXED0, c.cr4_fixed0);
+	msr_set(MSR_IA32_VMX_CR4_FIXED1, c.cr4_fixed1);
+	msr_set(MSR_IA32_VMX_VMCS_ENUM, c.vmcs_enum);
+	msr_set(MSR_IA32_VMX_PROCBASED_CTLS2, c.procbased2);
+	msr_set(MSR_IA32_VMX_EPT_VPID_CAP, c.ept_vpid);
+	msr_set(MSR_IA32_VMX_TRUE_PINBASED_CTLS, c.pinbased);
+	msr_set(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, c.procbased);
+	msr_set(MSR_IA32_VMX_TRUE_EXIT_CTLS, c.exit);
+	msr_set(MSR_IA32_VMX_TRUE_ENTRY_CTLS, c.entry);
+	msr_set(MSR_IA32_VMX_VMFUNC, c.vmfunc);
+}
+
+
 /* Penryn: the skylake_x controls but secondary controls 0x41 (no EPT, VPID,
  * unrestricted guest) and no EPT_VPID_CAP. */
 void caps_penryn(struct vmx_caps *c)

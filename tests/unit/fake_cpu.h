@@ -86,6 +86,8 @@ extern u32 fake_n_ipis;
  * (/work/shared/platform/bochs-vmx.md section 5) as vmx_cpu_on reads them. */
 void caps_skylake_x(struct vmx_caps *c);
 void caps_penryn(struct vmx_caps *c);
+/* The IA32_VMX_* MSRs (rdmsr) of corei7_skylake_x, as nested/ reads them for L1. */
+void msr_set_vmx_caps_skylake_x(void);
 
 /* Guest memory */
 u8 *guest_mem(u64 gpa, u64 size);

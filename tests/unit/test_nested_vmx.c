@@ -7,10 +7,14 @@
  * number through its own VMREAD, an injected exception with CR2. */
 #include "fake_cpu.h"
 #include <nested/cpu.h>
+#include <nested/ept02.h>
 #include <nested/errors.h>
 #include <nested/operand.h>
 #include <xmhf/nested.h>
+#include <runtime/ept01.h>
+#include <xmhf/mtrr.h>
 #include <xmhf/paging.h>
+#include <xmhf/spinlock.h>
 #include <xmhf/x86/segment.h>
 
 #define RIP0 0x7000ull
@@ -38,30 +42,6 @@
 
 static struct guest_regs regs;
 
-static void set_vmx_msrs(void)
-{
-	struct vmx_caps c;
-	caps_skylake_x(&c);
-	msr_set(MSR_IA32_VMX_BASIC, c.basic);
-	msr_set(MSR_IA32_VMX_PINBASED_CTLS, c.raw_pinbased);
-	msr_set(MSR_IA32_VMX_PROCBASED_CTLS, c.raw_procbased);
-	msr_set(MSR_IA32_VMX_EXIT_CTLS, c.raw_exit);
-	msr_set(MSR_IA32_VMX_ENTRY_CTLS, c.raw_entry);
-	msr_set(MSR_IA32_VMX_MISC, c.misc);
-	msr_set(MSR_IA32_VMX_CR0_FIXED0, c.cr0_fixed0);
-	msr_set(MSR_IA32_VMX_CR0_FIXED1, c.cr0_fixed1);
-	msr_set(MSR_IA32_VMX_CR4_FIXED0, c.cr4_fixed0);
-	msr_set(MSR_IA32_VMX_CR4_FIXED1, c.cr4_fixed1);
-	msr_set(MSR_IA32_VMX_VMCS_ENUM, c.vmcs_enum);
-	msr_set(MSR_IA32_VMX_PROCBASED_CTLS2, c.procbased2);
-	msr_set(MSR_IA32_VMX_EPT_VPID_CAP, c.ept_vpid);
-	msr_set(MSR_IA32_VMX_TRUE_PINBASED_CTLS, c.pinbased);
-	msr_set(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, c.procbased);
-	msr_set(MSR_IA32_VMX_TRUE_EXIT_CTLS, c.exit);
-	msr_set(MSR_IA32_VMX_TRUE_ENTRY_CTLS, c.entry);
-	msr_set(MSR_IA32_VMX_VMFUNC, c.vmfunc);
-}
-
 /* L1 in 64-bit mode, CPL 0, paging with PML4 -> PDPT -> 1 GiB page 0. */
 static void l1_long_mode(void)
 {
@@ -85,7 +65,7 @@ static int setup(void **state)
 {
 	(void)state;
 	fake_reset(0);
-	set_vmx_msrs();
+	msr_set_vmx_caps_skylake_x();
 	cpuid_set(0x80000008, 0, (struct cpuid_regs){ .eax = (48 << 8) | MAXPHYADDR });
 	memset(nested_cpu(), 0, sizeof(struct nested_cpu)); /* re-derived at the next use */
 	memset(&regs, 0, sizeof(regs));
@@ -506,6 +486,34 @@ static void test_invept_invvpid(void **state)
 	}
 }
 
+/* L1's INVEPT drops this CPU's EPT02s (nested/ept02.c, test_ept02.c): an
+ * EPT02 page mapped from an EPT12 at 0x30000 (a 1 GiB page) is flushed by
+ * single-context INVEPT of its EPTP12, then by all-context INVEPT. */
+static void test_invept_drops_ept02(void **state)
+{
+	(void)state;
+	const u64 eptp = 0x30000 | (3 << 3) | 6, pdpt = 0x31000;
+	struct ept02_fault_info info;
+	msr_set(MSR_MTRRCAP, 0);
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
+	spin_unlock(ept01_lock());
+	cpu_register(0);
+	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	ept01_init_mtrr(0);
+	ept01_build(0);
+	*(u64 *)guest_mem(0x30000, 8) = pdpt | EPT_RWX;
+	*(u64 *)guest_mem(pdpt, 8) = GiB(1) | EPT_LARGE | EPT_RWX | ((u64)MT_WB << EPT_MT_SHIFT);
+	vmxon_ok();
+	vmptrld_ok(VMCS_A);
+	for (u64 type = 1; type <= 2; type++) {
+		assert_int_equal(ept02_fault(0, eptp, l2_gpa(0x5000), EPT_R, &info), EPT02_MAPPED);
+		fake_invept_calls = 0;
+		assert_int_equal(inv(EXIT_REASON_INVEPT, type, eptp, 0), SUCCEED);
+		assert_int_equal(fake_invept_calls, 1);
+		assert_int_equal(fake_invept_eptp, ept02_eptp(0, eptp));
+	}
+}
+
 /* Memory operands: paging faults with CR2 and error code, canonical
  * addresses (#GP, #SS for SS), segment limits and types outside 64-bit mode. */
 static void test_memory_operand_faults(void **state)
@@ -576,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup(test_vmcs12_data_follows_its_region, setup),
 		cmocka_unit_test_setup(test_vmlaunch_vmresume, setup),
 		cmocka_unit_test_setup(test_invept_invvpid, setup),
+		cmocka_unit_test_setup(test_invept_drops_ept02, setup),
 		cmocka_unit_test_setup(test_vmcall_in_root, setup),
 		cmocka_unit_test_setup(test_memory_operand_faults, setup),
 	};

@@ -15,6 +15,7 @@
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/msr.h>
+#include <xmhf/nested.h>
 #include <xmhf/page_pool.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
@@ -237,6 +238,7 @@ u64 ept01_build(u32 cpu)
 void ept01_rebuild(u32 cpu)
 {
 	invept(INVEPT_SINGLE_CONTEXT, ept01_build(cpu));
+	nested_ept01_changed(cpu);
 }
 
 u32 ept01_pages(u32 cpu) { return ept01[cpu].pool.used; }

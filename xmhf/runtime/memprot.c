@@ -4,6 +4,7 @@
 #include <runtime/vmx_ops.h>
 #include <runtime/xcall.h>
 #include <xmhf/memprot.h>
+#include <xmhf/nested.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
 
@@ -21,8 +22,10 @@ u64 memprot_get(u32 cpu, l1_gpa_t gpa) { return cpu < cpu_count() ? ept01_get_pr
 
 void memprot_flush(u32 flags)
 {
-	if (flags & (MEMPROT_FLUSH_ENTRIES | MEMPROT_FLUSH_MT))
+	if (flags & (MEMPROT_FLUSH_ENTRIES | MEMPROT_FLUSH_MT)) {
 		invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(this_cpu()->index));
+		nested_ept01_changed(this_cpu()->index);
+	}
 }
 
 static hpa_t ctx_root(const struct ept_ctx *c) { return hpa((u64)c->pool.pages[0]); }

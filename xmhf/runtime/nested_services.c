@@ -22,3 +22,5 @@ bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len)
 		memcpy(p, buf, len);
 	return p != NULL;
 }
+
+void nested_invept(u64 eptp) { invept(INVEPT_SINGLE_CONTEXT, eptp); }

@@ -14,6 +14,7 @@
 #include <xmhf/cpu.h>
 #include <xmhf/evlog.h>
 #include <xmhf/lapic.h>
+#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 
 static struct spinlock quiesce_lock;
@@ -43,6 +44,7 @@ static void do_invept(struct percpu *p)
 	if (!(r & REQUEST_INVEPT))
 		return;
 	invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(p->index));
+	nested_ept01_changed(p->index);
 	__atomic_add_fetch(&p->invept_acks, 1, __ATOMIC_SEQ_CST);
 	evlog_count(shootdowns_applied);
 }

@@ -2,7 +2,8 @@
  * EPT01 (docs/nested.md "EPT02"). Built lazily: an EPT violation of L2 on
  * a page EPT02 lacks goes to ept02_fault, which walks EPT12 in L1's memory
  * (SDM Vol. 3 29.3.2) and gives the page the rights both allow. Per CPU, a
- * few roots are kept, one per EPTP12 (least recently used one recycled). */
+ * few roots are kept, one per EPTP12 (least recently used one recycled).
+ * Each function runs on cpu itself: only it touches its EPT02s. */
 #ifndef NESTED_EPT02_H
 #define NESTED_EPT02_H
 

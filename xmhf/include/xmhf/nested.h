@@ -36,6 +36,10 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
 /* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
  * operation) (32.3 VMCALL), not a hypercall: true then (done). */
 bool nested_vmcall(void);
+/* This CPU's EPT01 changed (rights taken away, MTRR or APIC rebuild) and
+ * the core flushes it: the EPT02s built from the old EPT01 are dropped
+ * (nested/ept02.c). Called on cpu itself, at no NMI. */
+void nested_ept01_changed(u32 cpu);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -45,6 +49,7 @@ static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reas
 	inject_exception(VECTOR_UD, false, 0); /* not in VMX operation (Vol. 3 32.3) */
 }
 static inline bool nested_vmcall(void) { return false; }
+static inline void nested_ept01_changed(u32 cpu) {}
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
@@ -56,5 +61,8 @@ void vmcs01_write(enum vmcs_field f, u64 v);
  * false, and nothing copied, if any byte is not. */
 bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);
 bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
+/* INVEPT single-context (SDM Vol. 3 32.3 INVEPT) of an EPTP of nested/'s
+ * own tables (EPT02) on this CPU: its cached mappings are gone. */
+void nested_invept(u64 eptp);
 
 #endif
