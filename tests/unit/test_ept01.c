@@ -600,8 +600,8 @@ static void test_init_mtrr_reads_msrs(void **state)
 }
 
 /* A hidden device range (the network log's NIC) is not present, its
- * neighbours stay mapped, and its pages cannot be given rights. Last: the
- * list is global and only grows. */
+ * neighbours stay mapped, its pages cannot be given rights, and an APIC
+ * moved there is not trapped. Last: the list is global and only grows. */
 static void test_hidden_device_not_present(void **state)
 {
 	const u64 bar = GiB(3) + MiB(2) + 0x20000, size = 0x20000;
@@ -623,6 +623,11 @@ static void test_hidden_device_not_present(void **state)
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar - PAGE_SIZE)), EPT_RWX);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar + size)), EPT_RWX);
 	assert_true(present(eptp, GiB(3)));
+	ept01_move_apic(CPU, l1_gpa(bar)); /* not trapped there (was a failed CHECK: a halt) */
+	assert_int_equal(percpu[CPU].ept_apic_page.v, EPT01_NO_APIC_PAGE);
+	assert_null(ept01_apic_entry(CPU));
+	assert_false(present(eptp, bar));
+	ept01_move_apic(CPU, l1_gpa(APIC));
 }
 
 /* An all-ones page (a hidden PCI function's ECAM page): a 4 KiB read-only

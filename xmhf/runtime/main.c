@@ -41,7 +41,8 @@ static const void *acpi_map_low(u64 pa, u64 len)
 static void read_acpi(const struct boot_info *bi)
 {
 	/* UEFI: from the configuration table (no RSDP in the BIOS areas) */
-	u64 rsdp = acpi_rsdp = bi->uefi_rsdp ? bi->uefi_rsdp : acpi_find_rsdp(acpi_map_low);
+	acpi_rsdp = bi->uefi_rsdp ? bi->uefi_rsdp : acpi_find_rsdp(acpi_map_low);
+	u64 rsdp = acpi_rsdp;
 	if (!rsdp)
 		panic("xmhf: no ACPI RSDP found: cannot enumerate CPUs");
 	u64 madt_pa = acpi_find_table(rsdp, "APIC", acpi_map_low);
