@@ -680,6 +680,142 @@ static void test_s5_garbage_never_overreads(void **state)
 	}
 }
 
+/* ---- MCFG ---- */
+
+static u8 mcfg[44 + 20 * 16];
+static u32 mcfg_len;
+
+static void mcfg_begin(void)
+{
+	memset(mcfg, 0, sizeof(mcfg));
+	memcpy(mcfg, "MCFG", 4);
+	mcfg_len = 44;
+	put32(mcfg + 4, mcfg_len);
+}
+
+static void mcfg_region(u64 base, u16 segment, u8 bus_start, u8 bus_end)
+{
+	u8 *r = mcfg + mcfg_len;
+
+	assert_true(mcfg_len + 16 <= sizeof(mcfg));
+	put64(r, base);
+	put16(r + 8, segment);
+	r[10] = bus_start;
+	r[11] = bus_end;
+	mcfg_len += 16;
+	put32(mcfg + 4, mcfg_len);
+}
+
+/* The first len bytes of mcfg, from an exact copy (ASan: no read beyond). */
+static int parse_mcfg_bytes(u32 len, struct mcfg_info *m)
+{
+	u8 *copy = exact_copy(mcfg, len);
+	int r = acpi_parse_mcfg(copy, len, m);
+
+	free(copy);
+	return r;
+}
+
+static int parse_mcfg(struct mcfg_info *m) { return parse_mcfg_bytes(mcfg_len, m); }
+
+/* A function's page is base + (bus << 20 | dev << 15 | fn << 12), base
+ * being bus 0's address even when the region starts at a later bus. */
+static void test_mcfg_function_pages(void **state)
+{
+	struct mcfg_info m;
+
+	(void)state;
+	mcfg_begin();
+	mcfg_region(0xe0000000, 0, 0, 0x3f);
+	mcfg_region(0x4000000000, 1, 0, 0xff);
+	mcfg_region(0xf0000000, 0, 0x80, 0xff);
+	assert_int_equal(parse_mcfg(&m), 0);
+	assert_int_equal(m.n_regions, 3);
+	assert_int_equal(m.regions[0].base, 0xe0000000);
+	assert_int_equal(m.regions[1].segment, 1);
+	assert_int_equal(m.regions[2].bus_start, 0x80);
+	assert_int_equal(mcfg_function_page(&m, 0, 0x0000), 0xe0000000);
+	/* 00:03.0 (e1000 in QEMU), 3f:1f.7 */
+	assert_int_equal(mcfg_function_page(&m, 0, 3 << 3), 0xe0018000);
+	assert_int_equal(mcfg_function_page(&m, 0, 0x3f << 8 | 0x1f << 3 | 7), 0xe0000000 + (0x3full << 20 | 0x1f << 15 | 7 << 12));
+	assert_int_equal(mcfg_function_page(&m, 0, 0x40 << 8), 0);   /* no region has bus 0x40 */
+	assert_int_equal(mcfg_function_page(&m, 0, 0x80 << 8 | 1), 0xf0000000 + (0x80ull << 20) + 0x1000);
+	assert_int_equal(mcfg_function_page(&m, 1, 0x0108), 0x4000000000 + (1ull << 20) + (1 << 15));
+	assert_int_equal(mcfg_function_page(&m, 2, 0), 0);           /* no such segment */
+}
+
+/* Unusable regions are skipped, the rest kept; more than MCFG_MAX_REGIONS dropped. */
+static void test_mcfg_bad_regions_skipped(void **state)
+{
+	struct mcfg_info m;
+
+	(void)state;
+	mcfg_begin();
+	mcfg_region(0, 0, 0, 0xff);                        /* base 0 */
+	mcfg_region(0xe0000800, 0, 0, 0xff);               /* not 4 KiB aligned */
+	mcfg_region(0xe0000000, 0, 9, 8);                  /* start after end */
+	mcfg_region(0xfffffffff0000000ull, 0, 0, 0xff);    /* beyond 2^64 */
+	mcfg_region(0xfffffffff0000000ull, 0, 0, 0xfe);    /* ends 1 MiB below 2^64: kept */
+	mcfg_region(0xe0000000, 0, 0, 0);
+	assert_int_equal(parse_mcfg(&m), 0);
+	assert_int_equal(m.n_regions, 2);
+	assert_int_equal(m.regions[0].base, 0xfffffffff0000000ull);
+	assert_int_equal(mcfg_function_page(&m, 0, 0x0100), 0xfffffffff0100000ull);
+	assert_int_equal(m.regions[1].base, 0xe0000000);
+	assert_int_equal(m.regions[1].bus_end, 0);
+
+	mcfg_begin();
+	for (u32 i = 0; i < MCFG_MAX_REGIONS + 4; i++)
+		mcfg_region(0xe0000000 + i * MiB(256), (u16)i, 0, 0xff);
+	assert_int_equal(parse_mcfg(&m), 0);
+	assert_int_equal(m.n_regions, MCFG_MAX_REGIONS);
+	assert_int_equal(mcfg_function_page(&m, MCFG_MAX_REGIONS, 0), 0);
+}
+
+/* Wrong signature, too short, a length beyond the bytes given or not a
+ * whole number of regions: malformed, and nothing is read beyond len. */
+static void test_mcfg_malformed(void **state)
+{
+	struct mcfg_info m;
+
+	(void)state;
+	mcfg_begin();
+	assert_int_equal(parse_mcfg(&m), 0);                   /* no regions: valid, empty */
+	assert_int_equal(m.n_regions, 0);
+	mcfg_region(0xe0000000, 0, 0, 0xff);
+	assert_int_equal(parse_mcfg_bytes(mcfg_len - 1, &m), -1);
+	assert_int_equal(m.n_regions, 0);
+	put32(mcfg + 4, mcfg_len - 4);
+	assert_int_equal(parse_mcfg(&m), -1);                  /* 12 bytes of a region */
+	put32(mcfg + 4, 40);
+	assert_int_equal(parse_mcfg(&m), -1);                  /* shorter than the header + reserved */
+	put32(mcfg + 4, mcfg_len);
+	memcpy(mcfg, "MCFX", 4);
+	assert_int_equal(parse_mcfg(&m), -1);
+	memcpy(mcfg, "MCFG", 4);
+	assert_int_equal(parse_mcfg_bytes(20, &m), -1);
+	assert_int_equal(parse_mcfg(&m), 0);
+	assert_int_equal(m.n_regions, 1);
+}
+
+/* Found through the XSDT like any table (its checksum valid). */
+static void test_mcfg_found_and_parsed(void **state)
+{
+	const u64 x_entries[] = { HIGH_BASE + 0x1000 };
+	struct mcfg_info m;
+
+	(void)state;
+	mcfg_begin();
+	mcfg_region(0xb0000000, 0, 0, 0xff);
+	put_sdt(HIGH_BASE + 0x1000, "MCFG", mcfg + 36, mcfg_len - 36);
+	put_xsdt(HIGH_BASE, x_entries, 1);
+	put_rsdp(0xf0000, 2, 0, HIGH_BASE);
+	u64 pa = acpi_find_table(acpi_find_rsdp(map), "MCFG", map);
+	assert_int_equal(pa, HIGH_BASE + 0x1000);
+	assert_int_equal(acpi_parse_mcfg(map(pa, mcfg_len), mcfg_len, &m), 0);
+	assert_int_equal(mcfg_function_page(&m, 0, 0x0018), 0xb0018000);
+}
+
 /* ---- all together ---- */
 
 static void test_rsdp_to_fadt_to_dsdt_s5(void **state)
@@ -749,6 +885,10 @@ int main(void)
 		T(test_s5_in_dsdt_after_other_aml),
 		T(test_s5_malformed_packages),
 		T(test_s5_garbage_never_overreads),
+		T(test_mcfg_function_pages),
+		T(test_mcfg_bad_regions_skipped),
+		T(test_mcfg_malformed),
+		T(test_mcfg_found_and_parsed),
 		T(test_rsdp_to_fadt_to_dsdt_s5),
 	};
 

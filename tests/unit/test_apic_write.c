@@ -195,6 +195,23 @@ static void test_step_completes(void **state)
 	assert_int_equal(fake_apic_ept_entry, APIC | EPT_R);
 }
 
+/* A write to a hidden PCI function's all-ones ECAM page (read-only in
+ * EPT01): #GP(0) and a warning that names it; the hypapp is not asked. */
+static void test_ones_page_write_blocked(void **state)
+{
+	const u64 page = 0xe0018000;
+
+	(void)state;
+	fake_ones_page = page;
+	regs.rbx = page + 0x10;
+	WRITE_EXIT(page + 0x10, page + 0x10, QUAL_WRITE_LINEAR, 0x89, 0x03);
+	fake_ones_page = ~0ull;
+	assert_true(injected_gp());
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), CODE);
+	assert_false(guest_step_active());
+	assert_int_equal(fake_log_count(LOG_WARN, "blocked (a hidden PCI function's configuration space): #GP(0)"), 1);
+}
+
 /* Hypervisor memory: #GP(0); the warning is rate-limited (a guest can
  * cause it at will); after an IRET that unblocked NMIs they are blocked
  * again (qualification bit 12). */
@@ -239,6 +256,7 @@ int main(void)
 		cmocka_unit_test_setup(test_modes_and_flags, setup),
 		cmocka_unit_test_setup(test_others_stepped, setup),
 		cmocka_unit_test_setup(test_step_completes, setup),
+		cmocka_unit_test_setup(test_ones_page_write_blocked, setup),
 		cmocka_unit_test_setup(test_blocked, setup),
 		cmocka_unit_test_setup(test_delivery_write_blocked, setup),
 	};

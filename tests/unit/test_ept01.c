@@ -548,8 +548,10 @@ static void test_set_prot_bounded(void **state)
 
 /* MTRRs that leave the pool few pages (a non-contiguous mask: 4 KiB types
  * over 256 MiB): a split the pool cannot take is refused, the page keeps
- * its rights, the pages set before keep theirs, and a rebuild keeps them. */
-static u64 page_in_gib(u32 i) { return GiB(i) + 0x5000; }
+ * its rights, the pages set before keep theirs, and a rebuild keeps them.
+ * Two pages per GiB, in different 2 MiB regions (a PD and a page table,
+ * then a page table), so that the pool runs out below --mem. */
+static u64 page_in_gib(u32 i) { return GiB(i / 2) + (i % 2) * MiB(4) + 0x5000; }
 
 static void test_set_prot_pool_full_refused(void **state)
 {
@@ -562,7 +564,7 @@ static void test_set_prot_pool_full_refused(void **state)
 	ept01_build(CPU);
 	while (set < EPT_OVERRIDE_TABLES && ept01_set_prot(CPU, l1_gpa(page_in_gib(set)), EPT_R))
 		set++;
-	assert_true(set > 0 && set < CONFIG_MEM / GiB(1)); /* the pool, not --mem or the store */
+	assert_true(set > 0 && set < EPT_OVERRIDE_TABLES && page_in_gib(set) < CONFIG_MEM); /* the pool, not --mem or the store */
 	u64 refused = page_in_gib(set);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(refused)), EPT_RWX);
 	for (u32 i = 0; i < set; i++)
@@ -598,8 +600,8 @@ static void test_init_mtrr_reads_msrs(void **state)
 }
 
 /* A hidden device range (the network log's NIC) is not present, its
- * neighbours stay mapped, and its pages cannot be given rights. Last: the
- * list is global and only grows. */
+ * neighbours stay mapped, its pages cannot be given rights, and an APIC
+ * moved there is not trapped. Last: the list is global and only grows. */
 static void test_hidden_device_not_present(void **state)
 {
 	const u64 bar = GiB(3) + MiB(2) + 0x20000, size = 0x20000;
@@ -621,6 +623,62 @@ static void test_hidden_device_not_present(void **state)
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar - PAGE_SIZE)), EPT_RWX);
 	assert_int_equal(ept01_get_prot(CPU, l1_gpa(bar + size)), EPT_RWX);
 	assert_true(present(eptp, GiB(3)));
+	ept01_move_apic(CPU, l1_gpa(bar)); /* not trapped there (was a failed CHECK: a halt) */
+	assert_int_equal(percpu[CPU].ept_apic_page.v, EPT01_NO_APIC_PAGE);
+	assert_null(ept01_apic_entry(CPU));
+	assert_false(present(eptp, bar));
+	ept01_move_apic(CPU, l1_gpa(APIC));
+}
+
+/* An all-ones page (a hidden PCI function's ECAM page): a 4 KiB read-only
+ * leaf to one page of 0xff, WB with IPAT, in every build and rebuild; its
+ * neighbours stay identity; no rights can be set there and the APIC cannot
+ * be trapped there. Refused: unaligned, the hypervisor's, above --mem, a
+ * hidden device's, the APIC page, twice, more than EPT01_MAX_ONES_PAGES.
+ * Last: the list is global and only grows. */
+static void test_ones_page(void **state)
+{
+	const u64 ecam = VAR_UC_BASE + MiB(256) + 0x18000, ram = GiB(5) + 0x7000;
+	unsigned level;
+
+	(void)state;
+	assert_false(ept01_show_ones(l1_gpa(ecam + 0x10)));
+	assert_false(ept01_show_ones(l1_gpa(FAKE_HV_BASE)));
+	assert_false(ept01_show_ones(l1_gpa(CONFIG_MEM)));
+	assert_false(ept01_show_ones(l1_gpa(GiB(3) + MiB(2) + 0x20000))); /* the device hidden above */
+	assert_false(ept01_show_ones(l1_gpa(APIC)));
+	assert_true(ept01_show_ones(l1_gpa(ecam)));
+	assert_false(ept01_show_ones(l1_gpa(ecam)));
+	assert_true(ept01_show_ones(l1_gpa(ram)));
+	assert_false(ept01_show_ones(l1_gpa(ram + PAGE_SIZE))); /* full */
+	assert_true(ept01_is_ones_page(l1_gpa(ecam + 0xffc)));
+	assert_false(ept01_is_ones_page(l1_gpa(ecam + PAGE_SIZE)));
+
+	u64 eptp = ept01_build(CPU);
+	for (int rebuilt = 0; rebuilt < 2; rebuilt++) {
+		for (u32 i = 0; i < 2; i++) {
+			u64 page = i ? ram : ecam, e = lookup(eptp, page, &level);
+			const u8 *ones = (const u8 *)(e & PT_ADDR_MASK);
+			assert_int_equal(level, 1);
+			assert_int_equal(e & ~PT_ADDR_MASK, EPT_R | EPT_IPAT | (MT_WB << EPT_MT_SHIFT));
+			assert_true(e & PT_ADDR_MASK && (e & PT_ADDR_MASK) != page);
+			for (u32 b = 0; b < PAGE_SIZE; b++)
+				assert_int_equal(ones[b], 0xff);
+			assert_int_equal(ept01_get_prot(CPU, l1_gpa(page)), EPT_R);
+			assert_int_equal(lookup(eptp, page - PAGE_SIZE, &level) & PT_ADDR_MASK, page - PAGE_SIZE);
+			assert_int_equal(lookup(eptp, page + PAGE_SIZE, &level) & PT_ADDR_MASK, page + PAGE_SIZE);
+			assert_false(ept01_set_prot(CPU, l1_gpa(page), EPT_RWX));
+			assert_false(ept01_set_prot(CPU, l1_gpa(page + 0x800), EPT_R));
+		}
+		assert_int_equal(lookup(eptp, ecam, &level) & PT_ADDR_MASK, lookup(eptp, ram, &level) & PT_ADDR_MASK);
+		assert_int_equal(type_at(eptp, ecam - PAGE_SIZE), MT_UC); /* the MTRRs' type around it */
+		ept01_rebuild(CPU);
+	}
+	ept01_move_apic(CPU, l1_gpa(ram));
+	assert_int_equal(percpu[CPU].ept_apic_page.v, EPT01_NO_APIC_PAGE);
+	assert_int_equal(lookup(eptp, ram, &level) & ~PT_ADDR_MASK, EPT_R | EPT_IPAT | (MT_WB << EPT_MT_SHIFT));
+	ept01_move_apic(CPU, l1_gpa(APIC));
+	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_R | (MT_UC << EPT_MT_SHIFT));
 }
 
 int main(void)
@@ -645,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_prot_pool_full_refused, setup),
 		cmocka_unit_test_setup(test_init_mtrr_reads_msrs, setup),
 		cmocka_unit_test_setup(test_hidden_device_not_present, setup),
+		cmocka_unit_test_setup(test_ones_page, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

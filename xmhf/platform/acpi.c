@@ -256,6 +256,46 @@ int acpi_parse_fadt(const void *fadt, u64 len, struct fadt_info *out)
 	return 0;
 }
 
+/* MCFG (PCI Firmware 3.2 Table 4-2, 4-3): header, 8 reserved bytes, then
+ * 16-byte allocation structures {u64 base, u16 segment, u8 start bus, u8
+ * end bus, u32 reserved}. */
+#define MCFG_REGIONS_OFFSET 44
+#define MCFG_REGION_LEN 16
+#define ECAM_BUS_SHIFT 20
+
+int acpi_parse_mcfg(const void *mcfg, u64 len, struct mcfg_info *out)
+{
+	const u8 *p = mcfg;
+	u64 table_len = checked_length(p, len, "MCFG", MCFG_REGIONS_OFFSET);
+
+	memset(out, 0, sizeof(*out));
+	if (!table_len || (table_len - MCFG_REGIONS_OFFSET) % MCFG_REGION_LEN)
+		return -1;
+	for (u64 off = MCFG_REGIONS_OFFSET; off < table_len; off += MCFG_REGION_LEN) {
+		struct mcfg_region r = { rd64(p + off), rd16(p + off + 8), p[off + 10], p[off + 11] };
+		u64 span = (u64)(r.bus_end + 1) << ECAM_BUS_SHIFT;
+
+		if (!r.base || !IS_ALIGNED(r.base, KiB(4)) || r.bus_start > r.bus_end || r.base > UINT64_MAX - span)
+			continue;
+		if (out->n_regions < MCFG_MAX_REGIONS)
+			out->regions[out->n_regions++] = r;
+	}
+	return 0;
+}
+
+u64 mcfg_function_page(const struct mcfg_info *m, u16 segment, u16 bdf)
+{
+	u8 bus = bdf >> 8;
+
+	for (u32 i = 0; i < m->n_regions; i++) {
+		const struct mcfg_region *r = &m->regions[i];
+
+		if (r->segment == segment && bus >= r->bus_start && bus <= r->bus_end)
+			return r->base + ((u64)bdf << 12);
+	}
+	return 0;
+}
+
 /* AML encodings (ACPI 6.5 20.2). */
 #define AML_NAME_OP 0x08
 #define AML_BYTE_PREFIX 0x0a

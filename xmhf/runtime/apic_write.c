@@ -1,6 +1,7 @@
 /* The guest's writes to its xAPIC page, which EPT01 maps read-only so that
  * ICR writes are seen (apic_trap.c decodes them), and the other EPT
- * violations (the hypervisor's range, which EPT01 does not map).
+ * violations (the hypervisor's range, which EPT01 does not map, and writes
+ * to the all-ones pages of hidden PCI functions, ept01_show_ones).
  *
  * A write is emulated: the faulting instruction is fetched through the
  * guest's paging and, if it is a 4-byte MOV store (runtime/insn_decode.h)
@@ -158,7 +159,8 @@ void handle_ept_violation(struct guest_regs *regs)
 	if (ALIGN_DOWN(gpa, PAGE_SIZE) == p->ept_apic_page.v && (q & EPT_QUAL_WRITE) && !delivery &&
 	    (emulate_write(regs, gpa, q) || step_write((u32)(gpa & (PAGE_SIZE - 1)))))
 		return;
-	if (!gpa_is_hypervisor(l1_gpa(gpa), 1) && ALIGN_DOWN(gpa, PAGE_SIZE) != p->ept_apic_page.v) {
+	bool ones = ept01_is_ones_page(l1_gpa(gpa));
+	if (!gpa_is_hypervisor(l1_gpa(gpa), 1) && ALIGN_DOWN(gpa, PAGE_SIZE) != p->ept_apic_page.v && !ones) {
 		struct hypapp_ept_violation v = {
 			.gpa = l1_gpa(gpa),
 			.gva = gva(q & EPT_QUAL_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDRESS) : 0),
@@ -171,8 +173,9 @@ void handle_ept_violation(struct guest_regs *regs)
 	if (guest_warning_due(&n_blocked))
 		pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0) (%u so far)",
 			p->index, gpa, vmread(VMCS_GUEST_RIP),
-			gpa_is_hypervisor(l1_gpa(gpa), 1)	  ? "hypervisor memory"
+			gpa_is_hypervisor(l1_gpa(gpa), 1)		  ? "hypervisor memory"
 			: ALIGN_DOWN(gpa, PAGE_SIZE) == p->ept_apic_page.v ? "APIC page"
+			: ones						  ? "a hidden PCI function's configuration space"
 									  : "unmapped",
 			n_blocked);
 	inject_gp0();

@@ -18,6 +18,7 @@
 #include <xmhf/nested.h>
 #include <xmhf/page_pool.h>
 #include <xmhf/paging.h>
+#include <xmhf/string.h>
 #include <xmhf/vmx.h>
 
 #define REGION_HIDDEN 0xfe /* entirely the hypervisor's or a hidden device's: not present */
@@ -31,9 +32,11 @@
  * each) and for the hidden device ranges. */
 #define EPT_FIXED_PAGES \
 	(1 + (CONFIG_MEM + PT_LEVEL_SIZE(4) - 1) / PT_LEVEL_SIZE(4) + CONFIG_MEM / GiB(1) + 2 + EPT_OVERRIDE_TABLES)
-#define EPT_PAGES_PER_CPU (EPT_FIXED_PAGES + 36 + 2 * EPT_OVERRIDE_TABLES + EPT_HIDDEN_DEVICE_PAGES)
+#define EPT_PAGES_PER_CPU \
+	(EPT_FIXED_PAGES + 36 + 2 * EPT_OVERRIDE_TABLES + EPT_HIDDEN_DEVICE_PAGES + EPT01_MAX_ONES_PAGES)
 /* A hidden device range needs a page table at each end that is not 2 MiB
- * aligned (its page directories are among the fixed ones). */
+ * aligned, an all-ones page one page table (their page directories are
+ * among the fixed ones). */
 #define EPT_HIDDEN_DEVICE_PAGES (2 * EPT01_MAX_HIDDEN_DEVICES)
 
 extern const u8 __runtime_base[], __reserved_end[];
@@ -59,6 +62,10 @@ static struct spinlock ept_lock;
  * present in any EPT01, like the hypervisor's range. */
 static struct pt_range hidden_devices[EPT01_MAX_HIDDEN_DEVICES];
 static u32 n_hidden_devices;
+/* Pages the guest reads as all ones (ept01_show_ones): each maps ones_page. */
+static l1_gpa_t ones_pages[EPT01_MAX_ONES_PAGES];
+static u32 n_ones_pages;
+static u8 ones_page[PAGE_SIZE] __attribute__((section(".bss.pages"), aligned(4096)));
 
 struct spinlock *ept01_lock(void) { return &ept_lock; }
 
@@ -91,6 +98,34 @@ static int hidden_device_overlap(u64 base, u64 size)
 			return -1;
 	}
 	return 0;
+}
+
+static bool is_ones_page(u64 page)
+{
+	for (u32 i = 0; i < n_ones_pages; i++)
+		if (ones_pages[i].v == page)
+			return true;
+	return false;
+}
+
+bool ept01_is_ones_page(l1_gpa_t gpa) { return is_ones_page(ALIGN_DOWN(gpa.v, PAGE_SIZE)); }
+
+/* Whether EPT01 maps the page to itself with rights that may change: not
+ * the hypervisor's, below --mem, no hidden device, no all-ones page. */
+static bool page_is_plain(u64 page)
+{
+	return !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM &&
+	       !hidden_device_overlap(page, PAGE_SIZE) && !is_ones_page(page);
+}
+
+bool ept01_show_ones(l1_gpa_t page)
+{
+	if (n_ones_pages == EPT01_MAX_ONES_PAGES || !IS_ALIGNED(page.v, PAGE_SIZE) || !page_is_plain(page.v) ||
+	    page.v == lapic_base())
+		return false;
+	memset(ones_page, 0xff, sizeof(ones_page));
+	ones_pages[n_ones_pages++] = page;
+	return true;
 }
 
 void ept01_init_mtrr(u32 cpu)
@@ -126,12 +161,15 @@ static struct override *override_of(u32 cpu, u64 page)
 }
 
 /* Whether a region larger than 4 KiB holds a page that needs its own
- * 4 KiB leaf: the APIC page or an override. */
+ * 4 KiB leaf: the APIC page, an all-ones page or an override. */
 static bool has_4k_page(u32 cpu, u64 base, u64 size)
 {
 	const struct ept01 *e = &ept01[cpu];
 	if (in_region(percpu[cpu].ept_apic_page.v, base, size))
 		return true;
+	for (u32 i = 0; i < n_ones_pages; i++)
+		if (in_region(ones_pages[i].v, base, size))
+			return true;
 	for (u32 i = 0; i < e->n_overrides; i++)
 		if (in_region(e->overrides[i].page.v, base, size))
 			return true;
@@ -168,13 +206,18 @@ static bool leaf_allowed(unsigned level, u64 ept_cap)
 	return level == 1 || (level == 2 && (ept_cap & EPT_CAP_2M)) || (level == 3 && (ept_cap & EPT_CAP_1G));
 }
 
-/* The leaf for [base, base + size): the APIC page read-only and UC (SDM
- * Vol. 3 "Relocating the Local APIC Registers"), an override's rights. */
+/* The leaf for [base, base + size): an all-ones page read-only to
+ * ones_page, write-back whatever the guest's PAT says (IPAT, 29.3.7.2: no
+ * alias of other types for the hypervisor's page); the APIC page read-only
+ * and UC (SDM Vol. 3 "Relocating the Local APIC Registers"); an override's
+ * rights. */
 static u64 leaf(u32 cpu, u64 base, unsigned level, u8 type)
 {
 	const struct override *o = level == 1 ? override_of(cpu, base) : NULL;
 	u64 rwx = o ? o->rwx : EPT_RWX;
 
+	if (level == 1 && is_ones_page(base))
+		return (u64)ones_page | EPT_R | EPT_IPAT | ((u64)MT_WB << EPT_MT_SHIFT);
 	if (level == 1 && base == percpu[cpu].ept_apic_page.v) {
 		rwx = EPT_R;
 		type = MT_UC;
@@ -306,8 +349,7 @@ bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx)
 	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
 	bool exec_only = percpu[cpu].vmx.ept_vpid & EPT_CAP_EXEC_ONLY;
 	return !(rwx & ~EPT_RWX) && !((rwx & EPT_W) && !(rwx & EPT_R)) && !(rwx == EPT_X && !exec_only) &&
-	       !gpa_is_hypervisor(l1_gpa(page), PAGE_SIZE) && page < CONFIG_MEM &&
-	       !hidden_device_overlap(page, PAGE_SIZE);
+	       page_is_plain(page);
 }
 
 /* Under the EPT lock. A refused split leaves the old rights (and at most
@@ -388,11 +430,12 @@ u64 *ept01_apic_entry(u32 cpu)
 
 /* The guest moved its APIC (IA32_APIC_BASE, SDM Vol. 3 12.4.5): the old page
  * is plain memory again, the new one read-only and uncached. An APIC placed
- * where the guest has no memory (the hypervisor's range, above --mem) is not
- * trapped: accesses there fault like any access to that range. */
+ * where the guest has no memory (the hypervisor's range, above --mem, a
+ * hidden device) or on an all-ones page is not trapped: accesses there get
+ * what any access to that page gets. */
 void ept01_move_apic(u32 cpu, l1_gpa_t page)
 {
-	bool mapped = !gpa_is_hypervisor(page, PAGE_SIZE) && page.v < CONFIG_MEM;
+	bool mapped = page_is_plain(page.v);
 
 	percpu[cpu].ept_apic_page = mapped ? page : l1_gpa(EPT01_NO_APIC_PAGE);
 	ept01_rebuild(cpu);

@@ -1,6 +1,7 @@
 /* The boot CPU's path from the loader to "every CPU in VMX root". */
 #include <config.h>
 #include <runtime/dma_protect.h>
+#include <runtime/ecam_hide.h>
 #include <runtime/ept01.h>
 #include <runtime/exit_handlers.h>
 #include <runtime/guest_ram.h>
@@ -27,6 +28,7 @@ extern const u8 __runtime_base[], __reserved_end[];
 static struct cmdline cmdline;
 static struct madt_info madt;
 static struct fadt_info fadt;
+static u64 acpi_rsdp;
 struct e820_map guest_e820; /* the map the guest will see */
 
 /* ACPI tables are read before the host page tables exist: the loader's
@@ -39,7 +41,8 @@ static const void *acpi_map_low(u64 pa, u64 len)
 static void read_acpi(const struct boot_info *bi)
 {
 	/* UEFI: from the configuration table (no RSDP in the BIOS areas) */
-	u64 rsdp = bi->uefi_rsdp ? bi->uefi_rsdp : acpi_find_rsdp(acpi_map_low);
+	acpi_rsdp = bi->uefi_rsdp ? bi->uefi_rsdp : acpi_find_rsdp(acpi_map_low);
+	u64 rsdp = acpi_rsdp;
 	if (!rsdp)
 		panic("xmhf: no ACPI RSDP found: cannot enumerate CPUs");
 	u64 madt_pa = acpi_find_table(rsdp, "APIC", acpi_map_low);
@@ -96,8 +99,8 @@ static u32 n_devices;
 _Static_assert(ARRAY_SIZE(devices) <= GUEST_RAM_MAX_DEVICES, "guest_ram_init takes every device page");
 
 /* The network log's NIC is the hypervisor's: absent from the guest's PCI
- * configuration space, its I/O ports and MMIO not reachable (exit_io.c,
- * EPT01). */
+ * configuration space (ports: exit_io.c; ECAM: all ones in EPT01), its I/O
+ * ports and MMIO not reachable (exit_io.c, EPT01). */
 static struct netlog_nic netlog_nic;
 static bool netlog_nic_found;
 static u32 n_dma_units; /* VT-d blocks DMA to the hypervisor's range: the NIC's rings too */
@@ -107,6 +110,7 @@ static void hide_netlog_nic(void)
 	if (!netlog_probe(&netlog_nic))
 		return;
 	bool hidden = io_hide_pci_function(netlog_nic.bdf);
+	ecam_hide_function(acpi_rsdp, acpi_map_low, netlog_nic.bdf);
 	for (u32 i = 0; i < netlog_nic.n_bars && hidden; i++) {
 		const struct netlog_bar *b = &netlog_nic.bars[i];
 		u64 base = ALIGN_DOWN(b->base, PAGE_SIZE);
@@ -131,6 +135,7 @@ static void setup_host_paging(void)
 	n_dma_units = dma_protect_mmio(devices + n_devices, DMAR_MAX_UNITS);
 	n_devices += n_dma_units;
 	hide_netlog_nic();
+	ecam_hide_test_page(&cmdline);
 	hostpt_init(devices, n_devices);
 }
 

@@ -109,6 +109,7 @@ extern uint32_t g_hv_base, g_hv_end;
 extern bool g_nested; /* nested=1: the hypervisor offers VMX (built without --no-nested) */
 extern bool g_app_test; /* app=test: the hypervisor was built with --app test */
 extern bool g_app_trustvisor; /* app=trustvisor: built with --app trustvisor */
+extern uint32_t g_ecam_test_page; /* ecam_test_page=: the page test_ecam_page= may hide; 0: none */
 struct mmap_entry { uint64_t base, len; uint32_t type; };
 extern struct mmap_entry g_mmap[];
 extern int g_mmap_n;
@@ -175,6 +176,7 @@ void check_smp_init_sipi_twice_xapic(void);
 void check_smp_broadcast_sipi(void);
 void check_smp_apic_moved(void);
 void check_smp_sipi_x2apic(void);
+void check_ecam_page_hidden(void);
 void check_e820_full(void);
 void check_vmx_insn_ud(void);
 void check_invd_survives(void);

@@ -7,6 +7,7 @@ bool g_nested;
 uint32_t g_hv_base, g_hv_end;
 bool g_app_test;
 bool g_app_trustvisor;
+uint32_t g_ecam_test_page;
 struct mmap_entry g_mmap[64];
 int g_mmap_n;
 
@@ -142,6 +143,8 @@ static bool read_multiboot(uint32_t magic, const uint8_t *mbi)
         g_app_trustvisor = app && !memcmp(app, "trustvisor", 10) && (app[10] == 0 || app[10] == ' ');
         const char *t = arg("test_hypercalls");
         g_test_hypercalls = t && t[0] == '1';
+        const char *ecam = arg("ecam_test_page");
+        g_ecam_test_page = ecam ? (uint32_t)parse_num(ecam) & ~0xfffu : 0;
         const char *nested = arg("nested");
         g_nested = nested && nested[0] == '1';
         const char *b = arg("hv_base"), *en = arg("hv_end");
@@ -206,6 +209,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
     run_check("console_uart_stalled", check_console_uart_stalled);
     run_check("quiesce_nmi_flood", check_quiesce_nmi_flood);
     run_check("memprot_all_cpus", check_memprot_all_cpus);
+    run_check("ecam_page_hidden", check_ecam_page_hidden);
     run_check("smp_sipi_x2apic", check_smp_sipi_x2apic);  /* leaves the BSP in x2APIC mode: the x2APIC checks follow */
     run_check("x2apic_icr_reserved_gp", check_x2apic_icr_reserved_gp);
     run_check("apic_base_x2apic_to_xapic_gp", check_apic_base_x2apic_to_xapic_gp);

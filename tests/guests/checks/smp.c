@@ -449,3 +449,70 @@ void check_memprot_all_cpus(void)
         fail("rights for the hypervisor's memory accepted");
     expect_prot(EPT_RWX, "after the refusals");
 }
+
+/* --- A hidden PCI function's ECAM page (docs/netlog.md) ------------------------------------------
+ * The hypervisor's test_ecam_page= (test builds; xmhf/runtime/ecam_hide.c) hides the page at our
+ * ecam_test_page= as it hides the network log's NIC's ECAM page on a machine with an MCFG: every
+ * CPU reads all ones there (vendor ID 0xffff: no function), in every access size, and a write is
+ * lost: #GP(0), what a write to memory the guest may not write gets. Under a hypervisor booted
+ * without the key (the other checks cases) the page is plain RAM and a write sticks: noted, so
+ * that checks-ecam-2cpu.case can tell. Bare, or no ecam_test_page=: skip. */
+#define ECAM_WRITE_OFFSET 0x10             /* BAR0, where an OS would write */
+static uint8_t ap_ecam_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t ap_ecam_not_ones, ap_ecam_done;
+
+/* Accesses of the page, of each size, that do not read all ones. */
+static uint32_t ecam_not_ones(uint32_t page)
+{
+    uint32_t n = 0;
+    for (uint32_t off = 0; off < 4096; off += 4)
+        n += peek32(page + off) != 0xffffffffu;
+    n += peek16(page) != 0xffff;
+    n += *(volatile uint8_t *)(page + 0xe) != 0xff;
+    return n;
+}
+
+static void ap_ecam_main(void)
+{
+    ap_ecam_not_ones = ecam_not_ones(g_ecam_test_page);
+    ap_ecam_done = 1;
+}
+
+static void write_ecam_page(void *arg)
+{
+    poke32(g_ecam_test_page + ECAM_WRITE_OFFSET, *(uint32_t *)arg);
+}
+
+void check_ecam_page_hidden(void)
+{
+    if (!xmhf() || !g_ecam_test_page) {
+        note("skip: %s", xmhf() ? "no ecam_test_page=" : "bare");
+        return;
+    }
+    if (!smp_setup())
+        return;
+    uint32_t page = g_ecam_test_page, value = 0x12345678, bsp = ecam_not_ones(page);
+    int v = try_call(write_ecam_page, &value);
+    uint32_t after = peek32(page + ECAM_WRITE_OFFSET);
+    if (v == -1 && after == value) {
+        note("plain RAM at %x: the hypervisor has no test_ecam_page=", page);
+        return;
+    }
+    if (bsp)
+        fail("%u reads of the page at %x are not all ones", bsp, page);
+    if (v != 13 || fault_error != 0)
+        fail("a write: vector %d error %x, want #GP(0)", v, fault_error);
+    if (after != 0xffffffffu)
+        fail("after the write the page reads %x, want all ones", after);
+    for (int i = 0; i < n_ap; i++) {
+        ap_ecam_done = 0;
+        start_ap_pm32(ap_ids[i], ap_ecam_main, ap_ecam_stack + sizeof ap_ecam_stack);
+        for (int ms = 0; ms < 100 && !ap_ecam_done; ms++)
+            udelay(1000);
+        if (!ap_ecam_done)
+            fail("AP %u did not run", ap_ids[i]);
+        else if (ap_ecam_not_ones)
+            fail("AP %u: %u reads of the page are not all ones", ap_ids[i], ap_ecam_not_ones);
+    }
+    note("all ones at %x on %d CPU(s); a write #GP(0), lost", page, n_ap + 1);
+}

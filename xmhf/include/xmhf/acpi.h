@@ -1,5 +1,6 @@
 /* ACPI tables the hypervisor reads: RSDP -> RSDT/XSDT -> MADT (CPUs,
- * I/O APICs) and FADT (PM timer, PM1 control, DSDT for \_S5). The MP table
+ * I/O APICs), FADT (PM timer, PM1 control, DSDT for \_S5) and MCFG (the
+ * PCI Express configuration space's memory-mapped regions). The MP table
  * is never trusted. Physical memory is reached through a map function so
  * that the parsers run on fake memory in unit tests. */
 #ifndef XMHF_ACPI_H
@@ -62,6 +63,30 @@ int acpi_parse_fadt(const void *fadt, u64 len, struct fadt_info *out);
 /* Find the \_S5 package in AML (DSDT or SSDT body) and return SLP_TYPa/b.
  * Returns 0, or -1 if not found. */
 int acpi_find_s5(const u8 *aml, u64 len, u8 *slp_typa, u8 *slp_typb);
+
+/* MCFG (PCI Firmware Specification 3.2 4.1.2): the ECAM regions, each a
+ * segment's buses [bus_start, bus_end] at base + (bus << 20) (PCI Express
+ * Base 6.0 7.2.2: a function's 4 KiB at bus << 20 | dev << 15 | fn << 12). */
+#define MCFG_MAX_REGIONS 16
+
+struct mcfg_region {
+	u64 base;      /* the address of bus 0's space, 4 KiB aligned */
+	u16 segment;
+	u8 bus_start, bus_end;
+};
+
+struct mcfg_info {
+	struct mcfg_region regions[MCFG_MAX_REGIONS];
+	u32 n_regions; /* usable regions in table order; beyond MCFG_MAX_REGIONS dropped */
+};
+
+/* Parse an MCFG of 'len' bytes. Regions with a base that is 0 or not 4 KiB
+ * aligned, bus_start > bus_end, or an end beyond 2^64 are skipped. Returns
+ * 0, or -1 if malformed (length not a whole number of regions). */
+int acpi_parse_mcfg(const void *mcfg, u64 len, struct mcfg_info *out);
+/* The 4 KiB ECAM page of function bdf (bus << 8 | dev << 3 | fn) of
+ * 'segment': in the first region that covers its bus; 0 if none does. */
+u64 mcfg_function_page(const struct mcfg_info *m, u16 segment, u16 bdf);
 
 /* PM1 control register (ACPI 6.5 Table 4.13) */
 #define PM1_SLP_TYP_SHIFT 10

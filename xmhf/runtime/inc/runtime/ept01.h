@@ -1,7 +1,8 @@
 /* EPT01: per CPU, the identity map of guest-physical [0, CONFIG_MEM) with
  * the guest's MTRR memory types, the largest pages that are uniform, the
- * hypervisor's range not present, and the local APIC page read-only (so
- * that ICR writes are seen, see apic_trap.c). */
+ * hypervisor's range and hidden devices not present, hidden PCI functions'
+ * ECAM pages read-only to a page of all ones, and the local APIC page
+ * read-only (so that ICR writes are seen, see apic_trap.c). */
 #ifndef RUNTIME_EPT01_H
 #define RUNTIME_EPT01_H
 
@@ -59,6 +60,19 @@ u64 *ept01_apic_entry(u32 cpu);
  * page-aligned. */
 #define EPT01_MAX_HIDDEN_DEVICES 4
 bool ept01_hide_device(struct pt_range r);
+
+/* Show the guest all ones at a 4 KiB page, read-only: the ECAM page of a
+ * PCI function the hypervisor keeps (PCI Express Base 6.0 7.2.2; all ones
+ * is what a read of an absent function returns), mapped to one hypervisor
+ * page of 0xff in every EPT01 built after the call (so before any CPU
+ * builds its own). A guest write there is an EPT violation (#GP(0), as for
+ * the hypervisor's memory); ept01_set_prot refuses the page. False if the
+ * list is full, page is not aligned, not below --mem, the hypervisor's, a
+ * hidden device's, listed already or the local APIC's. */
+#define EPT01_MAX_ONES_PAGES 2
+bool ept01_show_ones(l1_gpa_t page);
+/* Whether gpa is in a page ept01_show_ones listed. */
+bool ept01_is_ones_page(l1_gpa_t gpa);
 
 /* Whether [gpa, gpa+size) touches the hypervisor's range. */
 bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size);
