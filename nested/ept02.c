@@ -226,13 +226,17 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 	}
 	u64 offset = gpa.v & (PT_LEVEL_SIZE(w.level) - 1);
 	out->l1_gpa = l1_gpa((w.leaf & PT_ADDR_MASK) | offset);
-	/* EPT02 is a subset of EPT01: rights both give; the HPA is the L1 GPA
-	 * (EPT01 identity-maps guest RAM). memprot_get may serve a shootdown
-	 * that drops this CPU's EPT02s: nothing of them is held across it. */
-	u64 rights = w.rights & memprot_get(cpu, out->l1_gpa);
+	/* EPT02 is a subset of EPT01: the rights both give, at the host page
+	 * EPT01 gives (the L1 GPA's for guest RAM, an all-ones page for a hidden
+	 * device), with EPT12's memory type unless EPT01 forces its own (IPAT).
+	 * memprot_page may serve a shootdown that drops this CPU's EPT02s:
+	 * nothing of them is held across it. */
+	u64 ept01_leaf = memprot_page(cpu, out->l1_gpa);
+	u64 rights = w.rights & ept01_leaf & EPT_RWX;
 	if (!rights || (access & ~rights))
 		return EPT02_L0_DENIED;
-	u64 leaf = ALIGN_DOWN(out->l1_gpa.v, PAGE_SIZE) | rights | (w.leaf & (EPT_MT_MASK | EPT_IPAT));
+	u64 type = (ept01_leaf & EPT_IPAT ? ept01_leaf : w.leaf) & (EPT_MT_MASK | EPT_IPAT);
+	u64 leaf = (ept01_leaf & PT_ADDR_MASK) | rights | type;
 	u32 r = root_for(cpu, EP4TA(eptp12));
 	if (!map(cpu, r, gpa, leaf)) {
 		pr_debug("nested: cpu %u: EPT02 pool exhausted, every EPT02 dropped", cpu);

@@ -297,6 +297,24 @@ static void test_ept01_denied(void **state)
 	assert_int_equal(ept02_leaf(eptp02, L2_PAGE), 0);
 }
 
+/* A page EPT01 shows as all ones (a hidden device's, ept01_show_ones): EPT02
+ * maps EPT01's host page, read-only, with EPT01's memory type (IPAT), never
+ * the L1 GPA's own page; a write is L0's. */
+static void test_ept01_host_page(void **state)
+{
+	(void)state;
+	const u64 hidden = 0x160000;
+	assert_true(ept01_show_ones(l1_gpa(hidden)));
+	ept01_build(CPU);
+	u64 ones = memprot_page(CPU, l1_gpa(hidden)) & PT_ADDR_MASK;
+	assert_int_not_equal(ones, hidden);
+	u64 eptp02 = ept02_eptp(CPU, A);
+	*pte12() = hidden | EPT_RWX | UC;
+	assert_int_equal(fault(A, L2_PAGE, EPT_W), EPT02_L0_DENIED);
+	assert_int_equal(fault(A, L2_PAGE, EPT_R), EPT02_MAPPED);
+	assert_int_equal(ept02_leaf(eptp02, L2_PAGE), ones | EPT_R | WB | EPT_IPAT);
+}
+
 /* EPTP12s by their EPT12 root (bits 51:12); 4 roots, the least recently
  * used one recycled empty (and flushed) */
 static void test_lru(void **state)
@@ -427,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pool_exhausted, setup),
 		cmocka_unit_test_setup(test_invalidate, setup),
 		cmocka_unit_test_setup(test_ept01_changed, setup),
+		cmocka_unit_test_setup(test_ept01_host_page, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

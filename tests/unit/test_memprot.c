@@ -51,6 +51,24 @@ static void test_set_one_and_all_cpus(void **state)
 	assert_int_equal(memprot_get(0, l1_gpa(PAGE)), EPT_R);
 }
 
+/* memprot_page: the 4 KiB leaf of a page inside a large EPT01 page (its
+ * own host address, the range's type), of a page split by memprot_set, and
+ * nothing for what EPT01 does not map. */
+static void test_page_leaf(void **state)
+{
+	(void)state;
+	const u64 wb = (u64)MT_WB << EPT_MT_SHIFT, uc = (u64)MT_UC << EPT_MT_SHIFT;
+	const u64 page = GiB(2) + MiB(5); /* no override yet (they outlive the setup's rebuild) */
+	assert_int_equal(memprot_page(0, l1_gpa(page + 0x123)), page | EPT_RWX | wb);
+	assert_int_equal(memprot_page(0, l1_gpa(UC_PAGE)), UC_PAGE | EPT_RWX | uc);
+	assert_true(memprot_set(0, l1_gpa(page), EPT_R));
+	assert_int_equal(memprot_page(0, l1_gpa(page)), page | EPT_R | wb);
+	assert_int_equal(memprot_page(0, l1_gpa(page + PAGE_SIZE)), (page + PAGE_SIZE) | EPT_RWX | wb);
+	assert_true(memprot_set(0, l1_gpa(page), 0));
+	assert_int_equal(memprot_page(0, l1_gpa(page)), 0);
+	assert_int_equal(memprot_page(N_CPUS, l1_gpa(page + PAGE_SIZE)), 0);
+}
+
 static void test_flush_flags(void **state)
 {
 	(void)state;
@@ -112,6 +130,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_set_one_and_all_cpus, setup),
+		cmocka_unit_test_setup(test_page_leaf, setup),
 		cmocka_unit_test_setup(test_flush_flags, setup),
 		cmocka_unit_test_setup(test_ept_ctx, setup),
 	};

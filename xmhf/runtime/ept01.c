@@ -397,23 +397,39 @@ bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx)
 }
 
 /* The leaf that maps gpa in cpu's EPT01 (0: none), read under the lock. */
-static u64 leaf_of(u32 cpu, l1_gpa_t gpa)
+/* The leaf mapping gpa and its level. */
+static u64 leaf_of(u32 cpu, l1_gpa_t gpa, unsigned *level)
 {
 	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
-	unsigned level;
 
 	xcall_lock(&ept_lock);
-	u64 *e = ept_lookup(&a, root_of(cpu), gpa, &level);
+	u64 *e = ept_lookup(&a, root_of(cpu), gpa, level);
 	u64 leaf = e ? *e : 0;
 	spin_unlock(&ept_lock);
 	return leaf;
 }
 
-u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa) { return leaf_of(cpu, gpa) & EPT_RWX; }
+u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa)
+{
+	unsigned level;
+	return leaf_of(cpu, gpa, &level) & EPT_RWX;
+}
+
+u64 ept01_page_leaf(u32 cpu, l1_gpa_t gpa)
+{
+	unsigned level;
+	u64 leaf = leaf_of(cpu, gpa, &level);
+	if (!(leaf & EPT_RWX))
+		return 0;
+	u64 size = PT_LEVEL_SIZE(level);
+	return (leaf & PT_ADDR_MASK & ~(size - 1)) | (gpa.v & (size - 1) & PT_ADDR_MASK) |
+	       (leaf & (EPT_RWX | EPT_MT_MASK | EPT_IPAT));
+}
 
 u64 ept01_mem_type(u32 cpu, l1_gpa_t gpa)
 {
-	u64 leaf = leaf_of(cpu, gpa);
+	unsigned level;
+	u64 leaf = leaf_of(cpu, gpa, &level);
 	return leaf & EPT_RWX ? (leaf & EPT_MT_MASK) >> EPT_MT_SHIFT : EPT01_NOT_MAPPED;
 }
 

@@ -19,6 +19,7 @@ bool memprot_set(u32 cpu, l1_gpa_t gpa, u64 rwx)
 void memprot_lock(struct spinlock *l) { xcall_lock(l); }
 
 u64 memprot_get(u32 cpu, l1_gpa_t gpa) { return cpu < cpu_count() ? ept01_get_prot(cpu, gpa) : 0; }
+u64 memprot_page(u32 cpu, l1_gpa_t gpa) { return cpu < cpu_count() ? ept01_page_leaf(cpu, gpa) : 0; }
 
 void memprot_flush(u32 flags)
 {

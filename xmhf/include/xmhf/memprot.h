@@ -25,6 +25,11 @@ bool memprot_set(u32 cpu, l1_gpa_t gpa, u64 rwx);
 void memprot_lock(struct spinlock *l);
 /* The rights cpu's EPT01 gives the page (0: not present). */
 u64 memprot_get(u32 cpu, l1_gpa_t gpa);
+/* The 4 KiB EPT leaf cpu's EPT01 gives the page holding gpa, as if it were
+ * mapped alone: its host address (not always gpa's page: an all-ones page
+ * shown for a hidden device), EPT_RWX rights, memory type and IPAT; 0 if
+ * not present. */
+u64 memprot_page(u32 cpu, l1_gpa_t gpa);
 
 /* What changed, for memprot_flush (or'ed; 0 flushes nothing). */
 #define MEMPROT_FLUSH_EPTP BIT(0)    /* only the EPTP: a VMWRITE needs no INVEPT */

@@ -40,6 +40,8 @@ struct spinlock *ept01_lock(void);
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
 bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
+/* memprot_page (xmhf/memprot.h). */
+u64 ept01_page_leaf(u32 cpu, l1_gpa_t gpa);
 /* Whether rwx can be set for gpa's page (the first of ept01_set_prot's
  * checks: valid rights, not the hypervisor's, below --mem). */
 bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx);
