@@ -19,6 +19,8 @@ struct nested_cpu {
 	u64 vmxon_ptr;         /* L1's VMXON pointer (VMX operation only) */
 	struct l1_caps caps;   /* what L1 sees of VMX on this CPU */
 	struct vmcs12 current; /* the current VMCS12, cached (addr VMCS12_NONE: none) */
+	bool vmcs02_launched;  /* this CPU's VMCS02 had a VM entry (VMRESUME, not VMLAUNCH) */
+	u64 vmcs02[VMCS12_N_FIELDS]; /* VMCS02's values by table index (vmcs02_prepare) */
 };
 
 /* This CPU's nested state. */
