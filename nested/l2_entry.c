@@ -29,7 +29,8 @@ void l2_vm_entry(struct nested_cpu *n, const struct guest_regs *regs)
 	}
 	vmcs02_load(n);
 	u32 failed = msr_area_entry_load(n);
-	if (failed) { /* 27.4: the MSRs before it stay loaded */
+	if (failed) { /* 27.4: the MSRs before it stay loaded (in VMCS02 too: written again next time) */
+		n->vmcs02_of = VMCS12_NONE;
 		if (!vmcs_make_current(vmcs01_region()))
 			panic("nested: cpu %u: VMPTRLD of VMCS01 failed", this_cpu_index());
 		l2_entry_failure(n, EXIT_REASON_ENTRY_FAIL_MSR, failed);

@@ -97,12 +97,9 @@ static void save_l2_state(struct nested_cpu *n)
 	u64 exit = GET(v, VM_EXIT_CONTROLS);
 	u64 dr7 = GET(v, GUEST_DR7), debugctl = GET(v, GUEST_IA32_DEBUGCTL);
 	u64 pat = GET(v, GUEST_IA32_PAT), efer = GET(v, GUEST_IA32_EFER);
-	for (u32 i = 0; i < VMCS12_N_FIELDS; i++) {
-		const struct vmcs12_field *f = &vmcs12_fields[i];
-		bool state = (f->props & VF_GUEST) && (f->props & (VF_COPY | VF_XLATE));
-		bool info = (f->props & VF_RO) && (f->props & VF_COPY);
-		if ((state || info) && l1_field_exists(&n->caps, &f->exists))
-			vmcs12_put(v, i, vmcs02_read(f->encoding));
+	for (u32 k = 0; k < n->lists.n_saved; k++) {
+		enum vmcs12_index i = n->lists.saved[k];
+		vmcs12_put(v, i, vmcs02_read(vmcs12_fields[i].encoding));
 	}
 	if (!(exit & EXIT_SAVE_DEBUG_CONTROLS)) {
 		vmcs12_put(v, VMCS12_IDX_GUEST_DR7, dr7);
@@ -112,8 +109,6 @@ static void save_l2_state(struct nested_cpu *n)
 		vmcs12_put(v, VMCS12_IDX_GUEST_IA32_PAT, pat);
 	if (!(exit & EXIT_SAVE_EFER))
 		vmcs12_put(v, VMCS12_IDX_GUEST_IA32_EFER, efer);
-	if (l1_field_exists(&n->caps, &vmcs12_fields[VMCS12_IDX_GUEST_PHYSICAL_ADDRESS].exists))
-		vmcs12_put(v, VMCS12_IDX_GUEST_PHYSICAL_ADDRESS, vmcs02_read(VMCS_GUEST_PHYSICAL_ADDRESS));
 }
 
 /* L1's CR0/CR4 from the host field (28.5.1: CR0's reserved bits, ET, CD

@@ -7,6 +7,7 @@
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
+#include <xmhf/string.h>
 
 static u8 vmcs02_regions[CONFIG_MAX_CPUS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
@@ -156,62 +157,97 @@ static bool translate(const struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 }
 
 /* The debug controls when L1 does not load them: L1's own (its DR7 and
- * DEBUGCTL in VMCS01). */
+ * DEBUGCTL in VMCS01), written after the COPY fields. */
 static void debug_state(struct nested_cpu *n)
 {
-	if (vmcs12_get(&n->current, VMCS12_IDX_VM_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CONTROLS)
-		return;
-	n->vmcs02[VMCS12_IDX_GUEST_DR7] = vmcs01_read(VMCS_GUEST_DR7);
-	n->vmcs02[VMCS12_IDX_GUEST_IA32_DEBUGCTL] = vmcs01_read(VMCS_GUEST_IA32_DEBUGCTL);
+	bool loaded = vmcs12_get(&n->current, VMCS12_IDX_VM_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CONTROLS;
+	n->vmcs02[VMCS12_IDX_GUEST_DR7] = loaded ? vmcs12_get(&n->current, VMCS12_IDX_GUEST_DR7) : vmcs01_read(VMCS_GUEST_DR7);
+	n->vmcs02[VMCS12_IDX_GUEST_IA32_DEBUGCTL] = loaded ? vmcs12_get(&n->current, VMCS12_IDX_GUEST_IA32_DEBUGCTL)
+							   : vmcs01_read(VMCS_GUEST_IA32_DEBUGCTL);
 }
 
 /* With EPT on, the CPU takes the PDPTEs of PAE paging from the VMCS
- * (27.3.2.4); L1 without EPT has them loaded from its CR3 as on hardware.
- * An unreadable table gives zeros: L2's accesses then fault. */
-static void pae_pdptes(struct nested_cpu *n)
+ * (27.3.2.4); L1 without EPT has them loaded from its CR3 as on hardware,
+ * at every entry. An unreadable table gives zeros: L2's accesses fault. */
+static bool pae_pdptes(struct nested_cpu *n)
 {
 	const struct vmcs12 *v = &n->current;
 	u64 cr0 = vmcs12_get(v, VMCS12_IDX_GUEST_CR0), cr4 = vmcs12_get(v, VMCS12_IDX_GUEST_CR4);
 	u64 pdpte[4] = { 0 };
 	if ((vmcs12_proc2(v) & PROC2_ENABLE_EPT) || !(cr0 & CR0_PG) || !(cr4 & CR4_PAE) ||
 	    (vmcs12_get(v, VMCS12_IDX_VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST))
-		return;
+		return false;
 	guest_phys_read(l1_gpa(vmcs12_get(v, VMCS12_IDX_GUEST_CR3) & ~0x1full), pdpte, sizeof(pdpte));
 	for (u32 i = 0; i < 4; i++)
 		n->vmcs02[VMCS12_IDX_GUEST_PDPTE0 + i] = pdpte[i];
+	return true;
+}
+
+/* The fields L1 has (L1's capabilities are fixed per CPU), by handling,
+ * and those a reflected exit copies back (l2_exit.c). */
+static void field_lists(struct nested_cpu *n)
+{
+	struct vmcs02_fields *l = &n->lists;
+	for (u32 i = 0; i < VMCS12_N_FIELDS; i++) {
+		u16 props = vmcs12_fields[i].props;
+		bool state = (props & VF_GUEST) && (props & (VF_COPY | VF_XLATE)) && i != VMCS12_IDX_VMCS_LINK_POINTER;
+		bool info = (props & VF_RO) && (props & VF_COPY);
+		if ((state || info || i == VMCS12_IDX_GUEST_PHYSICAL_ADDRESS) && l1_field_exists(&n->caps, &vmcs12_fields[i].exists))
+			l->saved[l->n_saved++] = (u16)i;
+		if (!vmcs02_field_written(&n->caps, i))
+			continue;
+		if (props & (VF_COPY | VF_GPADDR))
+			l->copy[l->n_copy++] = (u16)i;
+		else if (props & VF_L0)
+			l->l0[l->n_l0++] = (u16)i;
+		else
+			l->xlate[l->n_xlate++] = (u16)i;
+	}
+}
+
+/* GPADDR fields: L1's guest RAM, or not in use (then 0). */
+static bool gpaddr_valid(struct nested_cpu *n, enum vmcs12_index i)
+{
+	u64 l1 = vmcs12_get(&n->current, i);
+	bool used = gpaddr_used(&n->current, i);
+	if (used && !guest_phys_ptr(l1_gpa(l1), PAGE_SIZE)) {
+		pr_debug("nested: VM entry: %s 0x%llx is not guest RAM", vmcs12_fields[i].name, l1);
+		return false;
+	}
+	n->vmcs02[i] = used ? l1 : 0;
+	return true;
 }
 
 enum vm_insn_error vmcs02_prepare(struct nested_cpu *n)
 {
-	const struct vmcs12 *v = &n->current;
-	for (u32 i = 0; i < VMCS12_N_FIELDS; i++) {
-		const struct vmcs12_field *f = &vmcs12_fields[i];
-		u64 l1 = vmcs12_get(v, i);
-		if (!vmcs02_field_written(&n->caps, i))
-			continue;
-		if (f->props & VF_COPY) {
-			n->vmcs02[i] = l1;
-		} else if (f->props & VF_GPADDR) {
-			bool used = gpaddr_used(v, i);
-			if (used && !guest_phys_ptr(l1_gpa(l1), PAGE_SIZE)) {
-				pr_debug("nested: VM entry: %s 0x%llx is not guest RAM", f->name, l1);
-				return VMERR_ENTRY_INVALID_CONTROLS;
-			}
-			n->vmcs02[i] = used ? l1 : 0;
-		} else if (f->props & VF_L0) {
-			n->vmcs02[i] = vmcs01_read(f->encoding);
-		} else if (!translate(n, i, &n->vmcs02[i])) {
+	struct vmcs02_fields *l = &n->lists;
+	if (!l->n_copy)
+		field_lists(n);
+	for (u32 k = 0; k < l->n_copy; k++)
+		if ((vmcs12_fields[l->copy[k]].props & VF_GPADDR) && !gpaddr_valid(n, l->copy[k]))
 			return VMERR_ENTRY_INVALID_CONTROLS;
-		}
-	}
+	for (u32 k = 0; k < l->n_xlate; k++)
+		if (!translate(n, l->xlate[k], &n->vmcs02[l->xlate[k]]))
+			return VMERR_ENTRY_INVALID_CONTROLS;
+	if (n->vmcs02_of != n->current.addr)
+		for (u32 k = 0; k < l->n_l0; k++)
+			n->vmcs02[l->l0[k]] = vmcs01_read(vmcs12_fields[l->l0[k]].encoding);
 	debug_state(n);
-	pae_pdptes(n);
 	return 0;
 }
 
+static void write02(const struct nested_cpu *n, enum vmcs12_index i, u64 v) { vmcs02_write(vmcs12_fields[i].encoding, v); }
+
+/* VMCS02 after a VM exit holds VMCS12's guest state (l2_exit.c saved it):
+ * for the same VMCS12 only what L1 wrote since is written again, with
+ * the translated fields, GPADDR fields and L1's debug controls. */
 void vmcs02_load(struct nested_cpu *n)
 {
+	struct vmcs12 *v = &n->current;
+	const struct vmcs02_fields *l = &n->lists;
 	hpa_t region = vmcs02_region();
+	bool all = n->vmcs02_of != v->addr;
+
 	if (!n->vmcs02_launched) {
 		*(u32 *)vmcs02_regions[this_cpu_index()] = (u32)(l1_msr(&n->caps, MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK);
 		if (!vmcs_clear(region))
@@ -219,7 +255,22 @@ void vmcs02_load(struct nested_cpu *n)
 	}
 	if (!vmcs_make_current(region))
 		panic("nested: cpu %u: VMPTRLD of VMCS02 failed", this_cpu_index());
-	for (u32 i = 0; i < VMCS12_N_FIELDS; i++)
-		if (vmcs02_field_written(&n->caps, i))
-			vmcs02_write(vmcs12_fields[i].encoding, n->vmcs02[i]);
+	for (u32 k = 0; k < l->n_copy; k++) {
+		enum vmcs12_index i = l->copy[k];
+		if (vmcs12_fields[i].props & VF_GPADDR)
+			write02(n, i, n->vmcs02[i]);
+		else if (all || vmcs12_dirty(v, i))
+			write02(n, i, vmcs12_get(v, i));
+	}
+	for (u32 k = 0; all && k < l->n_l0; k++)
+		write02(n, l->l0[k], n->vmcs02[l->l0[k]]);
+	for (u32 k = 0; k < l->n_xlate; k++)
+		write02(n, l->xlate[k], n->vmcs02[l->xlate[k]]);
+	write02(n, VMCS12_IDX_GUEST_DR7, n->vmcs02[VMCS12_IDX_GUEST_DR7]);
+	write02(n, VMCS12_IDX_GUEST_IA32_DEBUGCTL, n->vmcs02[VMCS12_IDX_GUEST_IA32_DEBUGCTL]);
+	if (pae_pdptes(n))
+		for (u32 i = 0; i < 4; i++)
+			write02(n, VMCS12_IDX_GUEST_PDPTE0 + i, n->vmcs02[VMCS12_IDX_GUEST_PDPTE0 + i]);
+	memset(v->dirty, 0, sizeof(v->dirty));
+	n->vmcs02_of = v->addr;
 }
