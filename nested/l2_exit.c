@@ -56,7 +56,8 @@ static bool l1_wants_msr(const struct vmcs12 *v, u32 msr, bool write)
 	return true;
 }
 
-/* The exits L0 takes: its NMIs and signals, NMI windows it opened, I/O and
+/* The exits L0 takes: its NMIs and signals, the #DB ending a step of the
+ * core (guest_step.h: an xAPIC write of L2), NMI windows it opened, I/O and
  * MSR accesses and exceptions that exit for L0's reasons only, EPT01
  * violations (L2 on EPT01), a preemption timer L1 did not start. The
  * others all exit because L1's controls say so, or always do. *done: an
@@ -66,7 +67,8 @@ static bool l0_handles(const struct vmcs12 *v, u32 reason, struct guest_regs *re
 	switch (reason) {
 	case EXIT_REASON_EXCEPTION_NMI: {
 		u32 info = (u32)vmcs02_read(VMCS_VM_EXIT_INTR_INFO);
-		return INTR_INFO_TYPE(info) == EVENT_NMI || !l1_wants_exception(v, info);
+		bool step_db = INTR_INFO_VECTOR(info) == VECTOR_DB && guest_step_active();
+		return INTR_INFO_TYPE(info) == EVENT_NMI || step_db || !l1_wants_exception(v, info);
 	}
 	case EXIT_REASON_INIT:
 	case EXIT_REASON_SIPI:
@@ -241,7 +243,10 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 bool nested_nmi_exit_to_l1(void)
 {
 	struct nested_cpu *n = nested_cpu();
-	if (nested_mode(n) != VMX_MODE_L2 || !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
+	/* not before VMCS02's first VM entry: the core is then on its way to
+	 * VMLAUNCH it (vmentry.S), the NMI goes into L2 (docs/nested.md) */
+	if (nested_mode(n) != VMX_MODE_L2 || !n->vmcs02_launched ||
+	    !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
 		return false;
 	/* 28.2.2: the exit of an NMI, its information as the CPU gives it */
 	save_l2_state(n);
