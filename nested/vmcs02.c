@@ -5,6 +5,7 @@
  * fields through their translator below. */
 #include <nested/vmcs02.h>
 #include <xmhf/log.h>
+#include <xmhf/memprot.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
 #include <xmhf/string.h>
@@ -205,13 +206,26 @@ static void field_lists(struct nested_cpu *n)
 	}
 }
 
-/* GPADDR fields: L1's guest RAM, or not in use (then 0). */
+/* The EPT01 rights L1 needs on a GPADDR page: the CPU reads the I/O
+ * bitmaps and reads and writes the virtual-APIC page by their physical
+ * addresses (26.6.4, 26.6.8), bypassing EPT01; it never accesses the
+ * APIC-access page (30.4). A page EPT01 denies (a PAL's lent page) is
+ * refused as hypervisor memory is. */
+static u64 gpaddr_rights(enum vmcs12_index i)
+{
+	if (i == VMCS12_IDX_VIRTUAL_APIC_PAGE_ADDR)
+		return EPT_R | EPT_W;
+	return i == VMCS12_IDX_APIC_ACCESS_ADDR ? 0 : EPT_R;
+}
+
+/* GPADDR fields: L1's guest RAM with the rights its use needs, or not in
+ * use (then 0). */
 static bool gpaddr_valid(struct nested_cpu *n, enum vmcs12_index i)
 {
-	u64 l1 = vmcs12_get(&n->current, i);
+	u64 l1 = vmcs12_get(&n->current, i), need = gpaddr_rights(i);
 	bool used = gpaddr_used(&n->current, i);
-	if (used && !guest_phys_ptr(l1_gpa(l1), PAGE_SIZE)) {
-		pr_debug("nested: VM entry: %s 0x%llx is not guest RAM", vmcs12_fields[i].name, l1);
+	if (used && (!guest_phys_ptr(l1_gpa(l1), PAGE_SIZE) || (memprot_get(this_cpu_index(), l1_gpa(l1)) & need) != need)) {
+		pr_debug("nested: VM entry: %s 0x%llx is not guest RAM L1 may use", vmcs12_fields[i].name, l1);
 		return false;
 	}
 	n->vmcs02[i] = used ? l1 : 0;

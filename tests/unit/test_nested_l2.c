@@ -8,7 +8,10 @@
 #include "nested_l1.h"
 #include <nested/l2_msr.h>
 #include <nested/vmcs02.h>
+#include <runtime/ept01.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/memprot.h>
+#include <xmhf/mtrr.h>
 
 #define L2_RIP 0x5000ull
 #define HOST_RIP 0x9000ull
@@ -91,9 +94,23 @@ static void valid_vmcs12(void)
 
 static void back_to_vmcs01(void) { assert_true(vmptrld(vmcs01_region())); }
 
+/* EPT01 of CPU 0 over the fake guest memory (write-back), for the rights
+ * GPADDR pages need. */
+static void ept01_of_cpu0(void)
+{
+	msr_set(MSR_MTRRCAP, 0); /* no variable ranges */
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
+	spin_unlock(ept01_lock());
+	cpu_register(0);
+	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	ept01_init_mtrr(0);
+	ept01_build(0);
+}
+
 static int setup_l2(void **state)
 {
 	setup(state);
+	ept01_of_cpu0();
 	assert_true(vmptrld(vmcs01_region())); /* the fake's first region: VMCS01 */
 	vmcs01_l0_state();
 	vmxon_ok();
@@ -181,8 +198,9 @@ static void expect_entry_vmfail(u64 error)
 	assert_int_equal(insn_error(), error);
 }
 
-/* A GPADDR field in use must be L1's guest RAM: not the hypervisor's, not
- * past guest RAM; one not in use is not looked at (VMCS02 gets 0). */
+/* A GPADDR field in use must be L1's guest RAM with the rights it needs:
+ * not the hypervisor's, not past guest RAM, not a page EPT01 denies; one
+ * not in use is not looked at (VMCS02 gets 0). */
 static void test_gpaddr_outside_guest_ram_refused(void **state)
 {
 	(void)state;
@@ -193,7 +211,11 @@ static void test_gpaddr_outside_guest_ram_refused(void **state)
 		put(VMCS12_IDX_IO_BITMAP_A, bad[i]);
 		expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
 	}
+	/* a page EPT01 denies L1 (a PAL's, lent) */
+	assert_true(memprot_set(0, l1_gpa(IO_A), 0));
 	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
+	assert_true(memprot_set(0, l1_gpa(IO_A), EPT_RWX));
 	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_MSR_BITMAPS);
 	put(VMCS12_IDX_MSR_BITMAP, FAKE_HV_BASE);
 	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
