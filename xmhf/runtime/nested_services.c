@@ -11,7 +11,12 @@ void vmcs01_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
 u64 vmcs02_read(enum vmcs_field f) { return vmread(f); }
 void vmcs02_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
 hpa_t vmcs01_region(void) { return hpa((u64)percpu_pages[this_cpu_index()].vmcs01); }
-bool vmcs_make_current(hpa_t region) { return vmptrld(region); }
+/* The exit path offers exits to nested VMX only while a VMCS02 is current. */
+bool vmcs_make_current(hpa_t region)
+{
+	this_cpu()->vmcs02_current = region.v != vmcs01_region().v;
+	return vmptrld(region);
+}
 bool vmcs_clear(hpa_t region) { return vmclear(region); }
 /* SDM Vol. 3 26.6.9: reads of 0-1FFFH, of C0000000H-C0001FFFH, then writes */
 bool l0_msr_passed_through(u32 msr, bool write)

@@ -266,7 +266,7 @@ void vmexit_handler(struct guest_regs *regs)
 	u64 reason = vmread(VMCS_VM_EXIT_REASON);
 
 	/* an exit of L2 that nested VMX reflected to L1 or handled */
-	if (!nested_l2_exit(regs, (u32)reason))
+	if (!this_cpu()->vmcs02_current || !nested_l2_exit(regs, (u32)reason))
 		dispatch(regs, reason);
 	netlog_poll(); /* a safe point: no lock held (xmhf/netlog.h) */
 	/* one test for a request, a guest NMI and a step in progress */

@@ -36,8 +36,8 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
 /* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
  * operation) (32.3 VMCALL), not a hypercall: true then (done). */
 bool nested_vmcall(void);
-/* Every VM exit, first (reason: the full exit-reason field). While L2 runs
- * (VMCS02 current): true if nested VMX took the exit (reflected it to L1,
+/* Every VM exit while a VMCS02 is current, first (reason: the full
+ * exit-reason field). While L2 runs: true if nested VMX took the exit (reflected it to L1,
  * VMCS01 current again, or handled it and L2 resumes); false: the core
  * handles it as its own, on the current VMCS (L0's exits of L2). */
 bool nested_l2_exit(struct guest_regs *regs, u32 reason);
