@@ -14,8 +14,7 @@
 
 #define MSR_IA32_SYSENTER_ESP (MSR_IA32_SYSENTER_CS + 1)
 #define MSR_IA32_SMM_MONITOR_CTL 0x9b
-#define MSR_X2APIC_RANGE_FIRST 0x800
-#define MSR_X2APIC_RANGE_LAST 0x8ff
+#define MSR_X2APIC_RANGE_FIRST 0x800 /* 800H-8FFH */
 
 /* The guest-state field of an MSR VM entries and exits switch (VMCS01 and
  * VMCS02 both load and save PAT and EFER), 0 if none. */

@@ -21,7 +21,8 @@ u64 vmcs12_proc2(const struct vmcs12 *v)
 	return vmcs12_get(v, VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL);
 }
 
-bool vmcs02_field_written(const struct l1_caps *c, enum vmcs12_index i)
+/* Written into VMCS02: the field exists for L1, is no read-only data, and is used. */
+static bool vmcs02_field_written(const struct l1_caps *c, enum vmcs12_index i)
 {
 	const struct vmcs12_field *f = &vmcs12_fields[i];
 	return !(f->props & (VF_RO | VF_IGNORED | VF_UNSUPP)) && l1_field_exists(c, &f->exists);

@@ -8,8 +8,7 @@
 #include <nested/errors.h>
 #include <xmhf/guest.h>
 
-/* Controls xmhf/vmx.h does not name (SDM Vol. 3 Tables 26-6, 26-14, 26-16) */
-#define PROC_USE_TSC_OFFSETTING BIT(3)
+/* Controls xmhf/vmx.h does not name (SDM Vol. 3 Tables 26-6, 26-14) */
 #define PROC_UNCONDITIONAL_IO_EXITING BIT(24)
 #define EXIT_SAVE_DEBUG_CONTROLS BIT(2)
 #define EXIT_ACK_INTR_ON_EXIT BIT(15)
@@ -17,9 +16,6 @@
 
 /* VMCS12's secondary controls: 0 when not activated (26.6.2). */
 u64 vmcs12_proc2(const struct vmcs12 *v);
-/* Whether the field is written into VMCS02 (it exists for L1, is no
- * read-only data, and is used). */
-bool vmcs02_field_written(const struct l1_caps *c, enum vmcs12_index i);
 
 /* VMCS12 -> the values of VMCS02, with VMCS01 current (its host state and
  * L0's controls are read). 0, or the VM-instruction error of the failed
