@@ -9,6 +9,7 @@ struct nested_cpu *nested_cpu(void)
 	struct nested_cpu *n = &nested_cpus[this_cpu_index()];
 	if (!n->caps.ready) {
 		n->current.addr = VMCS12_NONE;
+		n->vmcs02_of = VMCS12_NONE;
 		l1_caps_init(&n->caps);
 	}
 	return n;

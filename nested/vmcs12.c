@@ -44,6 +44,7 @@ bool vmcs12_make_current(struct vmcs12 *v, u64 addr)
 		return false;
 	v->launched = launch_state == VMCS12_LAUNCHED;
 	v->addr = addr;
+	memset(v->dirty, 0xff, sizeof(v->dirty)); /* VMCS02 takes every field at the next entry */
 	return true;
 }
 

@@ -62,5 +62,6 @@ void vmx_vmwrite(struct nested_cpu *n, const struct vmx_insn *in)
 	if (high)
 		value = (vmcs12_get(&n->current, i) & 0xffffffffull) | (value << 32);
 	vmcs12_put(&n->current, i, value);
+	vmcs12_mark_dirty(&n->current, i);
 	vm_succeed();
 }

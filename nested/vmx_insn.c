@@ -1,6 +1,7 @@
 /* L1's VMX instructions: the checks every one makes first, their
  * outcomes (SDM Vol. 3 32.2), and VMXON, VMXOFF, VMCLEAR, VMPTRLD,
  * VMPTRST, VMLAUNCH/VMRESUME (each instruction's "Operation" in 32.3). */
+#include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
@@ -32,8 +33,8 @@ static u64 l1_cr(enum vmcs_field real, enum vmcs_field mask, enum vmcs_field sha
 	u64 owned = vmcs01_read(mask);
 	return (vmcs01_read(real) & ~owned) | (vmcs01_read(shadow) & owned);
 }
-static u64 l1_cr0(void) { return l1_cr(VMCS_GUEST_CR0, VMCS_CR0_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW); }
-static u64 l1_cr4(void) { return l1_cr(VMCS_GUEST_CR4, VMCS_CR4_GUEST_HOST_MASK, VMCS_CR4_READ_SHADOW); }
+u64 l1_cr0(void) { return l1_cr(VMCS_GUEST_CR0, VMCS_CR0_GUEST_HOST_MASK, VMCS_CR0_READ_SHADOW); }
+u64 l1_cr4(void) { return l1_cr(VMCS_GUEST_CR4, VMCS_CR4_GUEST_HOST_MASK, VMCS_CR4_READ_SHADOW); }
 
 /* #UD before anything else: real or virtual-8086 mode, compatibility mode,
  * VMXON with CR4.VMXE = 0, the others outside VMX operation, INVEPT/INVVPID
@@ -211,11 +212,9 @@ void vmx_vmptrst(struct nested_cpu *n, const struct vmx_insn *in)
 }
 
 /* VMLAUNCH/VMRESUME up to the VM-entry checks (32.3 VMLAUNCH/VMRESUME
- * "Operation"). VM entry into L2 is not implemented yet (docs/nested.md):
- * the entry fails as with invalid control fields. */
+ * "Operation"), then the VM entry (l2_entry.c). */
 void vmx_vmlaunch(struct nested_cpu *n, const struct vmx_insn *in, bool resume)
 {
-	static u32 warnings;
 	if (n->current.addr == VMCS12_NONE)
 		vm_fail_invalid();
 	else if (vmcs01_read(VMCS_GUEST_INTERRUPTIBILITY_INFO) & INTERRUPTIBILITY_MOV_SS)
@@ -224,10 +223,6 @@ void vmx_vmlaunch(struct nested_cpu *n, const struct vmx_insn *in, bool resume)
 		vm_fail(n, VMERR_VMLAUNCH_NOT_CLEAR);
 	else if (resume && !n->current.launched)
 		vm_fail(n, VMERR_VMRESUME_NOT_LAUNCHED);
-	else {
-		if (guest_warning_due(&warnings))
-			pr_warn("nested: cpu %u: VM entry into L2 is not implemented: VMfailValid(%u) (%u times)",
-				this_cpu_index(), VMERR_ENTRY_INVALID_CONTROLS, warnings);
-		vm_fail(n, VMERR_ENTRY_INVALID_CONTROLS);
-	}
+	else
+		l2_vm_entry(n, in->regs);
 }

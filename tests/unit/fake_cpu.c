@@ -11,9 +11,16 @@
 
 #define VMCS_ENCODINGS 0x8000
 
-static u64 vmcs_val[VMCS_ENCODINGS];
+/* One bank of field values per VMCS region VMPTRLD made current; bank 0
+ * is the VMCS of tests that never VMPTRLD, and the first region loaded. */
+#define VMCS_BANKS 4
+static u64 vmcs_banks[VMCS_BANKS][VMCS_ENCODINGS];
+static u32 vmcs_bank_writes[VMCS_BANKS][VMCS_ENCODINGS];
+static u64 vmcs_bank_region[VMCS_BANKS];
+static u32 n_vmcs_banks;
+static u64 *vmcs_val = vmcs_banks[0];
+static u32 *vmcs_nwrites = vmcs_bank_writes[0];
 static bool vmcs_exists[VMCS_ENCODINGS];
-static u32 vmcs_nwrites[VMCS_ENCODINGS];
 u64 fake_vmcs_current;
 bool fake_vmclear_fails, fake_vmptrld_fails;
 u32 fake_invept_calls;
@@ -70,11 +77,28 @@ bool vmclear(hpa_t pa)
 	return !fake_vmclear_fails;
 }
 
+static u32 vmcs_bank(u64 region)
+{
+	for (u32 b = 0; b < n_vmcs_banks; b++)
+		if (vmcs_bank_region[b] == region)
+			return b;
+	if (n_vmcs_banks == 1 && vmcs_bank_region[0] == 0) {
+		vmcs_bank_region[0] = region;
+		return 0;
+	}
+	assert_true(n_vmcs_banks < VMCS_BANKS);
+	vmcs_bank_region[n_vmcs_banks] = region;
+	return n_vmcs_banks++;
+}
+
 bool vmptrld(hpa_t pa)
 {
 	if (fake_vmptrld_fails)
 		return false;
 	fake_vmcs_current = pa.v;
+	u32 b = vmcs_bank(pa.v);
+	vmcs_val = vmcs_banks[b];
+	vmcs_nwrites = vmcs_bank_writes[b];
 	return true;
 }
 
@@ -312,9 +336,13 @@ u8 *guest_mem(u64 gpa, u64 size)
 
 void fake_reset(u32 cpu)
 {
-	memset(vmcs_val, 0, sizeof(vmcs_val));
+	memset(vmcs_banks, 0, sizeof(vmcs_banks));
+	memset(vmcs_bank_writes, 0, sizeof(vmcs_bank_writes));
+	memset(vmcs_bank_region, 0, sizeof(vmcs_bank_region));
+	n_vmcs_banks = 1;
+	vmcs_val = vmcs_banks[0];
+	vmcs_nwrites = vmcs_bank_writes[0];
 	memset(vmcs_exists, 0, sizeof(vmcs_exists));
-	memset(vmcs_nwrites, 0, sizeof(vmcs_nwrites));
 #define EXISTS(name, encoding, width, props, exists) vmcs_exists[encoding] = true;
 	VMCS_FIELDS(EXISTS)
 #undef EXISTS

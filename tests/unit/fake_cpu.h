@@ -26,7 +26,10 @@ void fake_reset(u32 cpu);
 void fake_set_cpu(u32 cpu);
 
 /* VMCS: every field of VMCS_FIELDS exists and reads 0 after a reset;
- * VMREAD/VMWRITE of any other encoding fails the test. */
+ * VMREAD/VMWRITE of any other encoding fails the test. Each region made
+ * current by VMPTRLD has its own fields (up to 4 regions; the VMCS before
+ * the first VMPTRLD is the first region's); vmcs_get/set reach the
+ * current one. */
 u64 vmcs_get(enum vmcs_field f);
 void vmcs_set(enum vmcs_field f, u64 v);
 u32 vmcs_writes(enum vmcs_field f); /* VMWRITEs since the reset */

@@ -60,10 +60,7 @@ vmresume_check:
 	jnz	vmresume_requests
 vmresume_insn:
 	vmresume
-	/* VMfailInvalid (CF) or VMfailValid (ZF): report it, never returns */
-	setc	%dil
-	movzbl	%dil, %edi
-	call	vmentry_failed
+	jmp	vmentry_fail
 
 /* void vmx_launch(const struct guest_regs *regs) */
 	.global vmx_launch
@@ -82,9 +79,23 @@ vmlaunch_check:
 	jnz	vmlaunch_requests
 vmlaunch_insn:
 	vmlaunch
-	setc	%dil
-	movzbl	%dil, %edi
+	jmp	vmentry_fail
+
+/* VMfailInvalid (CF) or VMfailValid (ZF): vmentry_failed(regs, CF) with the
+ * guest registers saved (above them RFLAGS and a pad, the stack stays
+ * 16-byte aligned). It returns only when nested VMX took the failure of a
+ * VMCS02 entry and made VMCS01 current again: then L1 resumes. */
+vmentry_fail:
+	pushfq
+	sub	$8, %rsp
+	push_guest_regs
+	mov	%rsp, %rdi
+	mov	136(%rsp), %rsi
+	and	$1, %esi
 	call	vmentry_failed
+	pop_guest_regs
+	add	$16, %rsp
+	jmp	vmresume_check
 
 /* Slow paths: apply the requests (and inject a guest NMI taken in VMX root)
  * with the guest registers saved, retry. */

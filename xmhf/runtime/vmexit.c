@@ -18,9 +18,11 @@
 
 void nmi_unblock(void);
 
-void vmentry_failed(bool invalid_vmcs)
+void vmentry_failed(struct guest_regs *regs, bool invalid_vmcs)
 {
 	struct percpu *p = this_cpu();
+	if (nested_entry_failed(regs))
+		return;
 	if (invalid_vmcs)
 		panic("xmhf: cpu %u: VM entry failed: VMfailInvalid (no current VMCS)", p->index);
 	pr_err("xmhf: cpu %u: VM entry failed: VM-instruction error %llu", p->index,
@@ -34,16 +36,17 @@ void vmentry_failed(bool invalid_vmcs)
 static NOINLINE void deliver_pending_nmi(void)
 {
 	struct percpu *p = this_cpu();
-	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL);
 	u64 blocking = INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_STI;
 	bool blocked = (vmread(VMCS_GUEST_INTERRUPTIBILITY_INFO) & blocking) ||
 		       (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 	if (!blocked) {
-		vmwrite(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
+		if (!nested_nmi_exit_to_l1())
+			vmwrite(VMCS_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
 		__atomic_fetch_sub(&p->nmi_pending, 1, __ATOMIC_RELAXED);
 		evlog_count(nmi_injected);
 	}
 	bool want_window = __atomic_load_n(&p->nmi_pending, __ATOMIC_RELAXED) != 0;
+	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL); /* (VMCS01 again after an NMI exit to L1) */
 	if (want_window != !!(proc & PROC_NMI_WINDOW_EXITING))
 		vmwrite(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc ^ PROC_NMI_WINDOW_EXITING);
 }
@@ -258,20 +261,43 @@ static inline void ss_keep_b(void)
 		vmwrite(VMCS_GUEST_SS_AR_BYTES, ss | AR_DB);
 }
 
-void vmexit_handler(struct guest_regs *regs)
+/* One exit of the current VMCS (VMCS01, or VMCS02 for an L2 exit that
+ * nested VMX leaves to the core): its handler, then the event it
+ * interrupted (read first: the handler may make VMCS02 current). */
+static void dispatch(struct guest_regs *regs, u64 reason)
 {
-	u64 reason = vmread(VMCS_VM_EXIT_REASON);
-
 	if (reason >= EXIT_REASON_COUNT)
 		unexpected_reason((u32)reason);
 	this_cpu()->exits[reason]++;
 	evlog_exit((u32)reason, regs);
-	exit_handlers[reason](regs);
-	ss_keep_b();
-	netlog_poll(); /* a safe point: no lock held (xmhf/netlog.h) */
 	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+	exit_handlers[reason](regs);
 	if (idt & INTR_INFO_VALID)
 		redeliver_vectored_event(idt);
+}
+
+/* An exit of L2: nested VMX's (reflected to L1, VMCS01 current; or handled,
+ * and L2 resumes with the event the exit interrupted delivered again) or
+ * the core's, on VMCS02. */
+static NOINLINE void l2_exit(struct guest_regs *regs, u64 reason)
+{
+	u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+	if (!nested_l2_exit(regs, (u32)reason))
+		dispatch(regs, reason);
+	else if (this_cpu()->vmcs02_current && (idt & INTR_INFO_VALID))
+		redeliver_vectored_event(idt);
+}
+
+void vmexit_handler(struct guest_regs *regs)
+{
+	u64 reason = vmread(VMCS_VM_EXIT_REASON);
+
+	if (this_cpu()->vmcs02_current)
+		l2_exit(regs, reason);
+	else
+		dispatch(regs, reason);
+	ss_keep_b();
+	netlog_poll(); /* a safe point: no lock held (xmhf/netlog.h) */
 	/* one test for a request, a guest NMI and a step in progress */
 	struct percpu *p = this_cpu();
 	if ((p->requests | p->nmi_pending | (uintptr_t)p->step.done) != 0)

@@ -19,6 +19,14 @@ struct nested_cpu {
 	u64 vmxon_ptr;         /* L1's VMXON pointer (VMX operation only) */
 	struct l1_caps caps;   /* what L1 sees of VMX on this CPU */
 	struct vmcs12 current; /* the current VMCS12, cached (addr VMCS12_NONE: none) */
+	bool vmcs02_launched;  /* this CPU's VMCS02 had a VM entry (VMRESUME, not VMLAUNCH) */
+	u64 vmcs02_of;         /* the VMCS12 whose COPY fields VMCS02 holds (VMCS12_NONE: none) */
+	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0 and XLATE fields) by table index */
+	struct vmcs02_fields {       /* the fields L1 has, by handling (derived once from caps) */
+		u16 n_copy, n_l0, n_xlate, n_saved;
+		u16 copy[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
+		u16 saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
+	} lists;
 };
 
 /* This CPU's nested state. */

@@ -46,15 +46,19 @@ struct vmcs12_region {
 };
 _Static_assert(sizeof(struct vmcs12_region) <= PAGE_SIZE, "a VMCS region is one page");
 
+#define VMCS12_DIRTY_WORDS ((VMCS12_N_FIELDS + 63) / 64)
 struct vmcs12 {
 	u64 addr; /* L1 guest-physical; VMCS12_NONE: no current VMCS */
 	bool launched;
 	u64 value[VMCS12_N_FIELDS];
+	u64 dirty[VMCS12_DIRTY_WORDS]; /* by index: L1 wrote it since VMCS02 took it (vmcs02.c) */
 };
 
 /* Field access on the cached VMCS12 (values are kept truncated to the width). */
 static inline u64 vmcs12_get(const struct vmcs12 *v, enum vmcs12_index i) { return v->value[i]; }
 void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value);
+static inline void vmcs12_mark_dirty(struct vmcs12 *v, enum vmcs12_index i) { v->dirty[i / 64] |= 1ull << (i % 64); }
+static inline bool vmcs12_dirty(const struct vmcs12 *v, enum vmcs12_index i) { return v->dirty[i / 64] >> (i % 64) & 1; }
 
 /* Make the VMCS12 at addr (4 KiB aligned, guest RAM) current: the cached
  * one is written back first. False (nothing changed) if addr's region is

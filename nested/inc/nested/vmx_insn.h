@@ -12,6 +12,9 @@ void vm_succeed(void);
 void vm_fail_invalid(void);
 /* VMfail: VMfailValid(error) with a current VMCS12, else VMfailInvalid. */
 void vm_fail(struct nested_cpu *n, enum vm_insn_error error);
+/* L1's own CR0/CR4 (VMCS01 with the read shadows of the bits L0 owns). */
+u64 l1_cr0(void);
+u64 l1_cr4(void);
 
 void vmx_vmxon(struct nested_cpu *n, const struct vmx_insn *in);
 void vmx_vmxoff(struct nested_cpu *n, const struct vmx_insn *in);

@@ -30,6 +30,9 @@ void inject_exception(u32 vector, bool has_error_code, u32 error_code);
 static inline void inject_gp0(void) { inject_exception(13, true, 0); }
 /* RIP past the exiting instruction; it ends STI/MOV SS blocking (26.4.2). */
 void skip_instruction(void);
+/* A one-instruction step of the guest is in progress (runtime/guest_step.h):
+ * its #DB exit is the core's. */
+bool guest_step_active(void);
 /* An exit on a fault of an IRET that had unblocked NMIs (the exit's "NMI
  * unblocking due to IRET" bit): block virtual NMIs again. */
 void nmi_reblock_after_iret(bool unblocked_by_iret);

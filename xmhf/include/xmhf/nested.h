@@ -40,6 +40,18 @@ bool nested_vmcall(void);
  * the core flushes it: the EPT02s built from the old EPT01 are dropped
  * (nested/ept02.c). Called on cpu itself, at no NMI. */
 void nested_ept01_changed(u32 cpu);
+/* Every VM exit while a VMCS02 is current, first (reason: the full
+ * exit-reason field). While L2 runs: true if nested VMX took the exit (reflected it to L1,
+ * VMCS01 current again, or handled it and L2 resumes); false: the core
+ * handles it as its own, on the current VMCS (L0's exits of L2). */
+bool nested_l2_exit(struct guest_regs *regs, u32 reason);
+/* VMLAUNCH/VMRESUME of the current VMCS failed (VMfailValid/VMfailInvalid):
+ * true if it was VMCS02's; then VMCS01 is current and L1 has the outcome. */
+bool nested_entry_failed(struct guest_regs *regs);
+/* A guest NMI is to be delivered while L2 runs: true if L1 takes it as a
+ * VM exit (its pin-based "NMI exiting", SDM Vol. 3 26.2): then done, with
+ * VMCS01 current; false: the core injects it into the current VMCS. */
+bool nested_nmi_exit_to_l1(void);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -50,6 +62,9 @@ static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reas
 }
 static inline bool nested_vmcall(void) { return false; }
 static inline void nested_ept01_changed(u32 cpu) {}
+static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
+static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
+static inline bool nested_nmi_exit_to_l1(void) { return false; }
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
@@ -57,6 +72,21 @@ static inline void nested_ept01_changed(u32 cpu) {}
  * VMCS_FIELDS that the CPU supports. */
 u64 vmcs01_read(enum vmcs_field f);
 void vmcs01_write(enum vmcs_field f, u64 v);
+/* VMCS02: nested/'s own region per CPU. vmcs_make_current is VMPTRLD,
+ * vmcs_clear VMCLEAR (false: the CPU refused, a hypervisor bug); while
+ * VMCS02 is current, vmcs02_read/write reach its fields (SDM Vol. 3 31.3). */
+hpa_t vmcs01_region(void);
+bool vmcs_make_current(hpa_t region);
+bool vmcs_clear(hpa_t region);
+u64 vmcs02_read(enum vmcs_field f);
+void vmcs02_write(enum vmcs_field f, u64 v);
+/* L0's MSR policy: true if L1's RDMSR (write: WRMSR) of msr runs without a
+ * VM exit (VMCS01's MSR bitmap, msr_policy.c). */
+bool l0_msr_passed_through(u32 msr, bool write);
+/* VMLAUNCH of the current VMCS with these guest registers, from an exit
+ * handler: the stack is reset, never returns (a failure goes to
+ * nested_entry_failed). */
+NORETURN void vmcs_launch(const struct guest_regs *regs);
 /* Guest-physical memory of L1: only guest RAM (guest_ram_ptr's rules);
  * false, and nothing copied, if any byte is not. */
 bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);

@@ -9,7 +9,7 @@
 #ifndef RUNTIME_GUEST_STEP_H
 #define RUNTIME_GUEST_STEP_H
 
-#include <xmhf/types.h>
+#include <xmhf/guest.h> /* guest_step_active */
 
 /* Called when the step ends: completed (the instruction ran) or cancelled
  * (it did not; the restriction must be restored all the same). */
@@ -26,7 +26,6 @@ struct guest_step {
 /* Start a step; 'done' runs when it ends. False (nothing changed) if a
  * step is already active. */
 bool guest_step_begin(guest_step_done_fn done);
-bool guest_step_active(void);
 /* On a #DB exit during a step: ends the step (then 'done' runs) and passes
  * the guest's own debug exceptions on to it. */
 void guest_step_db_exit(void);

@@ -67,6 +67,7 @@ struct percpu {
 	struct guest_step step;   /* guest_step.c */
 	bool nmi_held;            /* guest_isolate_begin: nmi_pending waits */
 	bool vectored_dropped;    /* guest_drop_vectored_event during this exit */
+	bool vmcs02_current;      /* nested VMX made its VMCS02 current (vmcs_make_current) */
 	u32 kick_pending;         /* an NMI another CPU sent to make this one see a request */
 	u32 invept_acks;          /* REQUEST_INVEPTs done (xcall.c) */
 	u32 apic_ldr, apic_dfr;   /* the guest's xAPIC LDR/DFR, for logical IPIs */

@@ -7,6 +7,8 @@
 void vmexit_handler(struct guest_regs *regs);
 /* requests and guest NMIs before a VM entry (vmentry.S slow path) */
 void vmentry_requests(struct guest_regs *regs);
-NORETURN void vmentry_failed(bool invalid_vmcs);
+/* VMLAUNCH/VMRESUME failed: returns only if it was nested VMX's entry of
+ * VMCS02 (then VMCS01 is current and L1 has the outcome), else halts. */
+void vmentry_failed(struct guest_regs *regs, bool invalid_vmcs);
 
 #endif

@@ -1,0 +1,466 @@
+/* nested/: VM entry into L2 and VM exits from L2 (SDM Vol. 3 chapters 27
+ * and 28) on the fake VMCSs (one per region: VMCS01 and VMCS02 apart).
+ * VMCS02 from a VMCS12 (COPY, GPADDR, L0 and translated fields, a GPADDR
+ * field into hypervisor memory refused), the entry checks (each failing
+ * condition gives its error or VM-entry failure), and exits: reflected
+ * (L2's state and the exit information into VMCS12, L1's host state into
+ * VMCS01) or L0's (L2 stays). */
+#include "nested_l1.h"
+#include <nested/l2_msr.h>
+#include <nested/vmcs02.h>
+#include <runtime/ept01.h>
+#include <runtime/vmx_ops.h>
+#include <xmhf/memprot.h>
+#include <xmhf/mtrr.h>
+
+#define L2_RIP 0x5000ull
+#define HOST_RIP 0x9000ull
+#define HOST_RSP 0x8000ull
+#define HOST_CR3 0x3000ull
+#define HOST_TR_BASE 0x4000ull
+#define IO_A 0x30000ull
+#define IO_B 0x31000ull
+#define MSR_BITMAP_PAGE 0x32000ull
+#define L0_HOST_RIP 0xffff800000abc000ull
+#define L0_EPTP (0x123000ull | 0x1e)
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+#define AR_CODE64 (AR_CODE_RX_ACCESSED | AR_L | AR_G)
+#define AR_DATA (AR_DATA_RW_ACCESSED | AR_DB | AR_G)
+
+static struct nested_cpu *n;
+
+static u64 allowed0(u32 msr) { return (u32)l1_msr(&n->caps, msr); }
+static void put(enum vmcs12_index i, u64 v) { vmcs12_put(&n->current, i, v); }
+static u64 get12(enum vmcs12_index i) { return vmcs12_get(&n->current, i); }
+
+/* VMCS01 as vmcs01.c leaves it, for what VMCS02 takes from it. */
+static void vmcs01_l0_state(void)
+{
+	vmcs_set(VMCS_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+	vmcs_set(VMCS_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY);
+	vmcs_set(VMCS_VM_EXIT_CONTROLS, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
+						EXIT_LOAD_EFER);
+	vmcs_set(VMCS_VM_ENTRY_CONTROLS, ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_IA32E_MODE_GUEST);
+	vmcs_set(VMCS_EXCEPTION_BITMAP, BIT(VECTOR_DB));
+	vmcs_set(VMCS_HOST_RIP, L0_HOST_RIP);
+	vmcs_set(VMCS_HOST_RSP, 0xffff800000100000ull);
+	vmcs_set(VMCS_HOST_CR3, 0x7000000ull);
+	vmcs_set(VMCS_EPT_POINTER, L0_EPTP);
+	vmcs_set(VMCS_GUEST_IA32_PAT, 0x0007040600070406ull);
+}
+
+/* A VMCS12 that passes every check: L1 (64-bit) runs a 64-bit L2 with
+ * its own state, exits to HOST_RIP in 64-bit mode with EFER loaded. */
+static void valid_vmcs12(void)
+{
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, allowed0(MSR_IA32_VMX_TRUE_PINBASED_CTLS));
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, allowed0(MSR_IA32_VMX_TRUE_PROCBASED_CTLS));
+	put(VMCS12_IDX_VM_EXIT_CONTROLS, allowed0(MSR_IA32_VMX_TRUE_EXIT_CTLS) | EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_EFER);
+	put(VMCS12_IDX_VM_ENTRY_CONTROLS, allowed0(MSR_IA32_VMX_TRUE_ENTRY_CTLS) | ENTRY_IA32E_MODE_GUEST);
+	put(VMCS12_IDX_EXCEPTION_BITMAP, BIT(VECTOR_UD));
+	put(VMCS12_IDX_VMCS_LINK_POINTER, VMCS12_NONE);
+	put(VMCS12_IDX_HOST_CR0, CR0_PE | CR0_NE | CR0_PG);
+	put(VMCS12_IDX_HOST_CR4, CR4_PAE | CR4_VMXE);
+	put(VMCS12_IDX_HOST_CR3, HOST_CR3);
+	put(VMCS12_IDX_HOST_CS_SELECTOR, SEL_CODE);
+	put(VMCS12_IDX_HOST_SS_SELECTOR, SEL_DATA);
+	put(VMCS12_IDX_HOST_DS_SELECTOR, SEL_DATA);
+	put(VMCS12_IDX_HOST_TR_SELECTOR, SEL_TSS);
+	put(VMCS12_IDX_HOST_TR_BASE, HOST_TR_BASE);
+	put(VMCS12_IDX_HOST_RIP, HOST_RIP);
+	put(VMCS12_IDX_HOST_RSP, HOST_RSP);
+	put(VMCS12_IDX_HOST_IA32_EFER, EFER_LME | EFER_LMA);
+	put(VMCS12_IDX_GUEST_CR0, CR0_PE | CR0_NE | CR0_PG);
+	put(VMCS12_IDX_GUEST_CR4, CR4_PAE | CR4_VMXE);
+	put(VMCS12_IDX_GUEST_CR3, 0x1000);
+	put(VMCS12_IDX_GUEST_CS_SELECTOR, SEL_CODE);
+	put(VMCS12_IDX_GUEST_CS_AR_BYTES, AR_CODE64);
+	put(VMCS12_IDX_GUEST_CS_LIMIT, 0xffffffff);
+	for (u32 s = SEG_ES; s <= SEG_GS; s++)
+		if (s != SEG_CS) {
+			put(VMCS12_IDX_GUEST_ES_SELECTOR + s, SEL_DATA);
+			put(VMCS12_IDX_GUEST_ES_AR_BYTES + s, AR_DATA);
+			put(VMCS12_IDX_GUEST_ES_LIMIT + s, 0xffffffff);
+		}
+	put(VMCS12_IDX_GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+	put(VMCS12_IDX_GUEST_TR_SELECTOR, SEL_TSS);
+	put(VMCS12_IDX_GUEST_TR_AR_BYTES, AR_TSS_BUSY);
+	put(VMCS12_IDX_GUEST_TR_LIMIT, 0x67);
+	put(VMCS12_IDX_GUEST_RIP, L2_RIP);
+	put(VMCS12_IDX_GUEST_RFLAGS, RFLAGS_RESERVED_1);
+}
+
+static void back_to_vmcs01(void) { assert_true(vmptrld(vmcs01_region())); }
+
+/* EPT01 of CPU 0 over the fake guest memory (write-back), for the rights
+ * GPADDR pages need. */
+static void ept01_of_cpu0(void)
+{
+	msr_set(MSR_MTRRCAP, 0); /* no variable ranges */
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
+	spin_unlock(ept01_lock());
+	cpu_register(0);
+	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	ept01_init_mtrr(0);
+	ept01_build(0);
+}
+
+static int setup_l2(void **state)
+{
+	setup(state);
+	ept01_of_cpu0();
+	assert_true(vmptrld(vmcs01_region())); /* the fake's first region: VMCS01 */
+	vmcs01_l0_state();
+	vmxon_ok();
+	vmptrld_ok(VMCS_A);
+	n = nested_cpu();
+	n->vmcs02_launched = true; /* VMRESUME: the core's, after the exit */
+	valid_vmcs12();
+	return 0;
+}
+
+static void enter_l2(void)
+{
+	exec(EXIT_REASON_VMLAUNCH, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_int_not_equal(fake_vmcs_current, vmcs01_region().v);
+}
+
+static void test_vmcs02_built_from_vmcs12(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_IO_BITMAPS |
+							 PROC_USE_MSR_BITMAPS);
+	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	put(VMCS12_IDX_IO_BITMAP_B, IO_B);
+	put(VMCS12_IDX_MSR_BITMAP, MSR_BITMAP_PAGE);
+	put(VMCS12_IDX_GUEST_RSP, 0x6000);
+	put(VMCS12_IDX_TSC_OFFSET, 12345);
+	enter_l2();
+	/* COPY */
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), L2_RIP);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 0x6000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CS_AR_BYTES), AR_CODE64);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), 0x1000);
+	/* GPADDR: L1's RAM is its own host-physical address (EPT01 is an identity map) */
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), IO_A);
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_B), IO_B);
+	/* L0: the host state is VMCS01's */
+	assert_int_equal(vmcs_get(VMCS_HOST_RIP), L0_HOST_RIP);
+	assert_int_equal(vmcs_get(VMCS_HOST_CR3), 0x7000000ull);
+	/* XLATE: L0's needs added, MSR bitmap and VPID off, EPT01, L1's TSC offset */
+	assert_int_equal(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL) & (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS),
+			 PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+	u64 proc = vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	assert_false(proc & PROC_USE_MSR_BITMAPS);
+	assert_true(proc & PROC_USE_IO_BITMAPS);
+	assert_true(proc & PROC_ACTIVATE_SECONDARY);
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), PROC2_ENABLE_EPT);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), L0_EPTP);
+	assert_int_equal(vmcs_get(VMCS_VPID), 0);
+	assert_int_equal(vmcs_get(VMCS_TSC_OFFSET), 12345);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP), BIT(VECTOR_UD) | BIT(VECTOR_DB));
+	assert_int_equal(vmcs_get(VMCS_VMCS_LINK_POINTER), VMCS12_NONE);
+	assert_true(vmcs_get(VMCS_VM_EXIT_CONTROLS) & EXIT_LOAD_EFER);
+	assert_true(vmcs_get(VMCS_VM_ENTRY_CONTROLS) & (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT));
+	/* L1 loads no EFER or PAT: L2 gets L1's, with LMA/LME as IA-32e mode guest says */
+	assert_int_equal(vmcs_get(VMCS_GUEST_IA32_EFER), EFER_LME | EFER_LMA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_IA32_PAT), 0x0007040600070406ull);
+	/* no MSR areas in VMCS02 */
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_MSR_LOAD_COUNT), 0);
+	/* VMCS01: L1 stays at its VMLAUNCH until the exit */
+	back_to_vmcs01();
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);
+}
+
+/* L0 intercepts I/O for itself: VMCS02 exits on every I/O (l2_exit.c asks L1's bitmaps). */
+static void test_vmcs02_io_exiting_for_l0(void **state)
+{
+	(void)state;
+	vmcs_set(VMCS_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_ACTIVATE_SECONDARY);
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_IO_BITMAPS);
+	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	put(VMCS12_IDX_IO_BITMAP_B, IO_B);
+	enter_l2();
+	u64 proc = vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	assert_false(proc & PROC_USE_IO_BITMAPS);
+	assert_true(proc & PROC_UNCONDITIONAL_IO_EXITING);
+}
+
+static void expect_entry_vmfail(u64 error)
+{
+	exec(EXIT_REASON_VMLAUNCH, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	assert_int_equal(outcome(), FAIL_VALID);
+	assert_int_equal(insn_error(), error);
+}
+
+/* A GPADDR field in use must be L1's guest RAM with the rights it needs:
+ * not the hypervisor's, not past guest RAM, not a page EPT01 denies; one
+ * not in use is not looked at (VMCS02 gets 0). */
+static void test_gpaddr_outside_guest_ram_refused(void **state)
+{
+	(void)state;
+	const u64 bad[] = { FAKE_HV_BASE, FAKE_HV_END - PAGE_SIZE, FAKE_GUEST_MEM + PAGE_SIZE };
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_IO_BITMAPS);
+	put(VMCS12_IDX_IO_BITMAP_B, IO_B);
+	for (u32 i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put(VMCS12_IDX_IO_BITMAP_A, bad[i]);
+		expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
+	}
+	/* a page EPT01 denies L1 (a PAL's, lent) */
+	assert_true(memprot_set(0, l1_gpa(IO_A), 0));
+	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
+	assert_true(memprot_set(0, l1_gpa(IO_A), EPT_RWX));
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_MSR_BITMAPS);
+	put(VMCS12_IDX_MSR_BITMAP, FAKE_HV_BASE);
+	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
+	/* not in use: not looked at */
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, allowed0(MSR_IA32_VMX_TRUE_PROCBASED_CTLS));
+	put(VMCS12_IDX_IO_BITMAP_A, FAKE_HV_BASE);
+	enter_l2();
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), 0);
+}
+
+/* 27.2: control and host-state checks, VMfailValid(7) / (8) */
+static void test_entry_checks_vmfail(void **state)
+{
+	(void)state;
+	const struct {
+		enum vmcs12_index field;
+		u64 value, error;
+	} t[] = {
+		{ VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, 0, VMERR_ENTRY_INVALID_CONTROLS }, /* allowed-0 bits clear */
+		{ VMCS12_IDX_CR3_TARGET_COUNT, 5, VMERR_ENTRY_INVALID_CONTROLS },
+		{ VMCS12_IDX_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (EVENT_RESERVED << 8), VMERR_ENTRY_INVALID_CONTROLS },
+		{ VMCS12_IDX_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 3, VMERR_ENTRY_INVALID_CONTROLS },
+		{ VMCS12_IDX_HOST_CR4, CR4_PAE, VMERR_ENTRY_INVALID_HOST_STATE },          /* no VMXE */
+		{ VMCS12_IDX_HOST_CR0, CR0_NE | CR0_PG, VMERR_ENTRY_INVALID_HOST_STATE },  /* no PE */
+		{ VMCS12_IDX_HOST_TR_SELECTOR, 0, VMERR_ENTRY_INVALID_HOST_STATE },
+		{ VMCS12_IDX_HOST_CS_SELECTOR, SEL_CODE | 3, VMERR_ENTRY_INVALID_HOST_STATE },
+		{ VMCS12_IDX_HOST_RIP, 0x0000800000000000ull, VMERR_ENTRY_INVALID_HOST_STATE }, /* not canonical */
+		{ VMCS12_IDX_VM_EXIT_CONTROLS, allowed0(MSR_IA32_VMX_TRUE_EXIT_CTLS), VMERR_ENTRY_INVALID_HOST_STATE },
+	};
+	for (u32 i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		u64 good = get12(t[i].field);
+		put(t[i].field, t[i].value);
+		expect_entry_vmfail(t[i].error);
+		put(t[i].field, good);
+	}
+	enter_l2();
+}
+
+/* 27.3: guest-state checks, a VM-entry failure for L1 (27.8): exit reason
+ * 33 with bit 31 and the qualification, L1 at its host RIP, not launched. */
+static void test_entry_checks_guest_state(void **state)
+{
+	(void)state;
+	const struct {
+		enum vmcs12_index field;
+		u64 value, qualification;
+	} t[] = {
+		{ VMCS12_IDX_GUEST_RFLAGS, 0, 0 },
+		{ VMCS12_IDX_GUEST_CR0, CR0_NE | CR0_PG, 0 },
+		{ VMCS12_IDX_GUEST_CR4, CR4_PAE, 0 },
+		{ VMCS12_IDX_GUEST_TR_AR_BYTES, AR_UNUSABLE, 0 },
+		{ VMCS12_IDX_GUEST_CS_LIMIT, 0xfff00, 0 }, /* G set, low bits clear */
+		{ VMCS12_IDX_GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS, 0 },
+		{ VMCS12_IDX_GUEST_ACTIVITY_STATE, 4, 0 },
+		{ VMCS12_IDX_VMCS_LINK_POINTER, 0, 4 },
+	};
+	for (u32 i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		u64 good = get12(t[i].field);
+		put(t[i].field, t[i].value);
+		exec(EXIT_REASON_VMLAUNCH, 0, 0);
+		assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+		assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+		assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_ENTRY_FAIL_GUEST);
+		assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), t[i].qualification);
+		assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+		assert_false(n->current.launched);
+		put(t[i].field, good);
+	}
+}
+
+/* The CPU refused VMCS02 anyway: L1 gets the CPU's VMfailValid. */
+static void test_cpu_refusal_of_vmcs02(void **state)
+{
+	(void)state;
+	enter_l2();
+	vmcs_set(VMCS_VM_INSTRUCTION_ERROR, VMERR_ENTRY_INVALID_HOST_STATE);
+	assert_true(nested_entry_failed(&regs));
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	assert_int_equal(outcome(), FAIL_VALID);
+	assert_int_equal(insn_error(), VMERR_ENTRY_INVALID_HOST_STATE);
+	assert_false(n->current.launched);
+	assert_false(nested_entry_failed(&regs)); /* not VMCS02's: the core's */
+}
+
+/* An exit of VMCS02 that L1 asked for (CPUID always exits). */
+static void l2_exits(u32 reason, u64 qualification)
+{
+	vmcs_set(VMCS_VM_EXIT_REASON, reason);
+	vmcs_set(VMCS_EXIT_QUALIFICATION, qualification);
+	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_LEN, 2);
+	vmcs_set(VMCS_GUEST_RIP, L2_RIP + 0x10);
+	vmcs_set(VMCS_GUEST_RSP, 0x7777);
+}
+
+static void test_exit_reflected(void **state)
+{
+	(void)state;
+	enter_l2();
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	/* L2's state and the exit information in VMCS12 */
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INSTRUCTION_LEN), 2);
+	assert_int_equal(get12(VMCS12_IDX_GUEST_RIP), L2_RIP + 0x10);
+	assert_int_equal(get12(VMCS12_IDX_GUEST_RSP), 0x7777);
+	assert_true(n->current.launched);
+	/* L1's host state in VMCS01 (28.5) */
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), HOST_RSP);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS), RFLAGS_RESERVED_1);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), HOST_CR3);
+	assert_int_equal(vmcs_get(VMCS_CR4_READ_SHADOW), CR4_PAE | CR4_VMXE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CS_SELECTOR), SEL_CODE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CS_AR_BYTES), AR_CODE_RX_ACCESSED | AR_G | AR_L);
+	assert_int_equal(vmcs_get(VMCS_GUEST_ES_AR_BYTES), AR_UNUSABLE); /* null selector */
+	assert_int_equal(vmcs_get(VMCS_GUEST_SS_AR_BYTES), AR_DATA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_TR_BASE), HOST_TR_BASE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_TR_LIMIT), 0x67);
+	assert_int_equal(vmcs_get(VMCS_GUEST_GDTR_LIMIT), 0xffff);
+	assert_int_equal(vmcs_get(VMCS_GUEST_IA32_EFER), EFER_LME | EFER_LMA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_DR7), DR7_INIT_VALUE);
+	assert_true(vmcs_get(VMCS_VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST);
+	assert_false(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	/* VMRESUME now */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+}
+
+/* Exits L0 takes (false: the core's handlers, L2 stays) and their twins L1 asked for. */
+static void test_exits_for_l0(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_IO_BITMAPS);
+	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	put(VMCS12_IDX_IO_BITMAP_B, IO_B);
+	guest_mem(IO_A, PAGE_SIZE)[0x80 / 8] = 1u << (0x80 % 8);
+	enter_l2();
+	/* a #DB L0 intercepts, not in L1's bitmap */
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_DB);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
+	/* an NMI: L0's (quiesce, or the guest's: the core counts it) */
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
+	/* OUT to port 0x70: clear in L1's bitmap */
+	vmcs_set(VMCS_EXIT_QUALIFICATION, 0x70ull << 16);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_IO));
+	/* an EPT violation with L1 without EPT: EPT01's */
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_EPT_VIOLATION));
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	/* OUT to port 0x80: L1's */
+	l2_exits(EXIT_REASON_IO, 0x80ull << 16);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_IO));
+	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 0x80ull << 16);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	/* #UD: in L1's bitmap */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+}
+
+/* RDMSR of L2 that L1's bitmap lets through: done by L0 on VMCS02's guest
+ * state (SYSENTER_ESP is switched by VM entries), L2 resumes past it. */
+static void test_msr_l1_does_not_intercept(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_MSR_BITMAPS);
+	put(VMCS12_IDX_MSR_BITMAP, MSR_BITMAP_PAGE);
+	put(VMCS12_IDX_GUEST_SYSENTER_ESP, 0x5e5e5e5e);
+	enter_l2();
+	regs.rcx = MSR_IA32_SYSENTER_CS + 1;
+	l2_exits(EXIT_REASON_RDMSR, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_RDMSR));
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_int_equal(regs.rax, 0x5e5e5e5e);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), L2_RIP + 0x12);
+	/* set in L1's read bitmap: L1's exit */
+	guest_mem(MSR_BITMAP_PAGE, PAGE_SIZE)[(MSR_IA32_SYSENTER_CS + 1) / 8] |= 1u << ((MSR_IA32_SYSENTER_CS + 1) % 8);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_RDMSR));
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_RDMSR);
+}
+
+/* A guest NMI while L2 runs with L1's NMI exiting: an NMI exit for L1. */
+static void test_nmi_exit_to_l1(void **state)
+{
+	(void)state;
+	enter_l2();
+	assert_false(nested_nmi_exit_to_l1()); /* no NMI exiting: the core injects it into L2 */
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_NMI_EXITING);
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_true(nested_nmi_exit_to_l1());
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_EXCEPTION_NMI);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+}
+
+/* 27.4 / 28.4 / 28.6: the MSR areas, emulated (KERNEL_GS_BASE: L0 passes it through). */
+#define AREA 0x33000ull
+static void test_msr_areas(void **state)
+{
+	(void)state;
+	struct { u32 index, reserved; u64 data; } *e = (void *)guest_mem(AREA, 48);
+	e[0].index = MSR_IA32_KERNEL_GS_BASE, e[0].data = 0x1111;
+	e[1].index = MSR_IA32_KERNEL_GS_BASE, e[1].reserved = 1;
+	e[2].index = MSR_IA32_KERNEL_GS_BASE;
+	msr_set(MSR_IA32_KERNEL_GS_BASE, 0);
+	put(VMCS12_IDX_VMENTRY_MSR_LOAD_ADDR, AREA);
+	put(VMCS12_IDX_VM_ENTRY_MSR_LOAD_COUNT, 2);
+	exec(EXIT_REASON_VMLAUNCH, 0, 0);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_ENTRY_FAIL_MSR);
+	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 2);
+	assert_int_equal(msr_get(MSR_IA32_KERNEL_GS_BASE), 0x1111); /* the first stays loaded */
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	put(VMCS12_IDX_VM_ENTRY_MSR_LOAD_COUNT, 1);
+	put(VMCS12_IDX_VMEXIT_MSR_STORE_ADDR, AREA + 32);
+	put(VMCS12_IDX_VM_EXIT_MSR_STORE_COUNT, 1);
+	enter_l2();
+	msr_set(MSR_IA32_KERNEL_GS_BASE, 0x2222); /* L2 wrote it */
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	assert_int_equal(e[2].data, 0x2222);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_vmcs02_built_from_vmcs12, setup_l2),
+		cmocka_unit_test_setup(test_vmcs02_io_exiting_for_l0, setup_l2),
+		cmocka_unit_test_setup(test_gpaddr_outside_guest_ram_refused, setup_l2),
+		cmocka_unit_test_setup(test_entry_checks_vmfail, setup_l2),
+		cmocka_unit_test_setup(test_entry_checks_guest_state, setup_l2),
+		cmocka_unit_test_setup(test_cpu_refusal_of_vmcs02, setup_l2),
+		cmocka_unit_test_setup(test_exit_reflected, setup_l2),
+		cmocka_unit_test_setup(test_exits_for_l0, setup_l2),
+		cmocka_unit_test_setup(test_msr_l1_does_not_intercept, setup_l2),
+		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
+		cmocka_unit_test_setup(test_msr_areas, setup_l2),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
