@@ -1,5 +1,8 @@
 /* The L1 of nested/'s unit tests: nested_l1.h. */
 #include "nested_l1.h"
+#include <runtime/ept01.h>
+#include <xmhf/mtrr.h>
+#include <xmhf/spinlock.h>
 
 struct guest_regs regs;
 
@@ -111,3 +114,14 @@ u64 insn_error(void)
 void vmxon_ok(void) { assert_int_equal(with_pointer(EXIT_REASON_VMXON, VMXON_REGION), SUCCEED); }
 void vmptrld_ok(u64 vmcs) { assert_int_equal(with_pointer(EXIT_REASON_VMPTRLD, vmcs), SUCCEED); }
 
+
+void ept01_of_cpu0(void)
+{
+	msr_set(MSR_MTRRCAP, 0); /* no variable ranges */
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
+	spin_unlock(ept01_lock());
+	cpu_register(0);
+	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	ept01_init_mtrr(0);
+	ept01_build(0);
+}

@@ -44,6 +44,8 @@ extern struct guest_regs regs;
 /* CMocka setup: fresh fakes, L1 in long mode, revision ids in the regions. */
 int setup(void **state);
 void l1_long_mode(void);
+/* EPT01 of CPU 0 over the fake guest memory (write-back), for EPT01's rights. */
+void ept01_of_cpu0(void);
 /* One VMX instruction exit, and its outcome for L1. */
 void exec(u32 reason, u32 info, u64 disp);
 enum outcome outcome(void);

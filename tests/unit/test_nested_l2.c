@@ -4,8 +4,11 @@
  * field into hypervisor memory refused), the entry checks (each failing
  * condition gives its error or VM-entry failure), and exits: reflected
  * (L2's state and the exit information into VMCS12, L1's host state into
- * VMCS01) or L0's (L2 stays). */
+ * VMCS01) or L0's (L2 stays); with L1's EPT, EPT02's violations (mapped,
+ * reflected with L1's qualification or as a misconfiguration, or #GP(0)
+ * for what EPT01 denies). */
 #include "nested_l1.h"
+#include <nested/ept02.h>
 #include <nested/l2_msr.h>
 #include <nested/vmcs02.h>
 #include <runtime/ept01.h>
@@ -93,19 +96,6 @@ static void valid_vmcs12(void)
 }
 
 static void back_to_vmcs01(void) { assert_true(vmptrld(vmcs01_region())); }
-
-/* EPT01 of CPU 0 over the fake guest memory (write-back), for the rights
- * GPADDR pages need. */
-static void ept01_of_cpu0(void)
-{
-	msr_set(MSR_MTRRCAP, 0); /* no variable ranges */
-	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
-	spin_unlock(ept01_lock());
-	cpu_register(0);
-	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
-	ept01_init_mtrr(0);
-	ept01_build(0);
-}
 
 static int setup_l2(void **state)
 {
@@ -422,6 +412,63 @@ static void test_nmi_exit_to_l1(void **state)
 
 /* 27.4 / 28.4 / 28.6: the MSR areas, emulated (KERNEL_GS_BASE: L0 passes it through). */
 #define AREA 0x33000ull
+#define EPT12_PML4 0x40000ull /* EPT12 in L1's memory: PML4, PDPT, PD, PT */
+#define EPTP12 (EPT12_PML4 | EPTP_WB_4LEVEL)
+#define EPT12_WB ((u64)MT_WB << EPT_MT_SHIFT)
+#define L1_OF_L2_PAGE 0x60000ull
+
+/* L1 runs L2 on EPT12: L2's page 0x5000 -> L1's 0x60000 (RWX), 0x6000 ->
+ * the hypervisor's memory, 0x7000 not present, 0x8000 write-only. */
+static void l1_with_ept(void)
+{
+	for (u64 t = EPT12_PML4; t < EPT12_PML4 + 3 * PAGE_SIZE; t += PAGE_SIZE)
+		*(u64 *)guest_mem(t, 8) = (t + PAGE_SIZE) | EPT_RWX;
+	u64 *pt = (u64 *)guest_mem(EPT12_PML4 + 3 * PAGE_SIZE, PAGE_SIZE);
+	pt[5] = L1_OF_L2_PAGE | EPT_RWX | EPT12_WB;
+	pt[6] = FAKE_HV_BASE | EPT_RWX | EPT12_WB;
+	pt[8] = 0x61000 | EPT_W | EPT12_WB;
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_ACTIVATE_SECONDARY);
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_EPT);
+	put(VMCS12_IDX_EPT_POINTER, EPTP12);
+}
+
+static void l2_ept_violation(u64 gpa, u64 qualification)
+{
+	l2_exits(EXIT_REASON_EPT_VIOLATION, qualification);
+	vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
+	vmcs_set(VMCS_VM_ENTRY_INTR_INFO, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_EPT_VIOLATION));
+}
+
+static void test_ept02_exits(void **state)
+{
+	(void)state;
+	l1_with_ept();
+	enter_l2();
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), ept02_eptp(0, EPTP12)); /* not EPT01's */
+	/* a page EPT02 lacks: mapped, L2 retries */
+	l2_ept_violation(0x5008, EPT_QUAL_READ);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_false(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	/* what EPT01 denies L1 (the hypervisor's memory): #GP(0) in L2 */
+	l2_ept_violation(0x6000, EPT_QUAL_READ);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO),
+			 INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR_CODE | VECTOR_GP);
+	/* not present in EPT12: L1's EPT violation, its qualification */
+	l2_ept_violation(0x7000, EPT_QUAL_WRITE);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_EPT_VIOLATION);
+	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), EPT_QUAL_WRITE);
+	assert_int_equal(get12(VMCS12_IDX_GUEST_PHYSICAL_ADDRESS), 0x7000);
+	/* write-only in EPT12: L1's EPT misconfiguration */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	l2_ept_violation(0x8000, EPT_QUAL_WRITE);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_EPT_MISCONFIG);
+	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 0);
+}
+
 static void test_msr_areas(void **state)
 {
 	(void)state;
@@ -461,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup(test_msr_l1_does_not_intercept, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),
+		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -353,13 +353,7 @@ static void test_invept_drops_ept02(void **state)
 	(void)state;
 	const u64 eptp = 0x30000 | (3 << 3) | 6, pdpt = 0x31000;
 	struct ept02_fault_info info;
-	msr_set(MSR_MTRRCAP, 0);
-	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
-	spin_unlock(ept01_lock());
-	cpu_register(0);
-	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
-	ept01_init_mtrr(0);
-	ept01_build(0);
+	ept01_of_cpu0();
 	*(u64 *)guest_mem(0x30000, 8) = pdpt | EPT_RWX;
 	*(u64 *)guest_mem(pdpt, 8) = GiB(1) | EPT_LARGE | EPT_RWX | ((u64)MT_WB << EPT_MT_SHIFT);
 	vmxon_ok();
