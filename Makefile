@@ -259,7 +259,7 @@ $(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(@D) expect=bare >/dev/null
 
 # the l1 guest, our own small VMM (tests/guests/l1/README.md): the same image on bare Bochs
-# (l1-bare-*.case) and under the hypervisor (l1-basic-*, nested-insn-*); l1-bench with bench=N
+# (l1-bare-*.case) and under the hypervisor (l1-[124]cpu); l1-bench with bench=N
 L1_SRCS := $(wildcard tests/guests/l1/*) $(CHECKS_SRCS)
 $(BUILD)/l1/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) >/dev/null
@@ -294,19 +294,14 @@ T := $(BUILD)/test
 PAL_CASES := $(filter-out tests/bochs/pal-test-4cpu.case,$(wildcard tests/bochs/pal-*.case))
 # The event-logger cases (evlog-*.case) run against a third build with --event-logger.
 EVLOG_CASES := $(wildcard tests/bochs/evlog-*.case)
-# the whole l1 matrix under the hypervisor needs EPT02 for its EPT and real-mode L2 tests (issue 9,
-# docs/nested.md): skipped until then; l1-basic-*cpu judge the tests that pass today
-L1_PENDING_CASES := $(wildcard tests/bochs/l1-[0-9]cpu.case)
 # a --no-nested build, where VMX stays hidden: the checks guest and the l1 guest's "no VMX"
 NONESTED_CASES := tests/bochs/checks-1cpu.case tests/bochs/l1-novmx-2cpu.case
-# KVM as L1 under the hypervisor needs nested VMX (issue 9): skipped until it exists.
-KVM_PENDING_CASES := $(wildcard tests/bochs/kvm-[0-9]cpu.case)
 # Against -O0 only: the guests on bare Bochs (*-bare-*.case: the build only provides their
 # images), Linux on 4 CPUs (6-13 minutes of Bochs) and the hidden ECAM page; against -O3 only:
 # the network log. What they add to the other cases does not depend on the optimisation level.
 O0_ONLY_CASES := $(wildcard tests/bochs/*-bare-*.case) tests/bochs/linux-4cpu.case tests/bochs/checks-ecam-2cpu.case
 O3_ONLY_CASES := $(wildcard tests/bochs/netlog-*.case)
-BOTH_CASES := $(filter-out $(PAL_CASES) $(EVLOG_CASES) $(L1_PENDING_CASES) $(NONESTED_CASES) $(KVM_PENDING_CASES) \
+BOTH_CASES := $(filter-out $(PAL_CASES) $(EVLOG_CASES) $(NONESTED_CASES) \
 	$(O0_ONLY_CASES) $(O3_ONLY_CASES) tests/bochs/pal-test-4cpu.case,$(wildcard tests/bochs/*.case)) \
 	tests/bochs/checks-1cpu.case
 at = $(addsuffix @$(T)-$(2),$(1))
