@@ -6,6 +6,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/lapic.h>
 #include <xmhf/msr.h>
+#include <xmhf/mtrr.h>
 #include <xmhf/vmx.h>
 
 
@@ -389,4 +390,14 @@ void fake_reset(u32 cpu)
 	fake_ept01_rebuild_calls = fake_ept01_build_calls = 0;
 	fake_ept01_rebuild_cpu = ~0u;
 	current_cpu = cpu;
+}
+
+void fake_reset_platform(u32 cpu)
+{
+	fake_reset(cpu);
+	fake_n_log = 0;
+	msr_set(MSR_IA32_APIC_BASE, 0xfee00000 | APIC_BASE_ENABLE);
+	msr_set(MSR_MTRRCAP, 0);
+	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_UC);
+	percpu[cpu].vmx.ept_vpid = FAKE_EPT_CAPS;
 }

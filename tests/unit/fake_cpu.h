@@ -24,6 +24,12 @@
  * percpu) and make CPU `cpu` the current one. */
 void fake_reset(u32 cpu);
 void fake_set_cpu(u32 cpu);
+/* fake_reset, then a platform for EPT01: the xAPIC at its default base,
+ * no variable MTRRs and default type UC, EPT with FAKE_EPT_CAPS. */
+void fake_reset_platform(u32 cpu);
+
+/* The EPT capabilities (percpu.vmx.ept_vpid) the EPT tests give a CPU. */
+#define FAKE_EPT_CAPS (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT)
 
 /* VMCS: every field of VMCS_FIELDS exists and reads 0 after a reset;
  * VMREAD/VMWRITE of any other encoding fails the test. Each region made

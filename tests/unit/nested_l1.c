@@ -121,7 +121,7 @@ void ept01_of_cpu0(void)
 	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
 	spin_unlock(ept01_lock());
 	cpu_register(0);
-	percpu[0].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	percpu[0].vmx.ept_vpid = FAKE_EPT_CAPS;
 	ept01_init_mtrr(0);
 	ept01_build(0);
 }

@@ -98,7 +98,8 @@ UNEXPECTED_HANDLER(apic_requests)
 WEAK void console_drain(void) {}
 WEAK u16 console_uart_port(void) { return 0; } /* no UART: nothing to watch */
 WEAK void console_guest_write(u32 cpu, u8 c) { (void)cpu; (void)c; fail(); }
-WEAK void netlog_poll(void) {} /* no network log in the tests: nothing queued */
+WEAK bool netlog_running; /* no network log in the tests: netlog_poll sends nothing */
+WEAK void netlog_send_queued(void) {}
 WEAK bool xcall_debug_hypercall(struct guest_regs *regs) { (void)regs; return false; }
 WEAK void io_watch_cpu(u32 cpu) { (void)cpu; }
 WEAK bool guest_step_begin(guest_step_done_fn done) { (void)done; fatal("guest_step_begin"); }

@@ -6,11 +6,9 @@
  * config.h) test_ecam_page= is ignored. The all-ones list is global:
  * the tests that hide run last. */
 #include "fake_cpu.h"
-#include "table_bytes.h"
+#include "fake_acpi.h"
 #include <runtime/ecam_hide.h>
 #include <runtime/ept01.h>
-#include <xmhf/msr.h>
-#include <xmhf/mtrr.h>
 #include <xmhf/vmx.h>
 
 #define CPU 0
@@ -19,51 +17,26 @@
 #define MCFG_PA 0x2000ull
 #define ECAM 0xe0000000ull
 #define NIC_BDF 0x0018 /* 00:03.0 */
-#define SDT_LEN ((u32)sizeof(struct acpi_sdt_header))
 #define MCFG_REGIONS 44
-
-static u8 acpi_mem[0x10000];
-
-static const void *map(u64 pa, u64 len)
-{
-	return pa < sizeof(acpi_mem) && len <= sizeof(acpi_mem) - pa ? acpi_mem + pa : NULL;
-}
-
-static void sdt_header(u8 *p, const char *sig, u32 len)
-{
-	memcpy(p, sig, 4);
-	put32(p + 4, len);
-	p[8] = 1;
-	fix_checksum(p, len, 9);
-}
 
 /* RSDP (revision 0) -> RSDT -> an MCFG with one segment-0 region at base for
  * buses [0, bus_end], of mcfg_len bytes (MCFG_REGIONS + 16 when well formed);
  * with_mcfg false: the RSDT lists nothing. */
 static void build_acpi(bool with_mcfg, u64 base, u8 bus_end, u32 mcfg_len)
 {
-	u8 *rsdp = acpi_mem + RSDP_PA, *rsdt = acpi_mem + RSDT_PA, *mcfg = acpi_mem + MCFG_PA;
+	u8 *mcfg = fake_acpi_mem + MCFG_PA;
 
-	memset(acpi_mem, 0, sizeof(acpi_mem));
+	memset(fake_acpi_mem, 0, sizeof(fake_acpi_mem));
 	put64(mcfg + MCFG_REGIONS, base);
 	mcfg[MCFG_REGIONS + 11] = bus_end;
-	sdt_header(mcfg, "MCFG", mcfg_len);
-	put32(rsdt + SDT_LEN, MCFG_PA);
-	sdt_header(rsdt, "RSDT", SDT_LEN + (with_mcfg ? 4 : 0));
-	memcpy(rsdp, "RSD PTR ", 8);
-	put32(rsdp + 16, RSDT_PA);
-	fix_checksum(rsdp, 20, 8);
+	fake_acpi_sdt(MCFG_PA, "MCFG", mcfg_len);
+	fake_acpi_root(RSDP_PA, RSDT_PA, MCFG_PA, with_mcfg);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	fake_reset(CPU);
-	fake_n_log = 0;
-	msr_set(MSR_IA32_APIC_BASE, 0xfee00000 | APIC_BASE_ENABLE);
-	msr_set(MSR_MTRRCAP, 0);
-	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_UC);
-	percpu[CPU].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	fake_reset_platform(CPU);
 	return 0;
 }
 
@@ -71,11 +44,11 @@ static void test_nothing_to_hide(void **state)
 {
 	(void)state;
 	build_acpi(false, ECAM, 0xff, MCFG_REGIONS + 16);
-	ecam_hide_function(RSDP_PA, map, NIC_BDF);
+	ecam_hide_function(RSDP_PA, fake_acpi_map, NIC_BDF);
 	build_acpi(true, ECAM, 0x00, MCFG_REGIONS + 16); /* bus 0 only */
-	ecam_hide_function(RSDP_PA, map, 0x0100 | NIC_BDF);
+	ecam_hide_function(RSDP_PA, fake_acpi_map, 0x0100 | NIC_BDF);
 	build_acpi(true, CONFIG_MEM, 0xff, MCFG_REGIONS + 16); /* EPT01 maps nothing there */
-	ecam_hide_function(RSDP_PA, map, NIC_BDF);
+	ecam_hide_function(RSDP_PA, fake_acpi_map, NIC_BDF);
 	assert_false(ept01_is_ones_page(l1_gpa(ECAM + 0x118000)));
 	assert_false(ept01_is_ones_page(l1_gpa(CONFIG_MEM + 0x18000)));
 	assert_int_equal(fake_n_log, 0);
@@ -85,7 +58,7 @@ static void test_malformed_mcfg_warns(void **state)
 {
 	(void)state;
 	build_acpi(true, ECAM, 0xff, MCFG_REGIONS + 12); /* part of a region */
-	ecam_hide_function(RSDP_PA, map, NIC_BDF);
+	ecam_hide_function(RSDP_PA, fake_acpi_map, NIC_BDF);
 	assert_false(ept01_is_ones_page(l1_gpa(ECAM + 0x18000)));
 	assert_int_equal(fake_log_count(LOG_WARN, "the ACPI MCFG is malformed: no ECAM page to hide"), 1);
 }
@@ -106,7 +79,7 @@ static void test_function_page_hidden(void **state)
 {
 	(void)state;
 	build_acpi(true, ECAM, 0xff, MCFG_REGIONS + 16);
-	ecam_hide_function(RSDP_PA, map, NIC_BDF);
+	ecam_hide_function(RSDP_PA, fake_acpi_map, NIC_BDF);
 	assert_true(ept01_is_ones_page(l1_gpa(ECAM + 0x18000)));
 	assert_false(ept01_is_ones_page(l1_gpa(ECAM + 0x17000)));
 	assert_int_equal(fake_log_count(LOG_INFO, "the ECAM page 0xe0018000 of PCI function 00:03.0 reads as all ones"), 1);
@@ -122,7 +95,7 @@ static void test_refused_page_panics(void **state)
 {
 	(void)state;
 	build_acpi(true, ECAM, 0xff, MCFG_REGIONS + 16);
-	expect_assert_failure(ecam_hide_function(RSDP_PA, map, NIC_BDF));
+	expect_assert_failure(ecam_hide_function(RSDP_PA, fake_acpi_map, NIC_BDF));
 }
 
 int main(void)

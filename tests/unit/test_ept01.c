@@ -95,7 +95,7 @@ static int setup(void **state)
 	(void)state;
 	fake_reset(CPU);
 	msr_set(MSR_IA32_APIC_BASE, APIC | APIC_BASE_ENABLE);
-	percpu[CPU].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	percpu[CPU].vmx.ept_vpid = FAKE_EPT_CAPS;
 	memset(&model, 0, sizeof(model));
 	model.apic = APIC;
 	model.prot_page = ~0ull;

@@ -75,7 +75,7 @@ static int setup(void **state)
 	msr_set(MSR_MTRR_DEF_TYPE, MTRR_DEF_E | MT_WB);
 	spin_unlock(ept01_lock());
 	cpu_register(0);
-	percpu[CPU].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+	percpu[CPU].vmx.ept_vpid = FAKE_EPT_CAPS;
 	ept01_init_mtrr(CPU);
 	ept01_build(CPU);
 	ept02_invalidate_all(CPU);

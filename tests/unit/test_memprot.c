@@ -30,7 +30,7 @@ static int setup(void **state)
 	spin_unlock(ept01_lock());
 	for (u32 i = 0; i < N_CPUS; i++) {
 		cpu_register(2 * i);
-		percpu[i].vmx.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT;
+		percpu[i].vmx.ept_vpid = FAKE_EPT_CAPS;
 		ept01_init_mtrr(i);
 		ept01_build(i);
 	}

@@ -38,13 +38,13 @@ void handle_rdmsr(struct guest_regs *regs)
 	u64 value;
 	bool writable, ok = true;
 	u64 *mtrr = mtrr_msr(&this_cpu()->mtrr, msr, &writable);
-	enum nested_msr_result vmx = nested_rdmsr(msr, &value);
-	if (vmx != NESTED_MSR_NOT_MINE)
+	enum nested_msr_result vmx;
+	if (mtrr)
+		value = *mtrr; /* the most frequent: the guest's MTRR reads */
+	else if ((vmx = nested_rdmsr(msr, &value)) != NESTED_MSR_NOT_MINE)
 		ok = vmx == NESTED_MSR_VALUE; /* IA32_FEATURE_CONTROL and the VMX MSRs, with nested VMX */
 	else if (msr == MSR_IA32_FEATURE_CONTROL)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
-	else if (mtrr)
-		value = *mtrr;
 	else if (msr == MSR_IA32_MISC_ENABLE)
 		ok = misc_enable(&value);
 	else if (msr == MSR_IA32_DEBUGCTL)

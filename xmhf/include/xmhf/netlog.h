@@ -39,7 +39,15 @@ bool netlog_probe(struct netlog_nic *nic);
  * from every device: docs/netlog.md). */
 bool netlog_start(const struct netlog_nic *nic, bool dma_blocked);
 /* Send what is queued (as far as the NIC takes it now). Any CPU, any time
- * no console line lock is held; returns at once if another CPU sends. */
-void netlog_poll(void);
+ * no console line lock is held; returns at once if another CPU sends.
+ * netlog_poll is the call for every VM exit: one load while the channel is
+ * off (netlog_running: set once netlog_start succeeded). */
+extern bool netlog_running;
+void netlog_send_queued(void);
+static inline void netlog_poll(void)
+{
+	if (__atomic_load_n(&netlog_running, __ATOMIC_RELAXED))
+		netlog_send_queued();
+}
 
 #endif

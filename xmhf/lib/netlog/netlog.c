@@ -31,7 +31,7 @@ static struct e1000 nic __attribute__((aligned(4096)));
 static struct netif netif;
 static struct udp_pcb *pcb;
 static ip4_addr_t dest;
-static bool running;
+bool netlog_running;
 static bool busy; /* a CPU is in lwIP */
 static u64 tsc_per_ms;
 static u32 last_arp_ms;
@@ -160,7 +160,7 @@ bool netlog_start(const struct netlog_nic *n, bool dma_blocked)
 	pr_info("xmhf: netlog: 82540EM at %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, %u.%u.%u.%u -> %u.%u.%u.%u:%u", where,
 		m[0], m[1], m[2], m[3], m[4], m[5], a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, d >> 24,
 		(d >> 16) & 0xff, (d >> 8) & 0xff, d & 0xff, config.dest_port);
-	__atomic_store_n(&running, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&netlog_running, true, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -230,7 +230,7 @@ static bool pump(void)
 /* Test before the exchange: CPUs that find it taken leave its cache line alone. */
 static bool take_channel(void)
 {
-	return __atomic_load_n(&running, __ATOMIC_ACQUIRE) && !__atomic_load_n(&busy, __ATOMIC_RELAXED) &&
+	return __atomic_load_n(&netlog_running, __ATOMIC_ACQUIRE) && !__atomic_load_n(&busy, __ATOMIC_RELAXED) &&
 	       !__atomic_exchange_n(&busy, true, __ATOMIC_ACQUIRE);
 }
 
@@ -238,7 +238,7 @@ static void release_channel(void) { __atomic_store_n(&busy, false, __ATOMIC_RELE
 
 /* Nothing queued: nothing to do (received frames wait in the NIC's ring,
  * dropped when it is full; ARP replies matter only while lines wait). */
-void netlog_poll(void)
+void netlog_send_queued(void)
 {
 	if (!line_ring_pending(&ring) || !take_channel())
 		return;
