@@ -61,11 +61,13 @@ static u64 proc02(const struct vmcs12 *v)
 }
 
 /* L2 runs on EPT01 (L1 without EPT: L2's guest-physical addresses are
- * L1's) and without VPID: with VPID 0 its TLB entries are flushed at every
- * VM entry and exit (29.1), which keeps L1's VPIDs apart as well. */
-static u64 proc2_02(const struct vmcs12 *v)
+ * L1's), with a VPID02 for L1's VPID12 (vpid02.h) or, where the CPU cannot
+ * recycle VPID02s, with VPID 0: its TLB entries are flushed at every VM
+ * entry and exit then (29.1), which keeps L1's VPIDs apart as well. */
+static u64 proc2_02(const struct nested_cpu *n)
 {
-	return (vmcs12_proc2(v) & ~(u64)PROC2_ENABLE_VPID) | PROC2_ENABLE_EPT;
+	u64 proc2 = vmcs12_proc2(&n->current) | PROC2_ENABLE_EPT;
+	return vpid02_usable(&n->caps) ? proc2 : proc2 & ~(u64)PROC2_ENABLE_VPID;
 }
 
 /* L0's exit controls (host address-space size, PAT and EFER saved and
@@ -109,14 +111,14 @@ static u64 exception_bitmap02(const struct vmcs12 *v)
 static bool l0_intercepts_pf(void) { return vmcs01_read(VMCS_EXCEPTION_BITMAP) & BIT(VECTOR_PF); }
 
 /* The XLATE fields. False: VM entry fails with invalid controls. */
-static bool translate(const struct nested_cpu *n, enum vmcs12_index i, u64 *out)
+static bool translate(struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 {
 	const struct vmcs12 *v = &n->current;
 	u64 l1 = vmcs12_get(v, i);
 	switch (i) {
 	case VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL: *out = pin02(v); return true;
 	case VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL: *out = proc02(v); return true;
-	case VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL: *out = proc2_02(v); return true;
+	case VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL: *out = proc2_02(n); return true;
 	case VMCS12_IDX_VM_EXIT_CONTROLS: *out = exit02(v); return true;
 	case VMCS12_IDX_VM_ENTRY_CONTROLS: *out = entry02(v); return true;
 	case VMCS12_IDX_EXCEPTION_BITMAP: *out = exception_bitmap02(v); return true;
@@ -131,7 +133,9 @@ static bool translate(const struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 		 * entries); without: L2's addresses are L1's, EPT01 */
 		*out = vmcs12_proc2(v) & PROC2_ENABLE_EPT ? ept02_eptp(this_cpu_index(), l1) : vmcs01_read(VMCS_EPT_POINTER);
 		return true;
-	case VMCS12_IDX_VPID: *out = 0; return true;
+	case VMCS12_IDX_VPID:
+		*out = (proc2_02(n) & PROC2_ENABLE_VPID) ? vpid02_of(&n->vpid02, &n->caps, (u16)l1) : 0;
+		return true;
 	/* L0 uses no TSC offset (vmcs01.c): L1's applies as it is */
 	case VMCS12_IDX_TSC_OFFSET: *out = l1; return true;
 	/* read by l2_exit.c from L1's memory, validated here */

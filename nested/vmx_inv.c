@@ -1,7 +1,8 @@
 /* INVEPT and INVVPID (SDM Vol. 3 32.3). INVEPT drops this CPU's EPT02s
- * built from the EPT12s it names (nested/ept02.h); no VPID02 exists yet
- * (docs/nested.md): a valid INVVPID has nothing to drop. */
+ * built from the EPT12s it names (nested/ept02.h); INVVPID invalidates the
+ * VPID02s of the VPID12s it names (nested/vpid02.h). */
 #include <nested/ept02.h>
+#include <nested/vpid02.h>
 #include <nested/vmx_insn.h>
 #include <xmhf/guest.h>
 
@@ -15,12 +16,6 @@
 #define EPTP_SUPERVISOR_SHADOW_STACK BIT(7)
 #define EPTP_RESERVED_11_8 0xf00ull
 
-#define INVEPT_SINGLE_CONTEXT 1
-#define INVEPT_ALL_CONTEXT 2
-#define INVVPID_INDIVIDUAL_ADDRESS 0
-#define INVVPID_SINGLE_CONTEXT 1
-#define INVVPID_ALL_CONTEXT 2
-#define INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS 3
 #define INVVPID_DESC_VPID_MASK 0xffffull
 
 struct inv_descriptor {
@@ -87,8 +82,10 @@ void vmx_invvpid(struct nested_cpu *n, const struct vmx_insn *in)
 	u64 vpid = desc.low & INVVPID_DESC_VPID_MASK;
 	bool valid = !(desc.low & ~INVVPID_DESC_VPID_MASK) && (type == INVVPID_ALL_CONTEXT || vpid != 0) &&
 		     (type != INVVPID_INDIVIDUAL_ADDRESS || l1_canonical(desc.high));
-	if (valid)
-		vm_succeed();
-	else
+	if (!valid) {
 		vm_fail(n, VMERR_INVALID_INVEPT_INVVPID);
+		return;
+	}
+	vpid02_invvpid(&n->vpid02, &n->caps, type, (u16)vpid, desc.high);
+	vm_succeed();
 }

@@ -26,6 +26,9 @@ u64 fake_vmcs_current;
 bool fake_vmclear_fails, fake_vmptrld_fails;
 u32 fake_invept_calls;
 u64 fake_invept_type, fake_invept_eptp;
+u32 fake_invvpid_calls;
+u64 fake_invvpid_type, fake_invvpid_linear;
+u16 fake_invvpid_vpid;
 
 #define MAX_CPUID 32
 static struct { u32 leaf, sub; struct cpuid_regs r; } cpuid_tab[MAX_CPUID];
@@ -108,6 +111,15 @@ bool invept(u64 type, u64 eptp)
 	fake_invept_calls++;
 	fake_invept_type = type;
 	fake_invept_eptp = eptp;
+	return true;
+}
+
+bool invvpid(u64 type, u16 vpid, u64 linear)
+{
+	fake_invvpid_calls++;
+	fake_invvpid_type = type;
+	fake_invvpid_vpid = vpid;
+	fake_invvpid_linear = linear;
 	return true;
 }
 
@@ -351,6 +363,9 @@ void fake_reset(u32 cpu)
 	fake_vmclear_fails = fake_vmptrld_fails = false;
 	fake_invept_calls = 0;
 	fake_invept_type = fake_invept_eptp = 0;
+	fake_invvpid_calls = 0;
+	fake_invvpid_type = fake_invvpid_linear = 0;
+	fake_invvpid_vpid = 0;
 	n_cpuid = 0;
 	n_msrs = 0;
 	fake_wrmsr_safe_calls = 0;

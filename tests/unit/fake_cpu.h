@@ -46,6 +46,10 @@ extern u64 fake_vmcs_current;            /* VMPTRLD'd pointer */
 extern bool fake_vmclear_fails, fake_vmptrld_fails;
 extern u32 fake_invept_calls;
 extern u64 fake_invept_type, fake_invept_eptp;
+/* INVVPID: calls since the reset, the last one's operands */
+extern u32 fake_invvpid_calls;
+extern u64 fake_invvpid_type, fake_invvpid_linear;
+extern u16 fake_invvpid_vpid;
 
 /* CPUID: leaves not set read as zeros. */
 void cpuid_set(u32 leaf, u32 subleaf, struct cpuid_regs r);

@@ -179,6 +179,47 @@ static void test_vmcs02_io_exiting_for_l0(void **state)
 	assert_true(proc & PROC_UNCONDITIONAL_IO_EXITING);
 }
 
+/* L1's VPID12 becomes a VPID02 of L0's on this CPU (nested/vpid02.h). */
+static void test_vmcs02_vpid02(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_ACTIVATE_SECONDARY);
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_VPID);
+	put(VMCS12_IDX_VPID, 7);
+	enter_l2();
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), PROC2_ENABLE_EPT | PROC2_ENABLE_VPID);
+	assert_int_equal(vmcs_get(VMCS_VPID), VPID02_FIRST);
+	assert_int_equal(fake_invvpid_calls, 0);
+}
+
+/* VPID02s: one per VPID12 in use, the least recently used one recycled
+ * after a single-context INVVPID of its entries; L1's INVVPID reaches the
+ * VPID02s of the VPID12s it names, nothing for one without a VPID02. */
+static void test_vpid02_recycled_and_invalidated(void **state)
+{
+	(void)state;
+	struct vpid02_map m = { 0 };
+	for (u16 v = 1; v <= VPID02_COUNT; v++)
+		assert_int_equal(vpid02_of(&m, &n->caps, v), VPID02_FIRST + v - 1);
+	assert_int_equal(vpid02_of(&m, &n->caps, 1), VPID02_FIRST); /* VPID12 2 is now the least recent */
+	assert_int_equal(fake_invvpid_calls, 0);
+	assert_int_equal(vpid02_of(&m, &n->caps, 100), VPID02_FIRST + 1);
+	assert_int_equal(fake_invvpid_calls, 1);
+	assert_int_equal(fake_invvpid_type, INVVPID_SINGLE_CONTEXT);
+	assert_int_equal(fake_invvpid_vpid, VPID02_FIRST + 1);
+
+	vpid02_invvpid(&m, &n->caps, INVVPID_INDIVIDUAL_ADDRESS, 3, 0x7000);
+	assert_int_equal(fake_invvpid_calls, 2);
+	assert_int_equal(fake_invvpid_type, INVVPID_INDIVIDUAL_ADDRESS);
+	assert_int_equal(fake_invvpid_vpid, VPID02_FIRST + 2);
+	assert_int_equal(fake_invvpid_linear, 0x7000);
+	vpid02_invvpid(&m, &n->caps, INVVPID_SINGLE_CONTEXT, 2, 0); /* recycled: nothing cached */
+	assert_int_equal(fake_invvpid_calls, 2);
+	vpid02_invvpid(&m, &n->caps, INVVPID_ALL_CONTEXT, 0, 0);
+	assert_int_equal(fake_invvpid_calls, 2 + VPID02_COUNT);
+	assert_int_equal(fake_invvpid_type, INVVPID_SINGLE_CONTEXT);
+}
+
 static void expect_entry_vmfail(u64 error)
 {
 	exec(EXIT_REASON_VMLAUNCH, 0, 0);
@@ -499,6 +540,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_vmcs02_built_from_vmcs12, setup_l2),
 		cmocka_unit_test_setup(test_vmcs02_io_exiting_for_l0, setup_l2),
+		cmocka_unit_test_setup(test_vmcs02_vpid02, setup_l2),
+		cmocka_unit_test_setup(test_vpid02_recycled_and_invalidated, setup_l2),
 		cmocka_unit_test_setup(test_gpaddr_outside_guest_ram_refused, setup_l2),
 		cmocka_unit_test_setup(test_entry_checks_vmfail, setup_l2),
 		cmocka_unit_test_setup(test_entry_checks_guest_state, setup_l2),

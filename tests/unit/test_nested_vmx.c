@@ -332,7 +332,13 @@ static void test_invept_invvpid(void **state)
 	assert_int_equal(inv(EXIT_REASON_INVEPT, 3, eptp, 0), FAIL_VALID);
 	assert_int_equal(insn_error(), VMERR_INVALID_INVEPT_INVVPID);
 	assert_int_equal(inv(EXIT_REASON_INVVPID, 0, 1, 0x7fffffff0000ull), SUCCEED);
+	assert_int_equal(fake_invvpid_calls, 0); /* VPID12 1 has no VPID02 yet */
+	struct nested_cpu *n = nested_cpu();
+	u16 vpid02 = vpid02_of(&n->vpid02, &n->caps, 1);
 	assert_int_equal(inv(EXIT_REASON_INVVPID, 1, 1, 0), SUCCEED);
+	assert_int_equal(fake_invvpid_calls, 1);
+	assert_int_equal(fake_invvpid_type, 1);
+	assert_int_equal(fake_invvpid_vpid, vpid02);
 	assert_int_equal(inv(EXIT_REASON_INVVPID, 2, 0, 0), SUCCEED);
 	assert_int_equal(inv(EXIT_REASON_INVVPID, 3, 5, 0), SUCCEED);
 	static const struct { u64 type, low, high; } bad_vpid[] = {

@@ -47,3 +47,4 @@ bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len)
 }
 
 void nested_invept(u64 eptp) { invept(INVEPT_SINGLE_CONTEXT, eptp); }
+void nested_invvpid(u64 type, u16 vpid, u64 linear) { invvpid(type, vpid, linear); }

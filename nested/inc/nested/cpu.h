@@ -4,6 +4,7 @@
 
 #include <nested/caps.h>
 #include <nested/vmcs12.h>
+#include <nested/vpid02.h>
 
 /* L1's VMX mode on this CPU (SDM Vol. 3 24.4 "VMX root/non-root
  * operation" as L1 sees it). One variable written with one store, so code
@@ -19,6 +20,7 @@ struct nested_cpu {
 	u64 vmxon_ptr;         /* L1's VMXON pointer (VMX operation only) */
 	struct l1_caps caps;   /* what L1 sees of VMX on this CPU */
 	struct vmcs12 current; /* the current VMCS12, cached (addr VMCS12_NONE: none) */
+	struct vpid02_map vpid02; /* L1's VPID12s -> the VPIDs L2 runs with here */
 	bool vmcs02_launched;  /* this CPU's VMCS02 had a VM entry (VMRESUME, not VMLAUNCH) */
 	u64 vmcs02_of;         /* the VMCS12 whose COPY fields VMCS02 holds (VMCS12_NONE: none) */
 	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0 and XLATE fields) by table index */

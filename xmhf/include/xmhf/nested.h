@@ -94,5 +94,8 @@ bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
 /* INVEPT single-context (SDM Vol. 3 32.3 INVEPT) of an EPTP of nested/'s
  * own tables (EPT02) on this CPU: its cached mappings are gone. */
 void nested_invept(u64 eptp);
+/* INVVPID (SDM Vol. 3 32.3 INVVPID) of type for a VPID of nested/'s own
+ * (VPID02) on this CPU. */
+void nested_invvpid(u64 type, u16 vpid, u64 linear);
 
 #endif

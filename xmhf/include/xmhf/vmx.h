@@ -101,6 +101,14 @@
 #define EPT_CAP_1G BIT(17)
 #define EPT_CAP_INVEPT BIT(20)
 
+/* INVEPT and INVVPID types (SDM Vol. 3 32.3) */
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXT 2
+#define INVVPID_INDIVIDUAL_ADDRESS 0
+#define INVVPID_SINGLE_CONTEXT 1
+#define INVVPID_ALL_CONTEXT 2
+#define INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS 3
+
 /* A control MSR: allowed-0 settings in bits 31:0, allowed-1 in 63:32 (A.3). */
 static inline u32 vmx_ctl_allowed1(u64 msr) { return (u32)(msr >> 32); }
 static inline u32 vmx_ctl_required1(u64 msr) { return (u32)msr; }

@@ -5,9 +5,7 @@
 
 #include <runtime/panic.h>
 #include <xmhf/vmcs_fields.h>
-
-#define INVEPT_SINGLE_CONTEXT 1
-#define INVEPT_ALL_CONTEXT 2
+#include <xmhf/vmx.h>
 
 #ifdef XMHF_HOST_TEST
 /* Host unit tests: a fake VMCS (tests/unit/fake_cpu.c). */
@@ -16,6 +14,7 @@ void vmwrite(enum vmcs_field f, u64 v);
 bool vmclear(hpa_t pa);
 bool vmptrld(hpa_t pa);
 bool invept(u64 type, u64 eptp);
+bool invvpid(u64 type, u16 vpid, u64 linear);
 #else
 /* CF or ZF set: VMfailInvalid / VMfailValid (SDM Vol. 3 31.2); one branch
  * straight from the instruction's flags (these run on every VM exit) to a
@@ -65,6 +64,14 @@ static inline bool invept(u64 type, u64 eptp)
 	struct { u64 eptp, reserved; } desc = { eptp, 0 };
 	u8 failed;
 	__asm__ volatile("invept %1, %2; setbe %0" : "=qm"(failed) : "m"(desc), "r"(type) : "cc", "memory");
+	return !failed;
+}
+
+static inline bool invvpid(u64 type, u16 vpid, u64 linear)
+{
+	struct { u64 vpid, linear; } desc = { vpid, linear };
+	u8 failed;
+	__asm__ volatile("invvpid %1, %2; setbe %0" : "=qm"(failed) : "m"(desc), "r"(type) : "cc", "memory");
 	return !failed;
 }
 #endif /* XMHF_HOST_TEST */
