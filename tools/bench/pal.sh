@@ -9,7 +9,8 @@
 #   register   (register - register-native) / N: TV_HC_REG beyond the caller's own mmap/mlock/copy
 #   unregister (unregister - unregister-native) / N
 #   two loops  loop-2 / loop-1: N PAL calls while another process makes N calls of its own PAL
-#              on the other CPU, over N calls alone (1.0: PALs on two CPUs do not wait for each other)
+#              on the other CPU (until the later loop ends), over N calls alone (1.0: PALs on two
+#              CPUs do not wait for each other)
 # With 2 CPUs a tick is one quantum step of every CPU (emulated time); the other CPU idles (HLT)
 # except in loop-2, so a tick is an instruction of the measuring CPU. Deterministic.
 # Raw numbers: $BENCH_RESULTS/pal.tsv; table: pal.md (also on stdout).

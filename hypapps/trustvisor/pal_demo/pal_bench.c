@@ -7,8 +7,8 @@
  *   unregister-native, unregister: the same for unregistration
  *   loop-1           N PAL calls in this process (its own PAL, registered before the clock starts)
  *   loop-2           the same while a forked child makes N calls of its own PAL at once (on CPU 1,
- *                    this process on CPU 0:
- *                    ideally the ticks of loop-1; PALs on different CPUs must not wait for each other)
+ *                    this process on CPU 0), until the later of the two loops ends: ideally the
+ *                    ticks of loop-1; PALs on different CPUs must not wait for each other
  * --native: only the -native lines (no TrustVisor needed). Status 1 if anything failed. */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -65,7 +65,8 @@ static void pin(int cpu)
 }
 
 /* The child of loop-2: registers its own PAL, says so on `ready`, waits for the start byte on
- * `go`, makes n calls. Exit status 0 if all succeeded. */
+ * `go`, makes n calls and sends the TSC at their end on `ready` (0 if one failed), then
+ * unregisters. Exit status 0 if all succeeded. */
 static int loop_child(unsigned long n, uintptr_t want, int ready, int go)
 {
 	struct tv_pal_params params = params_10_int();
@@ -73,10 +74,15 @@ static int loop_child(unsigned long n, uintptr_t want, int ready, int go)
 	char c;
 	int ok = pal && write(ready, "r", 1) == 1 && read(go, &c, 1) == 1 &&
 		 time_calls(pal->entry, n, want | PAL_RESULT_IN_PAL) != 0;
+	uint64_t end = ok ? rdtsc() : 0;
+	ok = write(ready, &end, sizeof(end)) == sizeof(end) && ok;
 	return !(pal && unregister_pal(pal) == 0 && ok);
 }
 
-/* Ticks of loop-1 (two = 0) or loop-2 (two = 1); 0 if a call failed. */
+/* Ticks of loop-1 (two = 0) or loop-2 (two = 1): from the start of the calls to the end of the
+ * last of them (in loop-2 the later end of the two processes' loops; the TSCs of all CPUs count
+ * the same ticks in Bochs); the child's unregistration and exit are not in it. 0 if a call
+ * failed. */
 static uint64_t time_loops(unsigned long n, int two, uintptr_t want)
 {
 	struct tv_pal_params params = params_10_int();
@@ -96,15 +102,16 @@ static uint64_t time_loops(unsigned long n, int two, uintptr_t want)
 			return 0;
 	}
 	struct pal *pal = register_pal(&params, pal_10_int, PAL_HYPERCALL);
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = rdtsc(), child_end = 0;
 	int ok = pal && (!two || write(go[1], "g", 1) == 1) && time_calls(pal->entry, n, want | PAL_RESULT_IN_PAL);
+	uint64_t end = rdtsc();
 	int status = 1;
-	if (two && (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+	if (two && (read(ready[0], &child_end, sizeof(child_end)) != sizeof(child_end) || !child_end ||
+		    waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		ok = 0;
-	uint64_t t = rdtsc() - t0;
 	if (!pal || unregister_pal(pal) != 0)
 		ok = 0;
-	return ok ? t : 0;
+	return ok ? (end > child_end ? end : child_end) - t0 : 0;
 }
 
 int prog_pal_bench(int argc, char **argv)
