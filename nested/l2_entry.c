@@ -37,6 +37,7 @@ void l2_vm_entry(struct nested_cpu *n, const struct guest_regs *regs)
 		return;
 	}
 	nested_set_mode(n, VMX_MODE_L2);
+	apic_init_unblock();
 	if (!n->vmcs02_launched)
 		vmcs_launch(regs);
 }

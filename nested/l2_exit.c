@@ -279,22 +279,49 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 	return true;
 }
 
+/* An exit to L1 for an event that comes while L0 holds the CPU (an NMI L1
+ * takes by NMI exiting, an INIT signal): L2's state as it stands. An event
+ * VMCS02 has still to inject (L1's own at its VM entry, if VMCS02 never ran;
+ * one the core re-injects after its own exit) becomes L1's IDT-vectoring
+ * information, as for an exit during its delivery (28.2.4), so L1 injects
+ * it again. The VM entry that loaded L2 counts as done: VMCS12 launched. */
+static void event_exit_to_l1(struct nested_cpu *n, u32 reason, u32 intr_info)
+{
+	struct vmcs12 *v = &n->current;
+	u32 pending = (u32)vmcs02_read(VMCS_VM_ENTRY_INTR_INFO);
+	save_l2_state(n);
+	msr_area_exit_store(n);
+	vmcs12_put(v, VMCS12_IDX_VM_EXIT_INTR_INFO, intr_info);
+	vmcs12_put(v, VMCS12_IDX_EXIT_QUALIFICATION, 0);
+	vmcs12_put(v, VMCS12_IDX_IDT_VECTORING_INFO, pending & INTR_INFO_VALID ? pending : 0);
+	if (pending & INTR_INFO_VALID) {
+		vmcs12_put(v, VMCS12_IDX_IDT_VECTORING_ERROR_CODE, vmcs02_read(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE));
+		vmcs12_put(v, VMCS12_IDX_VM_EXIT_INSTRUCTION_LEN, vmcs02_read(VMCS_VM_ENTRY_INSTRUCTION_LEN));
+	}
+	v->launched = true;
+	to_l1(n, reason);
+}
+
 bool nested_nmi_exit_to_l1(void)
 {
 	struct nested_cpu *n = nested_cpu();
-	/* not before VMCS02's first VM entry: the core is then on its way to
-	 * VMLAUNCH it (vmentry.S), the NMI goes into L2 (docs/nested.md) */
-	if (nested_mode(n) != VMX_MODE_L2 || !n->vmcs02_launched ||
-	    !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
+	if (nested_mode(n) != VMX_MODE_L2 || !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
 		return false;
 	/* 28.2.2: the exit of an NMI, its information as the CPU gives it */
-	save_l2_state(n);
-	msr_area_exit_store(n);
-	vmcs12_put(&n->current, VMCS12_IDX_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
-	vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, 0);
-	vmcs12_put(&n->current, VMCS12_IDX_IDT_VECTORING_INFO, 0);
-	to_l1(n, EXIT_REASON_EXCEPTION_NMI);
+	event_exit_to_l1(n, EXIT_REASON_EXCEPTION_NMI, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
 	return true;
+}
+
+enum nested_init nested_init_signal(void)
+{
+	struct nested_cpu *n = nested_cpu();
+	switch (nested_mode(n)) {
+	case VMX_MODE_OFF: return NESTED_INIT_NOT_MINE;
+	case VMX_MODE_L1_ROOT: return NESTED_INIT_BLOCKED; /* 24.8: blocked in VMX root operation */
+	default: /* 26.2: an INIT causes a VM exit in VMX non-root operation, nothing else */
+		event_exit_to_l1(n, EXIT_REASON_INIT, 0);
+		return NESTED_INIT_EXITED;
+	}
 }
 
 void l2_entry_failure(struct nested_cpu *n, u32 reason, u64 qualification)

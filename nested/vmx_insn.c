@@ -160,6 +160,7 @@ void vmx_vmxoff(struct nested_cpu *n, const struct vmx_insn *in)
 	nested_set_mode(n, VMX_MODE_OFF);
 	pr_debug("nested: cpu %u: VMXOFF", this_cpu_index());
 	vm_succeed();
+	apic_init_unblock();
 }
 
 /* VMCLEAR's and VMPTRLD's operand: read, aligned, below MAXPHYADDR, not

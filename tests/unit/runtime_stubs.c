@@ -121,3 +121,5 @@ WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 WEAK bool nested_l2_exit(struct guest_regs *regs, u32 reason) { (void)regs, (void)reason; return false; }
 WEAK bool nested_entry_failed(struct guest_regs *regs) { (void)regs; return false; }
 WEAK bool nested_nmi_exit_to_l1(void) { return false; }
+WEAK enum nested_init nested_init_signal(void) { return NESTED_INIT_NOT_MINE; }
+WEAK void apic_init_unblock(void) {}

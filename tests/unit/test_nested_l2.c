@@ -451,6 +451,51 @@ static void test_nmi_exit_to_l1(void **state)
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
 }
 
+/* An NMI for L1 (NMI exiting) before VMCS02 ever ran (the core still on
+ * its way to VMLAUNCH it): the exit to L1 comes at once, VMCS12 counts as
+ * launched, and the event L1 injected at the entry is its IDT-vectoring
+ * information (28.2.4), not lost. */
+static void test_nmi_exit_before_first_launch(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_NMI_EXITING);
+	put(VMCS12_IDX_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	n->current.launched = false;
+	enter_l2();
+	n->vmcs02_launched = false;
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	assert_true(nested_nmi_exit_to_l1());
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_true(n->current.launched);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_EXCEPTION_NMI);
+	assert_int_equal(get12(VMCS12_IDX_IDT_VECTORING_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	assert_int_equal(get12(VMCS12_IDX_VM_ENTRY_INTR_INFO), INTR_TYPE_HW_EXCEPTION | VECTOR_UD); /* valid bit cleared */
+}
+
+/* INIT (24.8, 26.2): blocked while L1 is in VMX root, a VM exit with
+ * reason 3 while L2 runs (L2's state saved, no other effect), the core's
+ * reset outside VMX operation. */
+static void test_init_signal(void **state)
+{
+	(void)state;
+	assert_int_equal(nested_init_signal(), NESTED_INIT_BLOCKED);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	enter_l2();
+	l2_exits(EXIT_REASON_EXTERNAL_INTERRUPT, 0); /* the kick that brought the INIT: L0's */
+	vmcs_set(VMCS_GUEST_RIP, L2_RIP + 4);
+	assert_int_equal(nested_init_signal(), NESTED_INIT_EXITED);
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_INIT);
+	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 0);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INTR_INFO), 0);
+	assert_int_equal(get12(VMCS12_IDX_IDT_VECTORING_INFO), 0);
+	assert_int_equal(get12(VMCS12_IDX_GUEST_RIP), L2_RIP + 4);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+	exec(EXIT_REASON_VMXOFF, 0, 0);
+	assert_int_equal(nested_init_signal(), NESTED_INIT_NOT_MINE);
+}
+
 /* 27.4 / 28.4 / 28.6: the MSR areas, emulated (KERNEL_GS_BASE: L0 passes it through). */
 #define AREA 0x33000ull
 #define EPT12_PML4 0x40000ull /* EPT12 in L1's memory: PML4, PDPT, PD, PT */
@@ -550,6 +595,8 @@ int main(void)
 		cmocka_unit_test_setup(test_exits_for_l0, setup_l2),
 		cmocka_unit_test_setup(test_msr_l1_does_not_intercept, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
+		cmocka_unit_test_setup(test_nmi_exit_before_first_launch, setup_l2),
+		cmocka_unit_test_setup(test_init_signal, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),
 		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
 	};

@@ -16,6 +16,7 @@
 #include <xmhf/cpu.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
+#include <xmhf/nested.h>
 #include <xmhf/paging.h>
 #include <xmhf/vmx.h>
 
@@ -135,11 +136,25 @@ void apic_requests(struct guest_regs *regs)
 		return;
 	}
 	__atomic_fetch_and(&p->requests, ~(u32)REQUEST_INIT, __ATOMIC_SEQ_CST);
+	switch (nested_init_signal()) {
+	case NESTED_INIT_BLOCKED: p->init_blocked = true; return;
+	case NESTED_INIT_EXITED: return;
+	default: break;
+	}
 	pr_debug("xmhf: cpu %u: guest INIT", p->index);
 	lapic_reset_for_init();
 	p->apic_ldr = 0;
 	p->apic_dfr = 0xffffffffu;
 	wait_for_sipi(regs);
+}
+
+void apic_init_unblock(void)
+{
+	struct percpu *p = this_cpu();
+	if (p->init_blocked) {
+		p->init_blocked = false;
+		xcall_post(p->index, REQUEST_INIT, false);
+	}
 }
 
 NORETURN void guest_start_ap(void)

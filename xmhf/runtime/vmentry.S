@@ -106,11 +106,14 @@ vmresume_requests:
 	pop_guest_regs
 	jmp	vmresume_check
 
+/* VMCS01 current in place of the VMCS02 being launched: resume it */
 vmlaunch_requests:
 	push_guest_regs
 	mov	%rsp, %rdi
 	call	vmentry_requests
+	test	%al, %al	/* the pops keep the flags */
 	pop_guest_regs
+	jnz	vmresume_check
 	jmp	vmlaunch_check
 
 	.section .note.GNU-stack, "", @progbits

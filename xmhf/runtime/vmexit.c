@@ -231,9 +231,10 @@ static NORETURN NOINLINE void unexpected_reason(u32 reason)
 
 /* Work before the next VM entry that most exits do not have; also the
  * slow path of vmentry.S when a request bit came in after this ran. */
-NOINLINE void vmentry_requests(struct guest_regs *regs)
+NOINLINE bool vmentry_requests(struct guest_regs *regs)
 {
 	struct percpu *p = this_cpu();
+	bool vmcs02_was_current = p->vmcs02_current;
 	/* no event is delivered into a step: it ends first (guest_step.h) */
 	if (p->step.done && (vmread(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
 		guest_step_cancel();
@@ -245,6 +246,7 @@ NOINLINE void vmentry_requests(struct guest_regs *regs)
 		apic_requests(regs);
 	if (__atomic_load_n(&p->nmi_pending, __ATOMIC_SEQ_CST) && !p->nmi_held) /* held: guest_isolate_begin */
 		deliver_pending_nmi();
+	return vmcs02_was_current && !p->vmcs02_current;
 }
 
 /* A 64-bit kernel runs with a NULL SS after an interrupt from CPL 3 (SDM

@@ -21,6 +21,13 @@ enum nested_msr_result {
 	NESTED_MSR_GP,       /* RDMSR raises #GP(0) (a VMX MSR of a feature not offered) */
 };
 
+/* What the guest's INIT for this CPU does (apic_trap.c asks before acting). */
+enum nested_init {
+	NESTED_INIT_NOT_MINE, /* not in VMX operation: the core resets the CPU */
+	NESTED_INIT_BLOCKED,  /* L1 in VMX root: held until it leaves it (apic_init_unblock) */
+	NESTED_INIT_EXITED,   /* L2 ran: L1 got its INIT exit, VMCS01 current */
+};
+
 #if CONFIG_NESTED
 /* CPUID.1:ECX.VMX for the guest. */
 bool nested_vmx_offered(void);
@@ -52,6 +59,7 @@ bool nested_entry_failed(struct guest_regs *regs);
  * VM exit (its pin-based "NMI exiting", SDM Vol. 3 26.2): then done, with
  * VMCS01 current; false: the core injects it into the current VMCS. */
 bool nested_nmi_exit_to_l1(void);
+enum nested_init nested_init_signal(void);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -65,6 +73,7 @@ static inline void nested_ept01_changed(u32 cpu) {}
 static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
 static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
+static inline enum nested_init nested_init_signal(void) { return NESTED_INIT_NOT_MINE; }
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
@@ -85,8 +94,13 @@ void vmcs02_write(enum vmcs_field f, u64 v);
 bool l0_msr_passed_through(u32 msr, bool write);
 /* VMLAUNCH of the current VMCS with these guest registers, from an exit
  * handler: the stack is reset, never returns (a failure goes to
- * nested_entry_failed). */
+ * nested_entry_failed). If the requests served just before the entry make
+ * VMCS01 current again (an event's exit to L1), VMCS01 is resumed instead. */
 NORETURN void vmcs_launch(const struct guest_regs *regs);
+/* L1 left VMX root operation (VMXOFF, or a VM entry into L2): an INIT it
+ * blocked (nested_init_signal) is taken before this CPU's next VM entry, as
+ * the core's reset or as L2's INIT exit (SDM Vol. 3 24.8, 26.2). */
+void apic_init_unblock(void);
 /* Guest-physical memory of L1: only guest RAM (guest_ram_ptr's rules);
  * false, and nothing copied, if any byte is not. */
 bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);

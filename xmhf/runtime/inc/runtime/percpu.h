@@ -63,6 +63,7 @@ struct percpu {
 	u64 cr0_mask, cr4_mask;   /* guest/host masks of VMCS01 */
 	volatile u32 sipi_vector; /* valid with REQUEST_SIPI */
 	bool in_guest;            /* VMCS01 launched */
+	bool init_blocked;        /* a guest INIT held while L1 is in VMX root (nested_init_signal) */
 	u32 nmi_pending;          /* NMIs to inject into the guest */
 	struct guest_step step;   /* guest_step.c */
 	bool nmi_held;            /* guest_isolate_begin: nmi_pending waits */
