@@ -270,12 +270,14 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 		bool done = false;
 		if ((u16)reason == EXIT_REASON_EPT_VIOLATION && (vmcs12_proc2(&n->current) & PROC2_ENABLE_EPT)) {
 			ept02_exit(n);
+			shadow_flush(n);
 			return true;
 		}
 		if (l0_handles(&n->current, (u16)reason, regs, &done))
 			return done;
 	}
 	reflect(n, reason);
+	shadow_flush(n);
 	return true;
 }
 
@@ -294,6 +296,7 @@ bool nested_nmi_exit_to_l1(void)
 	vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, 0);
 	vmcs12_put(&n->current, VMCS12_IDX_IDT_VECTORING_INFO, 0);
 	to_l1(n, EXIT_REASON_EXCEPTION_NMI);
+	shadow_flush(n);
 	return true;
 }
 

@@ -11,7 +11,11 @@ void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
 {
 	/* 16- and 32-bit fields keep only their bits (26.11.2) */
 	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
-	v->value[i] = value & width_mask[vmcs12_fields[i].width];
+	value &= width_mask[vmcs12_fields[i].width];
+	if (v->value[i] == value)
+		return;
+	v->value[i] = value;
+	v->stale[i / 64] |= 1ull << (i % 64);
 }
 
 static void write_back(const struct vmcs12 *v)
@@ -45,6 +49,7 @@ bool vmcs12_make_current(struct vmcs12 *v, u64 addr)
 	v->launched = launch_state == VMCS12_LAUNCHED;
 	v->addr = addr;
 	memset(v->dirty, 0xff, sizeof(v->dirty)); /* VMCS02 takes every field at the next entry */
+	memset(v->stale, 0xff, sizeof(v->stale)); /* so does the shadow VMCS (shadow.c) */
 	return true;
 }
 

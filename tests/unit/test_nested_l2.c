@@ -35,7 +35,13 @@
 static struct nested_cpu *n;
 
 static u64 allowed0(u32 msr) { return (u32)l1_msr(&n->caps, msr); }
-static void put(enum vmcs12_index i, u64 v) { vmcs12_put(&n->current, i, v); }
+/* What L1 wrote into VMCS12 (by VMWRITE or into the shadow VMCS): the
+ * cache, and the shadow VMCS as before L1 runs. */
+static void put(enum vmcs12_index i, u64 v)
+{
+	vmcs12_put(&n->current, i, v);
+	shadow_flush(n);
+}
 static u64 get12(enum vmcs12_index i) { return vmcs12_get(&n->current, i); }
 
 /* VMCS01 as vmcs01.c leaves it, for what VMCS02 takes from it. */
