@@ -7,17 +7,6 @@
 #define REGION_LAUNCH_STATE offsetof(struct vmcs12_region, launch_state)
 #define REGION_VALUES offsetof(struct vmcs12_region, value)
 
-void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
-{
-	/* 16- and 32-bit fields keep only their bits (26.11.2) */
-	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
-	value &= width_mask[vmcs12_fields[i].width];
-	if (v->value[i] == value)
-		return;
-	v->value[i] = value;
-	v->stale[i / 64] |= 1ull << (i % 64);
-}
-
 static void write_back(const struct vmcs12 *v)
 {
 	u32 launch_state = v->launched ? VMCS12_LAUNCHED : 0;

@@ -27,8 +27,9 @@ struct nested_cpu {
 	u64 vmcs02_of;         /* the VMCS12 whose COPY fields VMCS02 holds (VMCS12_NONE: none) */
 	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0 and XLATE fields) by table index */
 	struct vmcs02_fields {       /* the fields L1 has, by handling (derived once from caps) */
-		u16 n_copy, n_l0, n_xlate, n_saved;
-		u16 copy[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
+		u16 n_copy, n_gpaddr, n_l0, n_xlate, n_saved;
+		u16 copy[VMCS12_N_FIELDS], gpaddr[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
+		u64 copy_mask[VMCS12_DIRTY_WORDS]; /* the copy list by table index */
 		u16 saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
 	} lists;
 };

@@ -3,7 +3,7 @@
  * While a VMCS12 is current and the CPU offers shadowing, VMCS01 has
  * "VMCS shadowing" on and its VMCS link pointer at this CPU's shadow VMCS:
  * L1's VMREAD of a field L1 has and VMWRITE of a field copied as is do not
- * exit, they reach the shadow VMCS (and VMWRITE of its host state). The cached VMCS12 (vmcs12.h) and the
+ * exit, they reach the shadow VMCS. The cached VMCS12 (vmcs12.h) and the
  * shadow VMCS are kept coherent: what L0 changes in the cache (its
  * 'stale' bits) goes into the shadow before L1 runs (shadow_flush), what
  * L1 may have written without an exit comes back before L0 reads the
@@ -26,10 +26,11 @@ struct shadow_state {
 /* Whether L1's VMREAD (VMWRITE) of field i goes to the shadow VMCS: every
  * field L1 has that nested VMX keeps (not ignored, not unsupported) for
  * VMREAD, read-only exit information only where the CPU lets L0 write it
- * into the shadow (IA32_VMX_MISC[29], vmwrite_any); for VMWRITE the fields
- * copied as is and the host state (VMCS02 takes L0's; L1's is checked at
- * VM entry and used at a reflected exit, both after shadow_sync), no
- * read-only data: L0 sees every write of a GPADDR or translated field. */
+ * into the shadow (IA32_VMX_MISC[29], vmwrite_any); for VMWRITE only the
+ * fields copied as is, no read-only data: L0 sees every write of a GPADDR,
+ * translated or host-state field. Each VMWRITE-shadowed field costs a
+ * VMREAD at every shadow_sync; the host state, which L1 rarely writes
+ * (Linux KVM: when it changes), is cheaper as an exit. */
 bool shadow_reads(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any);
 bool shadow_writes(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any);
 
