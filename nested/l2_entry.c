@@ -59,5 +59,6 @@ bool nested_entry_failed(struct guest_regs *regs)
 		pr_warn("nested: cpu %u: the CPU refused VMCS02 (VM-instruction error %u) (%u times)", this_cpu_index(),
 			error, warnings);
 	vm_fail(n, error == VMERR_ENTRY_INVALID_HOST_STATE ? VMERR_ENTRY_INVALID_HOST_STATE : VMERR_ENTRY_INVALID_CONTROLS);
+	shadow_flush(n);
 	return true;
 }

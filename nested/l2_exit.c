@@ -270,12 +270,14 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 		bool done = false;
 		if ((u16)reason == EXIT_REASON_EPT_VIOLATION && (vmcs12_proc2(&n->current) & PROC2_ENABLE_EPT)) {
 			ept02_exit(n);
+			shadow_flush(n);
 			return true;
 		}
 		if (l0_handles(&n->current, (u16)reason, regs, &done))
 			return done;
 	}
 	reflect(n, reason);
+	shadow_flush(n);
 	return true;
 }
 
@@ -300,6 +302,7 @@ static void event_exit_to_l1(struct nested_cpu *n, u32 reason, u32 intr_info)
 	}
 	v->launched = true;
 	to_l1(n, reason);
+	shadow_flush(n);
 }
 
 bool nested_nmi_exit_to_l1(void)

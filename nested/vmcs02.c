@@ -200,8 +200,11 @@ static void field_lists(struct nested_cpu *n)
 			l->saved[l->n_saved++] = (u16)i;
 		if (!vmcs02_field_written(&n->caps, i))
 			continue;
-		if (props & (VF_COPY | VF_GPADDR))
+		if (props & VF_COPY) {
 			l->copy[l->n_copy++] = (u16)i;
+			l->copy_mask[i / 64] |= 1ull << (i % 64);
+		} else if (props & VF_GPADDR)
+			l->gpaddr[l->n_gpaddr++] = (u16)i;
 		else if (props & VF_L0)
 			l->l0[l->n_l0++] = (u16)i;
 		else
@@ -240,8 +243,8 @@ enum vm_insn_error vmcs02_prepare(struct nested_cpu *n)
 	struct vmcs02_fields *l = &n->lists;
 	if (!l->n_copy)
 		field_lists(n);
-	for (u32 k = 0; k < l->n_copy; k++)
-		if ((vmcs12_fields[l->copy[k]].props & VF_GPADDR) && !gpaddr_valid(n, l->copy[k]))
+	for (u32 k = 0; k < l->n_gpaddr; k++)
+		if (!gpaddr_valid(n, l->gpaddr[k]))
 			return VMERR_ENTRY_INVALID_CONTROLS;
 	for (u32 k = 0; k < l->n_xlate; k++)
 		if (!translate(n, l->xlate[k], &n->vmcs02[l->xlate[k]]))
@@ -272,13 +275,15 @@ void vmcs02_load(struct nested_cpu *n)
 	}
 	if (!vmcs_make_current(region))
 		panic("nested: cpu %u: VMPTRLD of VMCS02 failed", this_cpu_index());
-	for (u32 k = 0; k < l->n_copy; k++) {
-		enum vmcs12_index i = l->copy[k];
-		if (vmcs12_fields[i].props & VF_GPADDR)
-			write02(n, i, n->vmcs02[i]);
-		else if (all || vmcs12_dirty(v, i))
+	for (u32 k = 0; all && k < l->n_copy; k++)
+		write02(n, l->copy[k], vmcs12_get(v, l->copy[k]));
+	for (u32 w = 0; !all && w < VMCS12_DIRTY_WORDS; w++)
+		for (u64 bits = v->dirty[w] & l->copy_mask[w]; bits; bits &= bits - 1) {
+			enum vmcs12_index i = w * 64 + (u32)__builtin_ctzll(bits);
 			write02(n, i, vmcs12_get(v, i));
-	}
+		}
+	for (u32 k = 0; k < l->n_gpaddr; k++)
+		write02(n, l->gpaddr[k], n->vmcs02[l->gpaddr[k]]);
 	for (u32 k = 0; all && k < l->n_l0; k++)
 		write02(n, l->l0[k], n->vmcs02[l->l0[k]]);
 	for (u32 k = 0; k < l->n_xlate; k++)

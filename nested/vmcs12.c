@@ -7,13 +7,6 @@
 #define REGION_LAUNCH_STATE offsetof(struct vmcs12_region, launch_state)
 #define REGION_VALUES offsetof(struct vmcs12_region, value)
 
-void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
-{
-	/* 16- and 32-bit fields keep only their bits (26.11.2) */
-	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
-	v->value[i] = value & width_mask[vmcs12_fields[i].width];
-}
-
 static void write_back(const struct vmcs12 *v)
 {
 	u32 launch_state = v->launched ? VMCS12_LAUNCHED : 0;
@@ -45,6 +38,7 @@ bool vmcs12_make_current(struct vmcs12 *v, u64 addr)
 	v->launched = launch_state == VMCS12_LAUNCHED;
 	v->addr = addr;
 	memset(v->dirty, 0xff, sizeof(v->dirty)); /* VMCS02 takes every field at the next entry */
+	memset(v->stale, 0xff, sizeof(v->stale)); /* so does the shadow VMCS (shadow.c) */
 	return true;
 }
 

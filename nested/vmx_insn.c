@@ -84,6 +84,7 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 	case EXIT_REASON_INVVPID: vmx_invvpid(n, &in); break;
 	default: inject_exception(VECTOR_UD, false, 0); break; /* (the core sends only these) */
 	}
+	shadow_flush(n);
 }
 
 bool nested_vmcall(void)
@@ -97,6 +98,7 @@ bool nested_vmcall(void)
 		inject_gp0();
 	else /* not in SMM, no dual-monitor treatment */
 		vm_fail(n, VMERR_VMCALL_IN_ROOT);
+	shadow_flush(n);
 	return true;
 }
 
@@ -156,6 +158,7 @@ void vmx_vmxon(struct nested_cpu *n, const struct vmx_insn *in)
 
 void vmx_vmxoff(struct nested_cpu *n, const struct vmx_insn *in)
 {
+	shadow_detach(n);
 	vmcs12_release(&n->current);
 	nested_set_mode(n, VMX_MODE_OFF);
 	pr_debug("nested: cpu %u: VMXOFF", this_cpu_index());
@@ -184,6 +187,8 @@ void vmx_vmclear(struct nested_cpu *n, const struct vmx_insn *in)
 	u64 addr;
 	if (!vmcs_pointer(n, in, &addr, VMERR_VMCLEAR_INVALID_ADDR, VMERR_VMCLEAR_VMXON_PTR))
 		return;
+	if (addr == n->current.addr)
+		shadow_detach(n);
 	if (!vmcs12_clear(&n->current, addr))
 		inject_gp0();
 	else
@@ -197,12 +202,17 @@ void vmx_vmptrld(struct nested_cpu *n, const struct vmx_insn *in)
 	if (!vmcs_pointer(n, in, &addr, VMERR_VMPTRLD_INVALID_ADDR, VMERR_VMPTRLD_VMXON_PTR) ||
 	    !region_revision(addr, &rev))
 		return;
-	if (!revision_ok(n, rev))
+	if (!revision_ok(n, rev)) {
 		vm_fail(n, VMERR_VMPTRLD_BAD_REVISION);
-	else if (!vmcs12_make_current(&n->current, addr))
+		return;
+	}
+	shadow_sync(n); /* the old VMCS12 is written back with L1's writes */
+	if (!vmcs12_make_current(&n->current, addr)) {
 		inject_gp0();
-	else
-		vm_succeed();
+		return;
+	}
+	shadow_attach(n);
+	vm_succeed();
 }
 
 void vmx_vmptrst(struct nested_cpu *n, const struct vmx_insn *in)
@@ -224,6 +234,8 @@ void vmx_vmlaunch(struct nested_cpu *n, const struct vmx_insn *in, bool resume)
 		vm_fail(n, VMERR_VMLAUNCH_NOT_CLEAR);
 	else if (resume && !n->current.launched)
 		vm_fail(n, VMERR_VMRESUME_NOT_LAUNCHED);
-	else
+	else {
+		shadow_sync(n);
 		l2_vm_entry(n, in->regs);
+	}
 }

@@ -1,6 +1,7 @@
 /* The L1 of nested/'s unit tests: nested_l1.h. */
 #include "nested_l1.h"
 #include <runtime/ept01.h>
+#include <runtime/vmx_ops.h>
 #include <xmhf/mtrr.h>
 #include <xmhf/spinlock.h>
 
@@ -35,6 +36,7 @@ int setup(void **state)
 	memset(&regs, 0, sizeof(regs));
 	this_cpu()->mtrr.phys_addr_mask = BIT(MAXPHYADDR) - 1;
 	l1_long_mode();
+	assert_true(vmptrld(vmcs01_region())); /* the fake's first region: VMCS01 */
 	for (u64 region = VMXON_REGION; region <= VMCS_B; region += PAGE_SIZE)
 		*(u32 *)guest_mem(region, 4) = REVISION;
 	return 0;

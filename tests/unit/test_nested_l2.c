@@ -35,7 +35,13 @@
 static struct nested_cpu *n;
 
 static u64 allowed0(u32 msr) { return (u32)l1_msr(&n->caps, msr); }
-static void put(enum vmcs12_index i, u64 v) { vmcs12_put(&n->current, i, v); }
+/* What L1 wrote into VMCS12 (by VMWRITE or into the shadow VMCS): the
+ * cache, and the shadow VMCS as before L1 runs. */
+static void put(enum vmcs12_index i, u64 v)
+{
+	vmcs12_put(&n->current, i, v);
+	shadow_flush(n);
+}
 static u64 get12(enum vmcs12_index i) { return vmcs12_get(&n->current, i); }
 
 /* VMCS01 as vmcs01.c leaves it, for what VMCS02 takes from it. */
@@ -373,6 +379,13 @@ static void test_exit_reflected(void **state)
 	assert_int_equal(vmcs_get(VMCS_GUEST_DR7), DR7_INIT_VALUE);
 	assert_true(vmcs_get(VMCS_VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST);
 	assert_false(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	/* the exit information and L2's state in the shadow VMCS too, where L1's VMREAD finds them */
+	assert_true(vmptrld(hpa(vmcs_get(VMCS_VMCS_LINK_POINTER))));
+	assert_int_equal(vmcs_get(VMCS_VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(vmcs_get(VMCS_VM_EXIT_INSTRUCTION_LEN), 2);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), L2_RIP + 0x10);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 0x7777);
+	back_to_vmcs01();
 	/* VMRESUME now */
 	exec(EXIT_REASON_VMRESUME, 0, 0);
 	assert_int_equal(nested_mode(n), VMX_MODE_L2);

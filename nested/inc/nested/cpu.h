@@ -3,6 +3,7 @@
 #define NESTED_CPU_H
 
 #include <nested/caps.h>
+#include <nested/shadow.h>
 #include <nested/vmcs12.h>
 #include <nested/vpid02.h>
 
@@ -21,12 +22,14 @@ struct nested_cpu {
 	struct l1_caps caps;   /* what L1 sees of VMX on this CPU */
 	struct vmcs12 current; /* the current VMCS12, cached (addr VMCS12_NONE: none) */
 	struct vpid02_map vpid02; /* L1's VPID12s -> the VPIDs L2 runs with here */
+	struct shadow_state shadow; /* VMCS shadowing of the current VMCS12 (shadow.h) */
 	bool vmcs02_launched;  /* this CPU's VMCS02 had a VM entry (VMRESUME, not VMLAUNCH) */
 	u64 vmcs02_of;         /* the VMCS12 whose COPY fields VMCS02 holds (VMCS12_NONE: none) */
 	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0 and XLATE fields) by table index */
 	struct vmcs02_fields {       /* the fields L1 has, by handling (derived once from caps) */
-		u16 n_copy, n_l0, n_xlate, n_saved;
-		u16 copy[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
+		u16 n_copy, n_gpaddr, n_l0, n_xlate, n_saved;
+		u16 copy[VMCS12_N_FIELDS], gpaddr[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
+		u64 copy_mask[VMCS12_DIRTY_WORDS]; /* the copy list by table index */
 		u16 saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
 	} lists;
 };

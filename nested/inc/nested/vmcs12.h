@@ -52,16 +52,28 @@ struct vmcs12 {
 	bool launched;
 	u64 value[VMCS12_N_FIELDS];
 	u64 dirty[VMCS12_DIRTY_WORDS]; /* by index: L1 wrote it since VMCS02 took it (vmcs02.c) */
+	u64 stale[VMCS12_DIRTY_WORDS]; /* by index: L0 changed it since the shadow VMCS took it (shadow.c) */
 };
 
-/* Field access on the cached VMCS12 (values are kept truncated to the width). */
+/* Field access on the cached VMCS12 (values are kept truncated to the
+ * width); vmcs12_put marks a changed value stale. */
 static inline u64 vmcs12_get(const struct vmcs12 *v, enum vmcs12_index i) { return v->value[i]; }
-void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value);
+static inline void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
+{
+	/* 16- and 32-bit fields keep only their bits (26.11.2) */
+	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
+	value &= width_mask[vmcs12_fields[i].width];
+	if (v->value[i] == value)
+		return;
+	v->value[i] = value;
+	v->stale[i / 64] |= 1ull << (i % 64);
+}
 static inline void vmcs12_mark_dirty(struct vmcs12 *v, enum vmcs12_index i) { v->dirty[i / 64] |= 1ull << (i % 64); }
 static inline bool vmcs12_dirty(const struct vmcs12 *v, enum vmcs12_index i) { return v->dirty[i / 64] >> (i % 64) & 1; }
 
 /* Make the VMCS12 at addr (4 KiB aligned, guest RAM) current: the cached
- * one is written back first. False (nothing changed) if addr's region is
+ * one is written back first; every field of the new one is dirty and
+ * stale. False (nothing changed) if addr's region is
  * not guest RAM. */
 bool vmcs12_make_current(struct vmcs12 *v, u64 addr);
 /* Write the current VMCS12 back to L1 memory; none is current after. */

@@ -81,9 +81,10 @@ static inline enum nested_init nested_init_signal(void) { return NESTED_INIT_NOT
  * VMCS_FIELDS that the CPU supports. */
 u64 vmcs01_read(enum vmcs_field f);
 void vmcs01_write(enum vmcs_field f, u64 v);
-/* VMCS02: nested/'s own region per CPU. vmcs_make_current is VMPTRLD,
- * vmcs_clear VMCLEAR (false: the CPU refused, a hypervisor bug); while
- * VMCS02 is current, vmcs02_read/write reach its fields (SDM Vol. 3 31.3). */
+/* VMCS02 and the shadow VMCS: nested/'s own regions per CPU.
+ * vmcs_make_current is VMPTRLD, vmcs_clear VMCLEAR (false: the CPU refused,
+ * a hypervisor bug); while one of them is current, vmcs02_read/write reach
+ * its fields (SDM Vol. 3 31.3). */
 hpa_t vmcs01_region(void);
 bool vmcs_make_current(hpa_t region);
 bool vmcs_clear(hpa_t region);
