@@ -11,6 +11,7 @@
 #include <nested/cpu.h>
 #include <nested/ept02.h>
 #include <xmhf/check.h>
+#include <xmhf/evlog.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
 #include <xmhf/nested.h>
@@ -243,6 +244,7 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 		drop_all(cpu);
 		CHECK(map(cpu, r, gpa, leaf)); /* the pool is all free: see the static assert */
 	}
+	evlog_count(ept02_misses);
 	return EPT02_MAPPED;
 }
 
@@ -256,4 +258,8 @@ void ept02_invalidate(u32 cpu, u64 eptp12)
 
 void ept02_invalidate_all(u32 cpu) { drop_all(cpu); }
 
-void nested_ept01_changed(u32 cpu) { drop_all(cpu); }
+void nested_ept01_changed(u32 cpu)
+{
+	drop_all(cpu);
+	evlog_count(ept02_full_drops);
+}

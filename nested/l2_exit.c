@@ -6,6 +6,7 @@
 #include <nested/l2_msr.h>
 #include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
+#include <xmhf/evlog.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
@@ -211,6 +212,7 @@ static void to_l1(struct nested_cpu *n, u32 reason)
 /* The CPU's exit of VMCS02 as L1's (a VM-entry failure saves no guest state, 27.8). */
 static void reflect(struct nested_cpu *n, u32 reason)
 {
+	evlog_count(nested_reflected);
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
 		vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, vmcs02_read(VMCS_EXIT_QUALIFICATION));
 	} else {
@@ -233,6 +235,7 @@ static void ept02_exit(struct nested_cpu *n)
 	l2_gpa_t gpa = l2_gpa(vmcs02_read(VMCS_GUEST_PHYSICAL_ADDRESS));
 	switch (ept02_fault(this_cpu_index(), GET(&n->current, EPT_POINTER), gpa, qualification, &info)) {
 	case EPT02_MAPPED:
+		evlog_count(nested_l0);
 		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		return;
 	case EPT02_REFLECT_VIOLATION:
@@ -247,6 +250,7 @@ static void ept02_exit(struct nested_cpu *n)
 		if (guest_warning_due(&warnings))
 			pr_warn("nested: cpu %u: L2 access to L2 GPA 0x%llx = L1 GPA 0x%llx blocked: #GP(0) (%u so far)",
 				this_cpu_index(), gpa.v, info.l1_gpa.v, warnings);
+		evlog_count(nested_l0);
 		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		inject_gp0();
 		return;
@@ -272,8 +276,10 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 			ept02_exit(n);
 			return true;
 		}
-		if (l0_handles(&n->current, (u16)reason, regs, &done))
+		if (l0_handles(&n->current, (u16)reason, regs, &done)) {
+			evlog_count(nested_l0);
 			return done;
+		}
 	}
 	reflect(n, reason);
 	return true;
@@ -288,6 +294,7 @@ bool nested_nmi_exit_to_l1(void)
 	    !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
 		return false;
 	/* 28.2.2: the exit of an NMI, its information as the CPU gives it */
+	evlog_count(nested_reflected);
 	save_l2_state(n);
 	msr_area_exit_store(n);
 	vmcs12_put(&n->current, VMCS12_IDX_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
