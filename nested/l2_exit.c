@@ -293,8 +293,12 @@ bool nested_nmi_exit_to_l1(void)
 	if (nested_mode(n) != VMX_MODE_L2 || !n->vmcs02_launched ||
 	    !(GET(&n->current, PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING))
 		return false;
-	/* 28.2.2: the exit of an NMI, its information as the CPU gives it */
+	/* 28.2.2: the exit of an NMI, its information as the CPU gives it. It
+	 * may come before L2's first instruction (an NMI pending at L1's
+	 * VMLAUNCH, VMCS02 launched before): that VM entry succeeded, so VMCS12
+	 * is launched (32.3 VMLAUNCH) and L1's next entry is VMRESUME. */
 	evlog_count(nested_reflected);
+	n->current.launched = true;
 	save_l2_state(n);
 	msr_area_exit_store(n);
 	vmcs12_put(&n->current, VMCS12_IDX_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VECTOR_NMI);
