@@ -71,7 +71,7 @@ endif
 all: $(IMAGES)
 
 $(BUILD)/config.h: $(BUILD)/config.mk
-	@sed -n 's/^\(CONFIG_[A-Z_]*\) := \(.*\)$$/#define \1 \2/p' $< | \
+	@sed -n 's/^\(CONFIG_[A-Z0-9_]*\) := \(.*\)$$/#define \1 \2/p' $< | \
 		sed 's/^#define CONFIG_APP \(.*\)/#define CONFIG_APP "\1"/' > $@
 
 $(OBJ)/%.o: %.c $(BUILD)/config.h

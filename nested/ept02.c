@@ -52,7 +52,7 @@ struct ept02_root {
 struct ept02_cpu {
 	struct ept02_root roots[EPT02_ROOTS];
 	u8 owner[EPT02_POOL_PAGES];     /* NO_OWNER or root + 1 */
-	u16 n_leaves[EPT02_POOL_PAGES]; /* the page's entries that are leaves */
+	u64 leaves[EPT02_POOL_PAGES][PT_ENTRIES / 64]; /* bit j: entry j of the page is a leaf */
 	u32 next;                   /* where the search for a free page starts */
 	u64 clock;
 };
@@ -60,10 +60,9 @@ struct ept02_cpu {
 static u64 root_pages[CONFIG_MAX_CPUS][EPT02_ROOTS][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static u64 pool_pages[CONFIG_MAX_CPUS][EPT02_POOL_PAGES][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static struct ept02_cpu ept02_cpus[CONFIG_MAX_CPUS];
-/* The L1 page frame + 1 of each leaf in pool_pages (0: not a leaf); u32
- * holds the frames of 16 TiB. */
-#define NO_LEAF 0
-_Static_assert(CONFIG_MEM / PAGE_SIZE < 0xffffffffull, "L1 frames do not fit in u32");
+/* The L1 page frame of each leaf in pool_pages (where leaves[] says it is
+ * one); u32 holds the frames of 16 TiB. */
+_Static_assert(CONFIG_MEM / PAGE_SIZE <= 0xffffffffull, "L1 frames do not fit in u32");
 static u32 l1_frames[CONFIG_MAX_CPUS][EPT02_POOL_PAGES][PT_ENTRIES];
 
 /* The hypervisor's memory is identity mapped: a page's address is its HPA. */
@@ -85,9 +84,8 @@ static u64 *page_alloc(void *ctx, hpa_t *pa)
 			continue;
 		u64 *page = pool_pages[c->cpu][e->next];
 		e->owner[e->next] = (u8)(c->root + 1);
-		e->n_leaves[e->next] = 0;
+		memset(e->leaves[e->next], 0, sizeof(e->leaves[e->next]));
 		memset(page, 0, PAGE_SIZE);
-		memset(l1_frames[c->cpu][e->next], NO_LEAF, sizeof(l1_frames[c->cpu][e->next]));
 		*pa = hpa((u64)page);
 		return page;
 	}
@@ -162,10 +160,9 @@ static bool map(u32 cpu, u32 r, l2_gpa_t gpa, u64 leaf, l1_gpa_t from)
 	u64 *e = ept_entry(&a, root_hpa(cpu, r), l1_gpa(ALIGN_DOWN(gpa.v, PAGE_SIZE)), 1);
 	if (!e)
 		return false;
-	u64 index = (u64)(e - pool_pages[cpu][0]);
-	u32 *frame = &l1_frames[cpu][index / PT_ENTRIES][index % PT_ENTRIES];
-	c->n_leaves[index / PT_ENTRIES] += *frame == NO_LEAF;
-	*frame = (u32)(from.v / PAGE_SIZE) + 1;
+	u64 index = (u64)(e - pool_pages[cpu][0]), i = index / PT_ENTRIES, j = index % PT_ENTRIES;
+	c->leaves[i][j / 64] |= BIT(j % 64);
+	l1_frames[cpu][i][j] = (u32)(from.v / PAGE_SIZE);
 	*e = leaf;
 	return true;
 }
@@ -279,7 +276,7 @@ void ept02_invalidate_all(u32 cpu) { drop_all(cpu); }
 static bool changed(const struct ept01_changes *c, u32 frame)
 {
 	for (u32 i = 0; i < c->n; i++)
-		if (c->pages[i].v / PAGE_SIZE + 1 == frame)
+		if (c->pages[i].v / PAGE_SIZE == frame)
 			return true;
 	return false;
 }
@@ -294,14 +291,16 @@ static void drop_leaves(u32 cpu, const struct ept01_changes *c)
 	u64 dropped = 0;
 
 	for (u32 i = 0; i < EPT02_POOL_PAGES; i++) {
-		for (u32 j = 0; e->owner[i] != NO_OWNER && e->n_leaves[i] && j < PT_ENTRIES; j++) {
-			if (l1_frames[cpu][i][j] == NO_LEAF || !changed(c, l1_frames[cpu][i][j]))
-				continue;
-			pool_pages[cpu][i][j] = 0;
-			l1_frames[cpu][i][j] = NO_LEAF;
-			e->n_leaves[i]--;
-			stale[e->owner[i] - 1] = true;
-			dropped++;
+		for (u32 w = 0; e->owner[i] != NO_OWNER && w < PT_ENTRIES / 64; w++) {
+			for (u64 bits = e->leaves[i][w]; bits; bits &= bits - 1) {
+				u32 j = w * 64 + (u32)__builtin_ctzll(bits);
+				if (!changed(c, l1_frames[cpu][i][j]))
+					continue;
+				pool_pages[cpu][i][j] = 0;
+				e->leaves[i][w] &= ~BIT(j % 64);
+				stale[e->owner[i] - 1] = true;
+				dropped++;
+			}
 		}
 	}
 	for (u32 r = 0; r < EPT02_ROOTS; r++)
@@ -312,7 +311,7 @@ static void drop_leaves(u32 cpu, const struct ept01_changes *c)
 
 void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes)
 {
-	if (changes->all) {
+	if (changes->all || (CONFIG_EPT02_FULL_DROP && changes->n)) {
 		drop_all(cpu);
 		evlog_count(ept02_full_drops);
 	} else if (changes->n) {
