@@ -33,7 +33,7 @@ static void ap_entry(void)
         __asm__ volatile("cli; hlt");
 }
 
-/* CPU 1 runs work() until it returns; false if it does not start or finish in time. */
+/* CPU 1 runs work(); ap_wait waits for it to return (fail() after CPU1_WAIT_MS). */
 static void ap_start(uint32_t apic_id, void (*work)(void))
 {
     ap_work = work;
