@@ -8,8 +8,9 @@
  *   it, SDM Vol. 3 "NMI" 11.5.1 / 6.7.1), taken by L1 (IDT vector 2) or as L2's NMI exits.
  * - shootdown=N: the cost a CPU running L2 pays per EPT01 shootdown: L2 reads 16 pages in a
  *   loop and sums the gaps in its TSC (the time it did not run); CPU 1 runs a baseline of the
- *   same length, then N SET_PROT_ALL of a page L2 does not use, and from the TSC just before
- *   each request to the first L2 instruction after it (the latency). */
+ *   same length, then N SET_PROT_ALL of a page L2 does not use (shootdown_page=l2: of one of
+ *   L2's 16), and from the TSC just before each request to the first L2 instruction after it
+ *   (the latency). */
 #include "l1.h"
 
 #define ICR_NMI 0x00004400                  /* delivery mode 100, level assert */
@@ -179,7 +180,7 @@ bool interleave_run(uint32_t cycles, uint32_t cpu1_apic_id)
 #define GAP_RING 64
 enum { PHASE_WARMUP, PHASE_BASELINE, PHASE_SHOOTDOWNS, PHASE_END, N_PHASES };
 static volatile uint8_t bench_pages[BENCH_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-static volatile uint32_t phase, l2_running, bench_n;
+static volatile uint32_t phase, l2_running, bench_n, bench_page;
 static volatile uint64_t stolen[N_PHASES], elapsed[N_PHASES], gap_end[GAP_RING], gaps;
 static volatile uint64_t latency_sum, latency_max, request_sum;
 
@@ -228,7 +229,7 @@ static void cpu1_shootdowns(void)
     phase = PHASE_SHOOTDOWNS;
     for (uint32_t i = 0; i < bench_n; i++) {
         uint64_t t0 = rdtsc();
-        test_hypercall(XCALL_TEST_SET_PROT_ALL, (uint32_t)prot_page, i & 1 ? EPT_RWX : (uint32_t)EPT_READ);
+        test_hypercall(XCALL_TEST_SET_PROT_ALL, bench_page, i & 1 ? EPT_RWX : (uint32_t)EPT_READ);
         request_sum += rdtsc() - t0;
         wait_ticks(BENCH_SPACING);
         uint64_t end = first_gap_end_after(t0);
@@ -240,11 +241,12 @@ static void cpu1_shootdowns(void)
     phase = PHASE_END;
 }
 
-void shootdown_bench(uint32_t n, uint32_t cpu1_apic_id)
+void shootdown_bench(uint32_t n, bool l2_page, uint32_t cpu1_apic_id)
 {
     result_reset();
     struct l2_config c = { .proc2 = PROC2_EPT, .exception_bitmap = 0xffffffffu };
     bench_n = n;
+    bench_page = l2_page ? (uint32_t)bench_pages[0] : (uint32_t)prot_page;
     if (!vmx_on())
         goto out;
     c.eptp = ept_identity();
@@ -260,8 +262,8 @@ out:
     }
     /* the two phases are about as long (n spacings); 32-bit arithmetic: no libgcc */
     uint32_t base = (uint32_t)stolen[PHASE_BASELINE], all = (uint32_t)stolen[PHASE_SHOOTDOWNS];
-    kprintf("L1-SHOOTDOWN: n=%u stolen=%u baseline=%u ticks=%u/%u per_shootdown=%u latency_avg=%u "
-            "latency_max=%u request_avg=%u\n", n, all, base, (uint32_t)elapsed[PHASE_SHOOTDOWNS],
+    kprintf("L1-SHOOTDOWN: n=%u page=%s stolen=%u baseline=%u ticks=%u/%u per_shootdown=%u latency_avg=%u "
+            "latency_max=%u request_avg=%u\n", n, l2_page ? "l2" : "other", all, base, (uint32_t)elapsed[PHASE_SHOOTDOWNS],
             (uint32_t)elapsed[PHASE_BASELINE], all > base ? (all - base) / n : 0, (uint32_t)latency_sum / n,
             (uint32_t)latency_max, (uint32_t)request_sum / n);
 }

@@ -69,19 +69,25 @@ void unexpected_exception(struct regs *r)
     finish();
 }
 
-/* key=N on the command line (0 if absent): bench=N CPUIDs in L2 after the matrix; instead of
- * the matrix, interleave=N cycles or shootdown=N (interleave.c) */
-static uint32_t cmdline_number(const char *key)
+/* The value of key=VALUE on the command line (NULL if absent) */
+static const char *cmdline_value(const char *key)
 {
-    uint32_t n = 0, len = 0;
+    uint32_t len = 0;
     while (key[len])
         len++;
     for (const char *p = cmdline; *p; p++)
-        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, len) && p[len] == '=') {
-            for (p += len + 1; *p >= '0' && *p <= '9'; p++)
-                n = n * 10 + (uint32_t)(*p - '0');
-            break;
-        }
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, len) && p[len] == '=')
+            return p + len + 1;
+    return NULL;
+}
+
+/* key=N (0 if absent): bench=N CPUIDs in L2 after the matrix; instead of the matrix,
+ * interleave=N cycles or shootdown=N [shootdown_page=l2] (interleave.c) */
+static uint32_t cmdline_number(const char *key)
+{
+    uint32_t n = 0;
+    for (const char *p = cmdline_value(key); p && *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (uint32_t)(*p - '0');
     return n;
 }
 
@@ -102,7 +108,8 @@ static bool two_cpu_run(const uint32_t *ids, uint32_t bsp)
     if (cycles) {
         interleave_run(cycles, ids[ap]) ? n_pass++ : n_fail++;
     } else {
-        shootdown_bench(shootdowns, ids[ap]);
+        const char *page = cmdline_value("shootdown_page");
+        shootdown_bench(shootdowns, page && !memcmp(page, "l2", 2), ids[ap]);
     }
     return true;
 }
