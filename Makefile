@@ -71,7 +71,7 @@ endif
 all: $(IMAGES)
 
 $(BUILD)/config.h: $(BUILD)/config.mk
-	@sed -n 's/^\(CONFIG_[A-Z_]*\) := \(.*\)$$/#define \1 \2/p' $< | \
+	@sed -n 's/^\(CONFIG_[A-Z0-9_]*\) := \(.*\)$$/#define \1 \2/p' $< | \
 		sed 's/^#define CONFIG_APP \(.*\)/#define CONFIG_APP "\1"/' > $@
 
 $(OBJ)/%.o: %.c $(BUILD)/config.h
@@ -272,9 +272,12 @@ $(BUILD)/l1/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) >/dev/null
 $(BUILD)/l1-bench/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) bench=1000 >/dev/null
+# l1-interleave-2cpu: VMX cycles on CPU 0 while CPU 1 changes EPT01 (interleave.c)
+$(BUILD)/l1-interleave/l1-disk.img: $(L1_SRCS)
+	tests/guests/l1/build.sh $(@D) interleave=100 >/dev/null
 
 guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img $(BUILD)/bare-checks/checks-disk.img \
-	$(BUILD)/l1/l1-disk.img $(BUILD)/l1-bench/l1-disk.img \
+	$(BUILD)/l1/l1-disk.img $(BUILD)/l1-bench/l1-disk.img $(BUILD)/l1-interleave/l1-disk.img \
 	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img \
 	$(BUILD)/checks-end-fastreset/checks-disk.img $(if $(filter trustvisor,$(CONFIG_APP)),$(BUILD)/pal-guest.img $(BUILD)/pal1-guest.img) \
 	$(BUILD)/xmhf-grub-uefi-return.img $(BUILD)/kvm-guest.img

@@ -18,12 +18,15 @@ usage: ./build.sh [options]
   --no-nested       build without nested VMX
   --test-hypercalls the guest's test hypercalls (quiesce, EPT01 rights on
                     every CPU; xmhf/runtime/xcall_test.c): test builds only
+  --ept02-full-drop every EPT01 change drops every EPT02 of the CPU (not just
+                    the changed pages' entries): the baseline of
+                    tools/bench/shootdown.sh
   --out DIR         build directory (default: build)
   -j N              parallel make jobs (default: number of CPUs)
   --configure-only  write BUILD/config.mk and stop
 USAGE
 }
-MAX_CPUS=8 MEM=0x400000000 BASE=0x10000000 OPT=-O2 EVENT_LOGGER=0 APP=trustvisor NESTED=1 TEST_HYPERCALLS=0
+MAX_CPUS=8 MEM=0x400000000 BASE=0x10000000 OPT=-O2 EVENT_LOGGER=0 APP=trustvisor NESTED=1 TEST_HYPERCALLS=0 EPT02_FULL_DROP=0
 OUT=build JOBS=$(nproc 2>/dev/null || echo 2) CONFIGURE_ONLY=0
 die() { echo "build.sh: $*" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--app) need_arg "$@"; APP=$2; shift ;;
 	--no-nested) NESTED=0 ;;
 	--test-hypercalls) TEST_HYPERCALLS=1 ;;
+	--ept02-full-drop) EPT02_FULL_DROP=1 ;;
 	--out) need_arg "$@"; OUT=$2; shift ;;
 	--configure-only) CONFIGURE_ONLY=1 ;;
 	-j) need_arg "$@"; JOBS=$2; shift ;;
@@ -66,6 +70,7 @@ CONFIG_EVENT_LOGGER := $EVENT_LOGGER
 CONFIG_APP := $APP
 CONFIG_NESTED := $NESTED
 CONFIG_TEST_HYPERCALLS := $TEST_HYPERCALLS
+CONFIG_EPT02_FULL_DROP := $EPT02_FULL_DROP
 CFG
 # a changed configuration rebuilds everything
 if ! cmp -s "$OUT/config.mk.new" "$OUT/config.mk" 2>/dev/null; then

@@ -6,11 +6,14 @@
  * pages the roots share, each page owned by one root. Dropping a root frees
  * its pages and keeps its tag and its EPTP, so a VMCS02 that points at it
  * stays valid (the root is then empty: L2's next accesses fault it in
- * again). Only the CPU itself touches its EPT02s. */
+ * again). Each leaf's L1 page is kept beside it (l1_frames), so that an
+ * EPT01 change of some pages drops exactly the leaves built from them.
+ * Only the CPU itself touches its EPT02s. */
 #include <config.h>
 #include <nested/cpu.h>
 #include <nested/ept02.h>
 #include <xmhf/check.h>
+#include <xmhf/evlog.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
 #include <xmhf/nested.h>
@@ -48,7 +51,8 @@ struct ept02_root {
 
 struct ept02_cpu {
 	struct ept02_root roots[EPT02_ROOTS];
-	u8 owner[EPT02_POOL_PAGES]; /* NO_OWNER or root + 1 */
+	u8 owner[EPT02_POOL_PAGES];     /* NO_OWNER or root + 1 */
+	u64 leaves[EPT02_POOL_PAGES][PT_ENTRIES / 64]; /* bit j: entry j of the page is a leaf */
 	u32 next;                   /* where the search for a free page starts */
 	u64 clock;
 };
@@ -56,6 +60,10 @@ struct ept02_cpu {
 static u64 root_pages[CONFIG_MAX_CPUS][EPT02_ROOTS][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static u64 pool_pages[CONFIG_MAX_CPUS][EPT02_POOL_PAGES][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static struct ept02_cpu ept02_cpus[CONFIG_MAX_CPUS];
+/* The L1 page frame of each leaf in pool_pages (where leaves[] says it is
+ * one); u32 holds the frames of 16 TiB. */
+_Static_assert(CONFIG_MEM / PAGE_SIZE <= 0xffffffffull, "L1 frames do not fit in u32");
+static u32 l1_frames[CONFIG_MAX_CPUS][EPT02_POOL_PAGES][PT_ENTRIES];
 
 /* The hypervisor's memory is identity mapped: a page's address is its HPA. */
 static hpa_t root_hpa(u32 cpu, u32 r) { return hpa((u64)root_pages[cpu][r]); }
@@ -76,6 +84,7 @@ static u64 *page_alloc(void *ctx, hpa_t *pa)
 			continue;
 		u64 *page = pool_pages[c->cpu][e->next];
 		e->owner[e->next] = (u8)(c->root + 1);
+		memset(e->leaves[e->next], 0, sizeof(e->leaves[e->next]));
 		memset(page, 0, PAGE_SIZE);
 		*pa = hpa((u64)page);
 		return page;
@@ -137,18 +146,25 @@ static u32 root_for(u32 cpu, u64 ep4ta)
 
 u64 ept02_eptp(u32 cpu, u64 eptp12) { return eptp02(cpu, root_for(cpu, EP4TA(eptp12))); }
 
-/* The 4 KiB leaf for L2's page in root r; false if the pool is empty. */
-static bool map(u32 cpu, u32 r, l2_gpa_t gpa, u64 leaf)
+/* The 4 KiB leaf for L2's page in root r, built from L1's page 'from';
+ * false if the pool is empty. */
+static bool map(u32 cpu, u32 r, l2_gpa_t gpa, u64 leaf, l1_gpa_t from)
 {
-	struct page_alloc ctx = { &ept02_cpus[cpu], cpu, r };
+	struct ept02_cpu *c = &ept02_cpus[cpu];
+	struct page_alloc ctx = { c, cpu, r };
 	struct pt_alloc a = { page_alloc, page_virt, &ctx };
 
-	ept02_cpus[cpu].roots[r].populated = true;
-	/* ept_entry walks any EPT: EPT02 is indexed by L2's addresses */
+	c->roots[r].populated = true;
+	/* ept_entry walks any EPT: EPT02 is indexed by L2's addresses; a page
+	 * table is always one of the pool's */
 	u64 *e = ept_entry(&a, root_hpa(cpu, r), l1_gpa(ALIGN_DOWN(gpa.v, PAGE_SIZE)), 1);
-	if (e)
-		*e = leaf;
-	return e != NULL;
+	if (!e)
+		return false;
+	u64 index = (u64)(e - pool_pages[cpu][0]), i = index / PT_ENTRIES, j = index % PT_ENTRIES;
+	c->leaves[i][j / 64] |= BIT(j % 64);
+	l1_frames[cpu][i][j] = (u32)(from.v / PAGE_SIZE);
+	*e = leaf;
+	return true;
 }
 
 enum walk_end { WALK_LEAF, WALK_NOT_PRESENT, WALK_MISCONFIG };
@@ -238,11 +254,12 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 	u64 type = (ept01_leaf & EPT_IPAT ? ept01_leaf : w.leaf) & (EPT_MT_MASK | EPT_IPAT);
 	u64 leaf = (ept01_leaf & PT_ADDR_MASK) | rights | type;
 	u32 r = root_for(cpu, EP4TA(eptp12));
-	if (!map(cpu, r, gpa, leaf)) {
+	if (!map(cpu, r, gpa, leaf, out->l1_gpa)) {
 		pr_debug("nested: cpu %u: EPT02 pool exhausted, every EPT02 dropped", cpu);
 		drop_all(cpu);
-		CHECK(map(cpu, r, gpa, leaf)); /* the pool is all free: see the static assert */
+		CHECK(map(cpu, r, gpa, leaf, out->l1_gpa)); /* the pool is all free: see the static assert */
 	}
+	evlog_count(ept02_misses);
 	return EPT02_MAPPED;
 }
 
@@ -256,4 +273,48 @@ void ept02_invalidate(u32 cpu, u64 eptp12)
 
 void ept02_invalidate_all(u32 cpu) { drop_all(cpu); }
 
-void nested_ept01_changed(u32 cpu) { drop_all(cpu); }
+static bool changed(const struct ept01_changes *c, u32 frame)
+{
+	for (u32 i = 0; i < c->n; i++)
+		if (c->pages[i].v / PAGE_SIZE == frame)
+			return true;
+	return false;
+}
+
+/* The leaves built from the changed pages are not present any more, and
+ * the CPU caches nothing of the roots that had them (29.4.3.1: INVEPT
+ * single-context); the tables stay. */
+static void drop_leaves(u32 cpu, const struct ept01_changes *c)
+{
+	struct ept02_cpu *e = &ept02_cpus[cpu];
+	bool stale[EPT02_ROOTS] = { false };
+	u64 dropped = 0;
+
+	for (u32 i = 0; i < EPT02_POOL_PAGES; i++) {
+		for (u32 w = 0; e->owner[i] != NO_OWNER && w < PT_ENTRIES / 64; w++) {
+			for (u64 bits = e->leaves[i][w]; bits; bits &= bits - 1) {
+				u32 j = w * 64 + (u32)__builtin_ctzll(bits);
+				if (!changed(c, l1_frames[cpu][i][j]))
+					continue;
+				pool_pages[cpu][i][j] = 0;
+				e->leaves[i][w] &= ~BIT(j % 64);
+				stale[e->owner[i] - 1] = true;
+				dropped++;
+			}
+		}
+	}
+	for (u32 r = 0; r < EPT02_ROOTS; r++)
+		if (stale[r])
+			nested_invept(eptp02(cpu, r));
+	evlog_add(EVLOG_ept02_invalidated, dropped);
+}
+
+void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes)
+{
+	if (changes->all || (CONFIG_EPT02_FULL_DROP && changes->n)) {
+		drop_all(cpu);
+		evlog_count(ept02_full_drops);
+	} else if (changes->n) {
+		drop_leaves(cpu, changes);
+	}
+}

@@ -6,6 +6,7 @@
 #include <nested/l2_msr.h>
 #include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
+#include <xmhf/evlog.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
@@ -211,6 +212,7 @@ static void to_l1(struct nested_cpu *n, u32 reason)
 /* The CPU's exit of VMCS02 as L1's (a VM-entry failure saves no guest state, 27.8). */
 static void reflect(struct nested_cpu *n, u32 reason)
 {
+	evlog_count(nested_reflected);
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
 		vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, vmcs02_read(VMCS_EXIT_QUALIFICATION));
 	} else {
@@ -233,6 +235,7 @@ static void ept02_exit(struct nested_cpu *n)
 	l2_gpa_t gpa = l2_gpa(vmcs02_read(VMCS_GUEST_PHYSICAL_ADDRESS));
 	switch (ept02_fault(this_cpu_index(), GET(&n->current, EPT_POINTER), gpa, qualification, &info)) {
 	case EPT02_MAPPED:
+		evlog_count(nested_l0);
 		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		return;
 	case EPT02_REFLECT_VIOLATION:
@@ -247,6 +250,7 @@ static void ept02_exit(struct nested_cpu *n)
 		if (guest_warning_due(&warnings))
 			pr_warn("nested: cpu %u: L2 access to L2 GPA 0x%llx = L1 GPA 0x%llx blocked: #GP(0) (%u so far)",
 				this_cpu_index(), gpa.v, info.l1_gpa.v, warnings);
+		evlog_count(nested_l0);
 		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		inject_gp0();
 		return;
@@ -273,8 +277,10 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 			shadow_flush(n);
 			return true;
 		}
-		if (l0_handles(&n->current, (u16)reason, regs, &done))
+		if (l0_handles(&n->current, (u16)reason, regs, &done)) {
+			evlog_count(nested_l0);
 			return done;
+		}
 	}
 	reflect(n, reason);
 	shadow_flush(n);
@@ -301,6 +307,7 @@ static void event_exit_to_l1(struct nested_cpu *n, u32 reason, u32 intr_info)
 		vmcs12_put(v, VMCS12_IDX_VM_EXIT_INSTRUCTION_LEN, vmcs02_read(VMCS_VM_ENTRY_INSTRUCTION_LEN));
 	}
 	v->launched = true;
+	evlog_count(nested_reflected);
 	to_l1(n, reason);
 	shadow_flush(n);
 }

@@ -9,6 +9,7 @@
 #include <runtime/guest_step.h>
 #include <runtime/panic.h>
 #include <runtime/vmcs01.h>
+#include <runtime/vmx_ops.h>
 #include <runtime/exit_handlers.h>
 #include <runtime/xcall.h>
 #include <xmhf/console.h>
@@ -80,6 +81,7 @@ u32 fake_ept01_moved_apic_cpu = ~0u;
 u64 fake_ept01_moved_apic_page;
 WEAK void ept01_move_apic(u32 cpu, l1_gpa_t page) { fake_ept01_moved_apic_cpu = cpu; fake_ept01_moved_apic_page = page.v; }
 WEAK u64 ept01_eptp(u32 cpu) { (void)cpu; return FAKE_EPTP; }
+WEAK void ept01_flush(u32 cpu) { invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(cpu)); }
 WEAK struct spinlock *ept01_lock(void) { fatal("ept01_lock"); }
 WEAK bool gpa_is_hypervisor(l1_gpa_t gpa, u64 size) { (void)gpa, (void)size; fatal("gpa_is_hypervisor"); }
 WEAK void vmcs01_guest_init_state(u16 cs, u16 ip) { (void)cs, (void)ip; fatal("vmcs01_guest_init_state"); }
@@ -112,7 +114,7 @@ WEAK bool nested_vmx_offered(void) { return false; }
 WEAK enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { (void)msr, (void)value; return NESTED_MSR_NOT_MINE; }
 WEAK bool nested_cr_write_allowed(u64 new0, u64 new4) { (void)new0; return !(new4 & CR4_VMXE); }
 WEAK bool nested_vmcall(void) { return false; }
-WEAK void nested_ept01_changed(u32 cpu) { (void)cpu; }
+WEAK void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) { (void)cpu, (void)changes; }
 WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 {
 	(void)regs, (void)exit_reason;

@@ -78,6 +78,10 @@ static int setup(void **state)
 	percpu[CPU].vmx.ept_vpid = FAKE_EPT_CAPS;
 	ept01_init_mtrr(CPU);
 	ept01_build(CPU);
+	/* the pages tests change back to full rights, the change set emptied */
+	for (u64 page = L1_PAGE; page <= L1_PAGE + PAGE_SIZE; page += PAGE_SIZE)
+		assert_true(memprot_set(CPU, l1_gpa(page), EPT_RWX));
+	memprot_flush(MEMPROT_FLUSH_ENTRIES);
 	ept02_invalidate_all(CPU);
 	ept12_tables();
 	*pte12() = L1_PAGE | EPT_RWX | WB;
@@ -405,30 +409,94 @@ static void map_a(void)
 	assert_int_not_equal(ept02_leaf(ept02_eptp(CPU, A), L2_PAGE), 0);
 }
 
-/* The core's EPT01 flushes drop this CPU's EPT02s (nested_ept01_changed):
- * memprot_flush, a shootdown (memprot_set on every CPU), an MTRR rebuild */
+/* The core's EPT01 flushes drop the EPT02 leaves of the pages that changed
+ * (nested_ept01_changed): memprot_flush, a shootdown (memprot_set on every
+ * CPU); an MTRR rebuild drops everything */
 static void test_ept01_changed(void **state)
 {
 	(void)state;
 	u64 a = ept02_eptp(CPU, A);
 
 	map_a();
-	nested_ept01_changed(CPU);
+	nested_ept01_changed(CPU, &(struct ept01_changes){ .all = true });
 	assert_int_equal(ept02_leaf(a, L2_PAGE), 0);
 	map_a();
-	memprot_flush(MEMPROT_FLUSH_EPTP); /* nothing in EPT01 changed */
+	memprot_flush(MEMPROT_FLUSH_EPTP | MEMPROT_FLUSH_ENTRIES); /* nothing in EPT01 changed */
 	assert_int_not_equal(ept02_leaf(a, L2_PAGE), 0);
-	memprot_flush(MEMPROT_FLUSH_ENTRIES);
-	assert_int_equal(ept02_leaf(a, L2_PAGE), 0);
-	map_a();
 	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(L1_PAGE), EPT_R));
 	assert_int_equal(ept02_leaf(a, L2_PAGE), 0);
 	assert_int_equal(fault(A, L2_PAGE, EPT_W), EPT02_L0_DENIED);
 	map_a();
 	assert_int_equal(ept02_leaf(a, L2_PAGE), L1_PAGE | EPT_R | WB);
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(L1_PAGE), EPT_R)); /* the same rights: no change */
+	assert_int_not_equal(ept02_leaf(a, L2_PAGE), 0);
 	ept01_rebuild(CPU);
 	assert_int_equal(ept02_leaf(a, L2_PAGE), 0);
 	assert_int_equal(ept02_eptp(CPU, A), a);
+}
+
+/* L2 pages 0..2 map L1_PAGE, L1_PAGE + 4 KiB, L1_PAGE again (an alias), in
+ * EPT02 of A and of EPTP12(1) */
+#define L2_ALIAS (L2_PAGE + 2 * PAGE_SIZE)
+static void map_three(u64 eptp12)
+{
+	*ept12_entry(EPT12_PT, L2_PAGE + PAGE_SIZE, 1) = (L1_PAGE + PAGE_SIZE) | EPT_RWX | WB;
+	*ept12_entry(EPT12_PT, L2_ALIAS, 1) = L1_PAGE | EPT_RWX | WB;
+	for (u64 l2 = L2_PAGE; l2 <= L2_ALIAS; l2 += PAGE_SIZE)
+		assert_int_equal(fault(eptp12, l2, EPT_R), EPT02_MAPPED);
+}
+
+/* A change of one L1 page drops exactly the EPT02 leaves built from it, in
+ * every root, and INVEPTs just the roots that had them (29.4.3.1) */
+static void test_ept01_change_one_page(void **state)
+{
+	(void)state;
+	u64 a = ept02_eptp(CPU, A), b = ept02_eptp(CPU, EPTP12(1)), c = ept02_eptp(CPU, EPTP12(2));
+
+	map_three(A);
+	map_three(EPTP12(1));
+	*pte12() = (L1_PAGE + PAGE_SIZE) | EPT_RWX | WB; /* root c maps the other page only */
+	assert_int_equal(fault(EPTP12(2), L2_PAGE, EPT_R), EPT02_MAPPED);
+	fake_invept_calls = 0;
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(L1_PAGE + 0x800), EPT_R));
+	for (u32 i = 0; i < 2; i++) {
+		u64 root = i ? b : a;
+		assert_int_equal(ept02_leaf(root, L2_PAGE), 0);
+		assert_int_equal(ept02_leaf(root, L2_ALIAS), 0);
+		assert_int_equal(ept02_leaf(root, L2_PAGE + PAGE_SIZE), (L1_PAGE + PAGE_SIZE) | EPT_RWX | WB);
+	}
+	assert_int_equal(ept02_leaf(c, L2_PAGE), (L1_PAGE + PAGE_SIZE) | EPT_RWX | WB);
+	assert_int_equal(fake_invept_calls, 3); /* EPT01, a, b */
+	assert_int_equal(fake_invept_type, INVEPT_SINGLE_CONTEXT);
+	/* one CPU's change waits for that CPU's flush */
+	assert_true(memprot_set(CPU, l1_gpa(L1_PAGE + PAGE_SIZE), EPT_R));
+	assert_int_not_equal(ept02_leaf(c, L2_PAGE), 0);
+	memprot_flush(MEMPROT_FLUSH_ENTRIES);
+	assert_int_equal(ept02_leaf(a, L2_PAGE + PAGE_SIZE), 0);
+	assert_int_equal(ept02_leaf(c, L2_PAGE), 0);
+	assert_int_equal(fake_invept_calls, 3 + 4);
+	/* a page refaulted after the change is mapped again and kept */
+	assert_int_equal(fault(A, L2_ALIAS, EPT_R), EPT02_MAPPED);
+	assert_int_equal(ept02_leaf(a, L2_ALIAS), L1_PAGE | EPT_R | WB);
+}
+
+/* More changed pages than the change set holds: every EPT02 is dropped */
+static void test_ept01_changes_overflow(void **state)
+{
+	(void)state;
+	u64 a = ept02_eptp(CPU, A);
+	const u64 other = L1_PAGE + MiB(1);
+
+	map_three(A);
+	/* none of the changed pages is L2's: 16 drop nothing, 17 everything */
+	const u64 rights[] = { EPT_R, EPT_R | EPT_X, EPT_RWX };
+	for (u32 k = 0; k < 3; k++) {
+		u32 n = EPT01_CHANGES_MAX + (k > 0);
+		for (u32 i = 0; i < n; i++)
+			assert_true(memprot_set(CPU, l1_gpa(other + i * PAGE_SIZE), rights[k]));
+		memprot_flush(MEMPROT_FLUSH_ENTRIES);
+		assert_int_equal(ept02_leaf(a, L2_PAGE + PAGE_SIZE) != 0, k == 0);
+	}
 }
 
 int main(void)
@@ -445,6 +513,8 @@ int main(void)
 		cmocka_unit_test_setup(test_pool_exhausted, setup),
 		cmocka_unit_test_setup(test_invalidate, setup),
 		cmocka_unit_test_setup(test_ept01_changed, setup),
+		cmocka_unit_test_setup(test_ept01_change_one_page, setup),
+		cmocka_unit_test_setup(test_ept01_changes_overflow, setup),
 		cmocka_unit_test_setup(test_ept01_host_page, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

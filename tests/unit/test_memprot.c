@@ -1,6 +1,7 @@
 /* xmhf/runtime/memprot.c: the hypapps' memory protection API on the fake
  * backend (EPT01 built by ept01.c for CPUs 0..1): rights on one CPU and on
- * every CPU, flushes by what changed, and a hypapp's own EPT (a PAL's):
+ * every CPU, flushes by what changed, the change sets ept01_flush hands
+ * nested VMX, and a hypapp's own EPT (a PAL's):
  * mapped pages keep EPT01's memory type, refusals map nothing, a switch
  * loads its EPTP and the way back EPT01's. */
 #include "fake_cpu.h"
@@ -8,6 +9,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/memprot.h>
 #include <xmhf/mtrr.h>
+#include <xmhf/nested.h>
 #include <xmhf/paging.h>
 #include <xmhf/spinlock.h>
 #include <xmhf/vmx.h>
@@ -83,6 +85,60 @@ static void test_flush_flags(void **state)
 	assert_int_equal(fake_invept_calls, 2);
 }
 
+/* nested_ept01_changed as ept01_flush calls it (the stub's replaced) */
+static struct ept01_changes changes;
+static u32 changes_cpu, changes_calls;
+void nested_ept01_changed(u32 cpu, const struct ept01_changes *c)
+{
+	changes_cpu = cpu;
+	changes = *c;
+	changes_calls++;
+}
+
+static void flush_expect(u32 cpu, bool all, u32 n)
+{
+	changes_calls = 0;
+	ept01_flush(cpu);
+	assert_int_equal(changes_calls, 1);
+	assert_int_equal(changes_cpu, cpu);
+	assert_int_equal(changes.all, all);
+	assert_int_equal(changes.n, n);
+}
+
+/* Each CPU's change set: the pages whose rights changed on it since its
+ * flush, each once; rights set to what they were are no change; one more
+ * than EPT01_CHANGES_MAX pages, or a rebuild, is "all" */
+static void test_change_set(void **state)
+{
+	(void)state;
+	const u64 base = GiB(2) + MiB(1);
+	for (u32 cpu = 0; cpu < N_CPUS; cpu++)
+		ept01_flush(cpu); /* what earlier tests changed */
+	assert_true(memprot_set(0, l1_gpa(base + 0x123), EPT_R));
+	assert_true(memprot_set(0, l1_gpa(base), EPT_R | EPT_X));
+	assert_true(memprot_set(0, l1_gpa(base + PAGE_SIZE), EPT_R));
+	flush_expect(1, false, 0);
+	flush_expect(0, false, 2);
+	assert_int_equal(changes.pages[0].v, base);
+	assert_int_equal(changes.pages[1].v, base + PAGE_SIZE);
+	flush_expect(0, false, 0);
+	assert_true(memprot_set(0, l1_gpa(base + PAGE_SIZE), EPT_R)); /* the rights it has */
+	flush_expect(0, false, 0);
+	for (u32 i = 0; i <= EPT01_CHANGES_MAX; i++)
+		assert_true(memprot_set(1, l1_gpa(base + i * PAGE_SIZE), EPT_R | EPT_X));
+	flush_expect(1, true, EPT01_CHANGES_MAX);
+	flush_expect(1, false, 0);
+	ept01_rebuild(1);
+	assert_int_equal(changes_cpu, 1);
+	assert_true(changes.all);
+	/* back to full rights (a shootdown would wait for CPU 0, which runs nothing here) */
+	for (u32 cpu = 0; cpu < N_CPUS; cpu++) {
+		for (u32 i = 0; i <= EPT01_CHANGES_MAX; i++)
+			assert_true(memprot_set(cpu, l1_gpa(base + i * PAGE_SIZE), EPT_RWX));
+		ept01_flush(cpu);
+	}
+}
+
 static u64 ctx_leaf(const struct ept_ctx *c, u64 gpa)
 {
 	struct ept_ctx copy = *c;
@@ -132,6 +188,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_one_and_all_cpus, setup),
 		cmocka_unit_test_setup(test_page_leaf, setup),
 		cmocka_unit_test_setup(test_flush_flags, setup),
+		cmocka_unit_test_setup(test_change_set, setup),
 		cmocka_unit_test_setup(test_ept_ctx, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

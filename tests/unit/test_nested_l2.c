@@ -509,6 +509,20 @@ static void test_init_signal(void **state)
 	assert_int_equal(nested_init_signal(), NESTED_INIT_NOT_MINE);
 }
 
+/* An NMI pending at L1's VMLAUNCH (VMCS02 launched by an earlier VMCS12):
+ * its exit comes before L2's first instruction, and VMCS12 is launched
+ * (32.3 VMLAUNCH): L1's VMRESUME enters L2 (l1-interleave-2cpu found it). */
+static void test_nmi_exit_at_vmlaunch(void **state)
+{
+	(void)state;
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_NMI_EXITING);
+	enter_l2();
+	assert_true(nested_nmi_exit_to_l1());
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+}
+
 /* 27.4 / 28.4 / 28.6: the MSR areas, emulated (KERNEL_GS_BASE: L0 passes it through). */
 #define AREA 0x33000ull
 #define EPT12_PML4 0x40000ull /* EPT12 in L1's memory: PML4, PDPT, PD, PT */
@@ -610,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_before_first_launch, setup_l2),
 		cmocka_unit_test_setup(test_init_signal, setup_l2),
+		cmocka_unit_test_setup(test_nmi_exit_at_vmlaunch, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),
 		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
 	};

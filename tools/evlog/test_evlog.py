@@ -108,6 +108,15 @@ class Report(unittest.TestCase):
         self.assertRegex(text, r"top exit reasons:\n  EPT_VIOLATION ")
         self.assertIn("quiesces=", text)
 
+    def test_summary_sums_nested_counters(self):
+        text = read(CHECKS)
+        for cpu, (reflected, l0, misses) in enumerate([(3, 10, 5), (4, 20, 6)]):
+            for name, v in [("nested_reflected", reflected), ("nested_l0", l0), ("ept02_misses", misses)]:
+                text = text.replace(f"evlog {cpu}.0|   {name}: 0", f"evlog {cpu}.0|   {name}: {v}")
+        text = evlog.summary(evlog.parse_text(text))
+        for expected in ("ept02_misses=11", "nested_l0=30", "nested_reflected=7"):
+            self.assertIn(expected, text)
+
     def test_intervals(self):
         bs = evlog.by_cpu(evlog.parse_files([LINUX]))[(LINUX, 0)]
         iv = evlog.intervals(bs)

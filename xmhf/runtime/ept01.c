@@ -53,7 +53,16 @@ struct ept01 {
 	struct override overrides[EPT_OVERRIDES_MAX];
 	u32 n_overrides;
 	u32 n_tables; /* 2 MiB regions that hold overrides */
+	/* The pages whose leaves changed since the CPU's last ept01_flush, for
+	 * nested_ept01_changed: a changer (under the EPT lock) fills a free slot,
+	 * the CPU itself empties them at its flush without the lock (a changer
+	 * may be waiting for that flush), each slot with one atomic operation, so
+	 * no change is lost; a change finding no free slot sets changed_all. */
+	u64 changed[EPT01_CHANGES_MAX]; /* page | SLOT_USED, 0: free */
+	bool changed_all;
 };
+
+#define SLOT_USED 1ull /* pages are aligned: bit 0 marks a used slot */
 
 static u64 pages[MAX_CPUS][EPT_PAGES_PER_CPU][PT_ENTRIES] __attribute__((section(".bss.pages"), aligned(4096)));
 static struct ept01 ept01[MAX_CPUS];
@@ -278,10 +287,45 @@ u64 ept01_build(u32 cpu)
 	return ept01_eptp(cpu);
 }
 
+static void record_change(u32 cpu, u64 page)
+{
+	u64 *slots = ept01[cpu].changed, none = 0;
+
+	for (u32 i = 0; i < EPT01_CHANGES_MAX; i++)
+		if (__atomic_load_n(&slots[i], __ATOMIC_SEQ_CST) == (page | SLOT_USED))
+			return;
+	for (u32 i = 0; i < EPT01_CHANGES_MAX; i++, none = 0)
+		if (__atomic_compare_exchange_n(&slots[i], &none, page | SLOT_USED, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return;
+	__atomic_store_n(&ept01[cpu].changed_all, true, __ATOMIC_SEQ_CST);
+}
+
+static void take_changes(u32 cpu, struct ept01_changes *c)
+{
+	c->all = __atomic_exchange_n(&ept01[cpu].changed_all, false, __ATOMIC_SEQ_CST);
+	c->n = 0;
+	for (u32 i = 0; i < EPT01_CHANGES_MAX; i++) {
+		u64 slot = __atomic_exchange_n(&ept01[cpu].changed[i], 0, __ATOMIC_SEQ_CST);
+		if (slot)
+			c->pages[c->n++] = l1_gpa(slot & ~SLOT_USED);
+	}
+}
+
+void ept01_flush(u32 cpu)
+{
+	struct ept01_changes c;
+
+	invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(cpu));
+	take_changes(cpu, &c);
+	nested_ept01_changed(cpu, &c);
+}
+
 void ept01_rebuild(u32 cpu)
 {
-	invept(INVEPT_SINGLE_CONTEXT, ept01_build(cpu));
-	nested_ept01_changed(cpu);
+	ept01_build(cpu);
+	__atomic_store_n(&ept01[cpu].changed_all, true, __ATOMIC_SEQ_CST);
+	ept01_flush(cpu);
 }
 
 u32 ept01_pages(u32 cpu) { return ept01[cpu].pool.used; }
@@ -360,8 +404,11 @@ static bool set_prot_locked(u32 cpu, u64 page, u64 rwx)
 
 	if (!ept01_prot_valid(cpu, l1_gpa(page), rwx) || !set_override(cpu, page, rwx))
 		return false;
-	if (set_leaf(cpu, page, rwx))
+	if (set_leaf(cpu, page, rwx)) {
+		if (rwx != old)
+			record_change(cpu, page);
 		return true;
+	}
 	set_override(cpu, page, old);
 	return false;
 }

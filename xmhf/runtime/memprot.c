@@ -4,7 +4,6 @@
 #include <runtime/vmx_ops.h>
 #include <runtime/xcall.h>
 #include <xmhf/memprot.h>
-#include <xmhf/nested.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
 
@@ -23,10 +22,8 @@ u64 memprot_page(u32 cpu, l1_gpa_t gpa) { return cpu < cpu_count() ? ept01_page_
 
 void memprot_flush(u32 flags)
 {
-	if (flags & (MEMPROT_FLUSH_ENTRIES | MEMPROT_FLUSH_MT)) {
-		invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(this_cpu()->index));
-		nested_ept01_changed(this_cpu()->index);
-	}
+	if (flags & (MEMPROT_FLUSH_ENTRIES | MEMPROT_FLUSH_MT))
+		ept01_flush(this_cpu()->index);
 }
 
 static hpa_t ctx_root(const struct ept_ctx *c) { return hpa((u64)c->pool.pages[0]); }

@@ -9,12 +9,10 @@
  * invent guest NMIs. */
 #include <runtime/ept01.h>
 #include <runtime/percpu.h>
-#include <runtime/vmx_ops.h>
 #include <runtime/xcall.h>
 #include <xmhf/cpu.h>
 #include <xmhf/evlog.h>
 #include <xmhf/lapic.h>
-#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 
 static struct spinlock quiesce_lock;
@@ -43,8 +41,7 @@ static void do_invept(struct percpu *p)
 	u32 r = __atomic_fetch_and(&p->requests, ~(u32)REQUEST_INVEPT, __ATOMIC_SEQ_CST);
 	if (!(r & REQUEST_INVEPT))
 		return;
-	invept(INVEPT_SINGLE_CONTEXT, ept01_eptp(p->index));
-	nested_ept01_changed(p->index);
+	ept01_flush(p->index);
 	__atomic_add_fetch(&p->invept_acks, 1, __ATOMIC_SEQ_CST);
 	evlog_count(shootdowns_applied);
 }

@@ -79,5 +79,8 @@ uint64_t ept_identity(void);                 /* (re)builds it; returns the EPTP 
 void ept_split_4k(uint32_t gpa);             /* the 2 MiB page holding gpa -> g_ept_pt */
 /* bench.c */
 void l2_cpuid_bench(uint32_t n);
+/* interleave.c: CPU 0 (the caller) in VMX while CPU 1 changes EPT01 (test hypercalls) */
+bool interleave_run(uint32_t cycles, uint32_t cpu1_apic_id);
+void shootdown_bench(uint32_t n, bool l2_page, uint32_t cpu1_apic_id);
 
 #endif

@@ -69,17 +69,49 @@ void unexpected_exception(struct regs *r)
     finish();
 }
 
-/* bench=N on the command line: N CPUIDs in L2 after the matrix */
-static uint32_t bench_count(void)
+/* The value of key=VALUE on the command line (NULL if absent) */
+static const char *cmdline_value(const char *key)
+{
+    uint32_t len = 0;
+    while (key[len])
+        len++;
+    for (const char *p = cmdline; *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, len) && p[len] == '=')
+            return p + len + 1;
+    return NULL;
+}
+
+/* key=N (0 if absent): bench=N CPUIDs in L2 after the matrix; instead of the matrix,
+ * interleave=N cycles or shootdown=N [shootdown_page=l2] (interleave.c) */
+static uint32_t cmdline_number(const char *key)
 {
     uint32_t n = 0;
-    for (const char *p = cmdline; *p; p++)
-        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, "bench=", 6)) {
-            for (p += 6; *p >= '0' && *p <= '9'; p++)
-                n = n * 10 + (uint32_t)(*p - '0');
-            break;
-        }
+    for (const char *p = cmdline_value(key); p && *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (uint32_t)(*p - '0');
     return n;
+}
+
+/* interleave=N or shootdown=N: CPU 0 and the first AP at once; true if one ran */
+static bool two_cpu_run(const uint32_t *ids, uint32_t bsp)
+{
+    uint32_t cycles = cmdline_number("interleave"), shootdowns = cmdline_number("shootdown");
+    if (!cycles && !shootdowns)
+        return false;
+    cpu_setup(0);
+    int ap = ids[0] == bsp ? 1 : 0;
+    if (n_cpus < 2 || !vmx_available()) {
+        n_fail++;
+        kprintf("L1: FATAL: two CPUs with VMX needed\n");
+        return true;
+    }
+    vmx_read_caps();
+    if (cycles) {
+        interleave_run(cycles, ids[ap]) ? n_pass++ : n_fail++;
+    } else {
+        const char *page = cmdline_value("shootdown_page");
+        shootdown_bench(shootdowns, page && !memcmp(page, "l2", 2), ids[ap]);
+    }
+    return true;
 }
 
 void kmain(uint32_t magic, const uint8_t *mbi);
@@ -103,6 +135,8 @@ void kmain(uint32_t magic, const uint8_t *mbi)
         finish();
     }
     uint32_t bsp = apic_id();
+    if (two_cpu_run(ids, bsp))
+        finish();
     run_matrix(0);
     int next = 1;
     for (int i = 0; i < n_cpus; i++) {
@@ -118,7 +152,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
             kprintf("L1: cpu %d (APIC ID %u): FAIL (did not finish)\n", ap_index, ids[i]);
         }
     }
-    uint32_t n = bench_count();
+    uint32_t n = cmdline_number("bench");
     if (n && vmx_available())
         l2_cpuid_bench(n);
     finish();

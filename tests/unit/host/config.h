@@ -7,3 +7,4 @@
 #define CONFIG_APP "none"
 #define CONFIG_NESTED 1
 #define CONFIG_TEST_HYPERCALLS 0
+#define CONFIG_EPT02_FULL_DROP 0

@@ -28,7 +28,7 @@
 	X(nested_l0, "L2 exits handled in L0, L2 resumed")                                 \
 	X(ept02_misses, "EPT02 entries built on an EPT02 violation")                       \
 	X(ept02_invalidated, "EPT02 entries invalidated for an EPT01 change")              \
-	X(ept02_full_drops, "EPT02 dropped whole (the change set overflowed)")             \
+	X(ept02_full_drops, "EPT02s dropped whole for an EPT01 change (overflow, rebuild)") \
 	X(rewalks, "VMCS02 re-translations of the GPADDR fields")                          \
 	X(rewalk_fields, "GPADDR fields re-translated by the rewalks")
 

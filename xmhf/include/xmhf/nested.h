@@ -15,6 +15,16 @@
 #include <xmhf/x86/events.h>
 #include <xmhf/x86/regs.h>
 
+/* The L1 pages whose EPT01 leaves changed on a CPU since its last flush
+ * (xmhf/runtime/ept01.c); 'all': more than EPT01_CHANGES_MAX pages, or
+ * the whole EPT01 was rebuilt. */
+#define EPT01_CHANGES_MAX 16
+struct ept01_changes {
+	bool all;
+	u32 n;
+	l1_gpa_t pages[EPT01_CHANGES_MAX];
+};
+
 enum nested_msr_result {
 	NESTED_MSR_NOT_MINE, /* not a VMX MSR: the core's policy */
 	NESTED_MSR_VALUE,    /* *value is what RDMSR returns */
@@ -43,10 +53,11 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
 /* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
  * operation) (32.3 VMCALL), not a hypercall: true then (done). */
 bool nested_vmcall(void);
-/* This CPU's EPT01 changed (rights taken away, MTRR or APIC rebuild) and
- * the core flushes it: the EPT02s built from the old EPT01 are dropped
+/* This CPU's EPT01 changed (rights of some pages, or an MTRR or APIC
+ * rebuild) and the core flushes it: the EPT02 entries built from the
+ * changed pages' old EPT01 leaves are dropped, every EPT02 if 'all'
  * (nested/ept02.c). Called on cpu itself, at no NMI. */
-void nested_ept01_changed(u32 cpu);
+void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes);
 /* Every VM exit while a VMCS02 is current, first (reason: the full
  * exit-reason field). While L2 runs: true if nested VMX took the exit (reflected it to L1,
  * VMCS01 current again, or handled it and L2 resumes); false: the core
@@ -69,7 +80,7 @@ static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reas
 	inject_exception(VECTOR_UD, false, 0); /* not in VMX operation (Vol. 3 32.3) */
 }
 static inline bool nested_vmcall(void) { return false; }
-static inline void nested_ept01_changed(u32 cpu) {}
+static inline void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) {}
 static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
 static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
 static inline bool nested_nmi_exit_to_l1(void) { return false; }

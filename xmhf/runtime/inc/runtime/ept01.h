@@ -19,6 +19,9 @@ u64 ept01_build(u32 cpu);
  * types that would need more pages than the pool has are merged over
  * larger pages (the strictest type of the region, see ept01.c). */
 void ept01_rebuild(u32 cpu);
+/* On cpu itself: INVEPT of its EPT01 and nested_ept01_changed with the
+ * pages whose rights changed since its last flush (all after a rebuild). */
+void ept01_flush(u32 cpu);
 /* Pages of EPT tables this CPU's EPT01 uses. */
 u32 ept01_pages(u32 cpu);
 
