@@ -33,7 +33,7 @@
 	pop	%rcx
 	pop	%rdx
 	pop	%rbx
-	add	$8, %rsp
+	lea	8(%rsp), %rsp	/* not ADD: the flags survive (vmlaunch_requests) */
 	pop	%rbp
 	pop	%rsi
 	pop	%rdi
