@@ -255,5 +255,3 @@ void ept02_invalidate(u32 cpu, u64 eptp12)
 }
 
 void ept02_invalidate_all(u32 cpu) { drop_all(cpu); }
-
-void nested_ept01_changed(u32 cpu) { drop_all(cpu); }

@@ -35,6 +35,7 @@ int setup(void **state)
 	memset(&regs, 0, sizeof(regs));
 	this_cpu()->mtrr.phys_addr_mask = BIT(MAXPHYADDR) - 1;
 	l1_long_mode();
+	ept01_of_cpu0(); /* nested/'s accesses to L1's memory go through EPT01 */
 	for (u64 region = VMXON_REGION; region <= VMCS_B; region += PAGE_SIZE)
 		*(u32 *)guest_mem(region, 4) = REVISION;
 	return 0;
