@@ -611,8 +611,16 @@ static void test_rewalk_after_relocation(void **state)
 	l2_exits(EXIT_REASON_RDMSR, 0);
 	assert_true(nested_l2_exit(&regs, EXIT_REASON_RDMSR));
 	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_RDMSR);
-	/* back home: the fixture's EPT01 overrides outlive the test */
+	/* back home (the fixture's EPT01 overrides outlive the test): L0 reads the home page again */
+	guest_mem(NEW_HOST, PAGE_SIZE)[0x60 / 8] = 0;
+	exec(EXIT_REASON_VMRESUME, 0, 0);
 	assert_true(ept01_relocate_all(l1_gpa(IO_A), hpa(IO_A)));
+	before_l2_entry();
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), IO_A);
+	guest_mem(IO_A, PAGE_SIZE)[0x60 / 8] |= 1u << (0x60 % 8);
+	l2_exits(EXIT_REASON_IO, 0x60ull << 16);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_IO));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_IO);
 	assert_true(ept01_relocate_all(l1_gpa(MSR_BITMAP_PAGE), hpa(MSR_BITMAP_PAGE)));
 }
 

@@ -77,7 +77,10 @@ bool expect_exit(const char *what, const struct l2_exit *e, uint32_t reason);
 extern uint64_t g_ept_pml4[512], g_ept_pdpt[512], g_ept_pd[4][512], g_ept_pt[512];
 uint64_t ept_identity(void);                 /* (re)builds it; returns the EPTP */
 void ept_split_4k(uint32_t gpa);             /* the 2 MiB page holding gpa -> g_ept_pt */
-/* bench.c */
+/* l2tests.c: bench=N */
 void l2_cpuid_bench(uint32_t n);
+/* stale.c: stale=N, the stale-field test (the hypervisor's test hypercalls, 2 CPUs); true if
+ * every round passed */
+bool stale_fields_test(uint32_t n, const uint32_t *apic_ids, int n_ids);
 
 #endif

@@ -69,13 +69,17 @@ void unexpected_exception(struct regs *r)
     finish();
 }
 
-/* bench=N on the command line: N CPUIDs in L2 after the matrix */
-static uint32_t bench_count(void)
+/* key=N on the command line (0 if absent): bench=N, N CPUIDs in L2 after the matrix; stale=N,
+ * only the stale-field test (stale.c), N rounds */
+static uint32_t cmdline_number(const char *key)
 {
+    size_t len = 0;
     uint32_t n = 0;
+    while (key[len])
+        len++;
     for (const char *p = cmdline; *p; p++)
-        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, "bench=", 6)) {
-            for (p += 6; *p >= '0' && *p <= '9'; p++)
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, len) && p[len] == '=') {
+            for (p += len + 1; *p >= '0' && *p <= '9'; p++)
                 n = n * 10 + (uint32_t)(*p - '0');
             break;
         }
@@ -102,6 +106,17 @@ void kmain(uint32_t magic, const uint8_t *mbi)
         n_fail++;
         finish();
     }
+    uint32_t stale = cmdline_number("stale");
+    if (stale) {
+        cpu_setup(0);
+        if (vmx_available())
+            vmx_read_caps();
+        if (vmx_available() && stale_fields_test(stale, ids, n_cpus))
+            n_pass++;
+        else
+            n_fail++;
+        finish();
+    }
     uint32_t bsp = apic_id();
     run_matrix(0);
     int next = 1;
@@ -118,7 +133,7 @@ void kmain(uint32_t magic, const uint8_t *mbi)
             kprintf("L1: cpu %d (APIC ID %u): FAIL (did not finish)\n", ap_index, ids[i]);
         }
     }
-    uint32_t n = bench_count();
+    uint32_t n = cmdline_number("bench");
     if (n && vmx_available())
         l2_cpuid_bench(n);
     finish();
