@@ -266,8 +266,10 @@ $(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
 	tests/guests/checks/build.sh $(@D) expect=bare >/dev/null
 
 # the l1 guest, our own small VMM (tests/guests/l1/README.md): the same image on bare Bochs
-# (l1-bare-*.case) and under the hypervisor (l1-[124]cpu); l1-bench with bench=N
+# (l1-bare-*.case) and under the hypervisor (l1-[124]cpu); l1-bench with bench=N; l1-stale with
+# stale=N, the stale-field test only (l1-stale-2cpu.case; tools/bench/stale-fields.sh: more rounds)
 L1_SRCS := $(wildcard tests/guests/l1/*) $(CHECKS_SRCS)
+STALE_ROUNDS ?= 50
 $(BUILD)/l1/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) >/dev/null
 $(BUILD)/l1-bench/l1-disk.img: $(L1_SRCS)
@@ -275,9 +277,12 @@ $(BUILD)/l1-bench/l1-disk.img: $(L1_SRCS)
 # l1-interleave-2cpu: VMX cycles on CPU 0 while CPU 1 changes EPT01 (interleave.c)
 $(BUILD)/l1-interleave/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) interleave=100 >/dev/null
+$(BUILD)/l1-stale/l1-disk.img: $(L1_SRCS)
+	tests/guests/l1/build.sh $(@D) stale=$(STALE_ROUNDS) >/dev/null
 
 guests: $(BUILD)/linux-guest.img $(BUILD)/checks/checks-disk.img $(BUILD)/bare-checks/checks-disk.img \
 	$(BUILD)/l1/l1-disk.img $(BUILD)/l1-bench/l1-disk.img $(BUILD)/l1-interleave/l1-disk.img \
+	$(BUILD)/l1-stale/l1-disk.img \
 	$(BUILD)/checks-end-triple/checks-disk.img $(BUILD)/checks-end-reset/checks-disk.img \
 	$(BUILD)/checks-end-fastreset/checks-disk.img $(if $(filter trustvisor,$(CONFIG_APP)),$(BUILD)/pal-guest.img $(BUILD)/pal1-guest.img) \
 	$(BUILD)/xmhf-grub-uefi-return.img $(BUILD)/kvm-guest.img

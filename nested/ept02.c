@@ -309,7 +309,7 @@ static void drop_leaves(u32 cpu, const struct ept01_changes *c)
 	evlog_add(EVLOG_ept02_invalidated, dropped);
 }
 
-void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes)
+void ept02_invalidate_changed(u32 cpu, const struct ept01_changes *changes)
 {
 	if (changes->all || (CONFIG_EPT02_FULL_DROP && changes->n)) {
 		drop_all(cpu);

@@ -30,16 +30,22 @@ void l2_vm_entry(struct nested_cpu *n, const struct guest_regs *regs)
 	vmcs02_load(n);
 	u32 failed = msr_area_entry_load(n);
 	if (failed) { /* 27.4: the MSRs before it stay loaded (in VMCS02 too: written again next time) */
-		n->vmcs02_of = VMCS12_NONE;
-		if (!vmcs_make_current(vmcs01_region()))
-			panic("nested: cpu %u: VMPTRLD of VMCS01 failed", this_cpu_index());
-		l2_entry_failure(n, EXIT_REASON_ENTRY_FAIL_MSR, failed);
+		l2_entry_failure_on_vmcs02(n, EXIT_REASON_ENTRY_FAIL_MSR, failed);
 		return;
 	}
 	nested_set_mode(n, VMX_MODE_L2);
 	apic_init_unblock();
 	if (!n->vmcs02_launched)
 		vmcs_launch(regs);
+}
+
+void l2_entry_failure_on_vmcs02(struct nested_cpu *n, u32 reason, u64 qualification)
+{
+	n->vmcs02_of = VMCS12_NONE;
+	if (!vmcs_make_current(vmcs01_region()))
+		panic("nested: cpu %u: VMPTRLD of VMCS01 failed", this_cpu_index());
+	nested_set_mode(n, VMX_MODE_L1_ROOT);
+	l2_entry_failure(n, reason, qualification);
 }
 
 /* The CPU refused VMCS02 where VMCS12 passed the checks above: L1 gets

@@ -1,13 +1,16 @@
 /* VMCS02 from VMCS12 (docs/nested.md "VMCS02"): one loop over the field
- * table; COPY fields as L1 wrote them, GPADDR fields validated (EPT01 is an
- * identity map of what L1 may reach, so a GPADDR field that is L1's guest
- * RAM is its own host-physical address), L0 fields from VMCS01, XLATE
- * fields through their translator below. */
+ * table; COPY fields as L1 wrote them, GPADDR fields translated through
+ * EPT01 (the host page EPT01 maps L1's page to, with the rights the CPU's
+ * accesses need), L0 fields from VMCS01, XLATE fields through their
+ * translator below; and the rewalk of the GPADDR fields and the EPTP after
+ * an EPT01 change while L2 runs. */
 #include <nested/ept02.h>
 #include <nested/vmcs02.h>
+#include <xmhf/evlog.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
 #include <xmhf/nested.h>
+#include <xmhf/paging.h>
 #include <xmhf/panic.h>
 #include <xmhf/string.h>
 
@@ -52,10 +55,10 @@ static u64 pin02(const struct vmcs12 *v)
 	return vmcs12_get(v, VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
 }
 
-static u64 proc02(const struct vmcs12 *v)
+static u64 proc02(const struct nested_cpu *n)
 {
-	u64 proc = vmcs12_get(v, VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) & ~(u64)PROC_USE_MSR_BITMAPS;
-	if (vmcs01_read(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS)
+	u64 proc = vmcs12_get(&n->current, VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) & ~(u64)PROC_USE_MSR_BITMAPS;
+	if (n->l0.io_bitmaps || n->io_bitmaps_denied)
 		proc = (proc & ~(u64)PROC_USE_IO_BITMAPS) | PROC_UNCONDITIONAL_IO_EXITING;
 	return proc | PROC_ACTIVATE_SECONDARY;
 }
@@ -110,6 +113,15 @@ static u64 exception_bitmap02(const struct vmcs12 *v)
 
 static bool l0_intercepts_pf(void) { return vmcs01_read(VMCS_EXCEPTION_BITMAP) & BIT(VECTOR_PF); }
 
+/* L1's EPT: EPT02 (EPT12 x EPT01; its root may change between entries);
+ * without: L2's addresses are L1's, EPT01. */
+static u64 eptp02(const struct nested_cpu *n)
+{
+	const struct vmcs12 *v = &n->current;
+	return vmcs12_proc2(v) & PROC2_ENABLE_EPT ? ept02_eptp(this_cpu_index(), vmcs12_get(v, VMCS12_IDX_EPT_POINTER))
+						   : n->l0.eptp;
+}
+
 /* The XLATE fields. False: VM entry fails with invalid controls. */
 static bool translate(struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 {
@@ -117,7 +129,7 @@ static bool translate(struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 	u64 l1 = vmcs12_get(v, i);
 	switch (i) {
 	case VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL: *out = pin02(v); return true;
-	case VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL: *out = proc02(v); return true;
+	case VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL: *out = proc02(n); return true;
 	case VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL: *out = proc2_02(n); return true;
 	case VMCS12_IDX_VM_EXIT_CONTROLS: *out = exit02(v); return true;
 	case VMCS12_IDX_VM_ENTRY_CONTROLS: *out = entry02(v); return true;
@@ -128,11 +140,7 @@ static bool translate(struct nested_cpu *n, enum vmcs12_index i, u64 *out)
 		*out = loaded_or_l1(v, ENTRY_LOAD_PAT, i, VMCS_GUEST_IA32_PAT);
 		return true;
 	case VMCS12_IDX_GUEST_IA32_EFER: *out = efer02(v); return true;
-	case VMCS12_IDX_EPT_POINTER:
-		/* L1's EPT: EPT02 (EPT12 x EPT01; its root may change between
-		 * entries); without: L2's addresses are L1's, EPT01 */
-		*out = vmcs12_proc2(v) & PROC2_ENABLE_EPT ? ept02_eptp(this_cpu_index(), l1) : vmcs01_read(VMCS_EPT_POINTER);
-		return true;
+	case VMCS12_IDX_EPT_POINTER: *out = eptp02(n); return true;
 	case VMCS12_IDX_VPID:
 		*out = (proc2_02(n) & PROC2_ENABLE_VPID) ? vpid02_of(&n->vpid02, &n->caps, (u16)l1) : 0;
 		return true;
@@ -215,8 +223,7 @@ static void field_lists(struct nested_cpu *n)
 /* The EPT01 rights L1 needs on a GPADDR page: the CPU reads the I/O
  * bitmaps and reads and writes the virtual-APIC page by their physical
  * addresses (26.6.4, 26.6.8), bypassing EPT01; it never accesses the
- * APIC-access page (30.4). A page EPT01 denies (a PAL's lent page) is
- * refused as hypervisor memory is. */
+ * APIC-access page (30.4). */
 static u64 gpaddr_rights(enum vmcs12_index i)
 {
 	if (i == VMCS12_IDX_VIRTUAL_APIC_PAGE_ADDR)
@@ -224,28 +231,80 @@ static u64 gpaddr_rights(enum vmcs12_index i)
 	return i == VMCS12_IDX_APIC_ACCESS_ADDR ? 0 : EPT_R;
 }
 
-/* GPADDR fields: L1's guest RAM with the rights its use needs, or not in
- * use (then 0). */
-static bool gpaddr_valid(struct nested_cpu *n, enum vmcs12_index i)
+static bool is_io_bitmap(enum vmcs12_index i) { return i == VMCS12_IDX_IO_BITMAP_A || i == VMCS12_IDX_IO_BITMAP_B; }
+
+/* A GPADDR field in use (its page is aligned: 27.2.1.1): the host page
+ * EPT01 maps L1's page to (memprot_page), if EPT01 gives L1 the rights the
+ * CPU's use needs. The APIC-access page needs none: its address is only
+ * compared with the physical addresses of L2's accesses (30.4), so one
+ * EPT01 does not map keeps L1's address, which no EPT02 entry reaches. An
+ * I/O bitmap EPT01 denies (a PAL's lent page) is no failure: VMCS02 then
+ * exits on every I/O and l2_exit.c reads that bitmap as all ones (every
+ * port exits to L1); the field gets 0, never the denied page. Not in use:
+ * 0. False: the virtual-APIC page, which the CPU reads and writes, where
+ * EPT01 denies L1 that. */
+static bool gpaddr_translate(struct nested_cpu *n, enum vmcs12_index i)
 {
 	u64 l1 = vmcs12_get(&n->current, i), need = gpaddr_rights(i);
-	bool used = gpaddr_used(&n->current, i);
-	if (used && (!guest_phys_ptr(l1_gpa(l1), PAGE_SIZE) || (memprot_get(this_cpu_index(), l1_gpa(l1)) & need) != need)) {
-		pr_debug("nested: VM entry: %s 0x%llx is not guest RAM L1 may use", vmcs12_fields[i].name, l1);
-		return false;
+	u64 leaf = memprot_page(this_cpu_index(), l1_gpa(l1));
+
+	n->vmcs02[i] = 0;
+	if (!gpaddr_used(&n->current, i))
+		return true;
+	if ((leaf & need) == need) {
+		n->vmcs02[i] = leaf ? leaf & PT_ADDR_MASK : l1;
+		return true;
 	}
-	n->vmcs02[i] = used ? l1 : 0;
+	if (is_io_bitmap(i)) {
+		n->io_bitmaps_denied = true;
+		return true;
+	}
+	pr_debug("nested: %s 0x%llx: a page EPT01 denies L1", vmcs12_fields[i].name, l1);
+	return false;
+}
+
+/* The GPADDR fields, at VM entry and by the rewalk; the number translated. */
+static bool gpaddr_fields(struct nested_cpu *n, u32 *count)
+{
+	const struct vmcs02_fields *l = &n->lists;
+	n->io_bitmaps_denied = false;
+	*count = 0;
+	for (u32 k = 0; k < l->n_gpaddr; k++) {
+		if (!gpaddr_translate(n, l->gpaddr[k]))
+			return false;
+		++*count;
+	}
+	return true;
+}
+
+/* At VM entry a GPADDR field in use must also be L1's guest RAM (not the
+ * hypervisor's, not MMIO, not past --mem): else VMfailValid(7). */
+static bool gpaddr_in_guest_ram(const struct nested_cpu *n)
+{
+	const struct vmcs02_fields *l = &n->lists;
+	for (u32 k = 0; k < l->n_gpaddr; k++) {
+		enum vmcs12_index i = l->gpaddr[k];
+		u64 l1 = vmcs12_get(&n->current, i);
+		if (gpaddr_used(&n->current, i) &&
+		    !guest_phys_ptr(l1_gpa(l1), PAGE_SIZE)) {
+			pr_debug("nested: VM entry: %s 0x%llx is not guest RAM", vmcs12_fields[i].name, l1);
+			return false;
+		}
+	}
 	return true;
 }
 
 enum vm_insn_error vmcs02_prepare(struct nested_cpu *n)
 {
 	struct vmcs02_fields *l = &n->lists;
+	u32 count;
 	if (!l->n_copy)
 		field_lists(n);
-	for (u32 k = 0; k < l->n_gpaddr; k++)
-		if (!gpaddr_valid(n, l->gpaddr[k]))
-			return VMERR_ENTRY_INVALID_CONTROLS;
+	n->rewalk_pending = false; /* this translates everything; a change from here on asks again */
+	n->l0.io_bitmaps = vmcs01_read(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS;
+	n->l0.eptp = vmcs01_read(VMCS_EPT_POINTER);
+	if (!gpaddr_in_guest_ram(n) || !gpaddr_fields(n, &count))
+		return VMERR_ENTRY_INVALID_CONTROLS;
 	for (u32 k = 0; k < l->n_xlate; k++)
 		if (!translate(n, l->xlate[k], &n->vmcs02[l->xlate[k]]))
 			return VMERR_ENTRY_INVALID_CONTROLS;
@@ -295,4 +354,27 @@ void vmcs02_load(struct nested_cpu *n)
 			write02(n, VMCS12_IDX_GUEST_PDPTE0 + i, n->vmcs02[VMCS12_IDX_GUEST_PDPTE0 + i]);
 	memset(v->dirty, 0, sizeof(v->dirty));
 	n->vmcs02_of = v->addr;
+}
+
+/* VMCS02 is current and L2 runs: the GPADDR fields and the EPTP again from
+ * VMCS12 and this CPU's EPT01, written into VMCS02; the primary controls
+ * too if an I/O bitmap's page became denied or usable again. Nothing else. */
+bool vmcs02_rewalk(struct nested_cpu *n)
+{
+	const struct vmcs02_fields *l = &n->lists;
+	enum vmcs12_index proc = VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, eptp = VMCS12_IDX_EPT_POINTER;
+	u32 count;
+	if (!gpaddr_fields(n, &count))
+		return false;
+	for (u32 k = 0; k < l->n_gpaddr; k++)
+		write02(n, l->gpaddr[k], n->vmcs02[l->gpaddr[k]]);
+	n->vmcs02[eptp] = eptp02(n);
+	write02(n, eptp, n->vmcs02[eptp]);
+	if (proc02(n) != n->vmcs02[proc]) {
+		n->vmcs02[proc] = proc02(n);
+		write02(n, proc, n->vmcs02[proc]);
+	}
+	evlog_count(rewalks);
+	evlog_add(EVLOG_rewalk_fields, count + 1);
+	return true;
 }

@@ -37,6 +37,7 @@ int setup(void **state)
 	this_cpu()->mtrr.phys_addr_mask = BIT(MAXPHYADDR) - 1;
 	l1_long_mode();
 	assert_true(vmptrld(vmcs01_region())); /* the fake's first region: VMCS01 */
+	ept01_of_cpu0(); /* nested/'s accesses to L1's memory go through EPT01 */
 	for (u64 region = VMXON_REGION; region <= VMCS_B; region += PAGE_SIZE)
 		*(u32 *)guest_mem(region, 4) = REVISION;
 	return 0;

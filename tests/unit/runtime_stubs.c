@@ -115,6 +115,7 @@ WEAK enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { (void)msr, (void
 WEAK bool nested_cr_write_allowed(u64 new0, u64 new4) { (void)new0; return !(new4 & CR4_VMXE); }
 WEAK bool nested_vmcall(void) { return false; }
 WEAK void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) { (void)cpu, (void)changes; }
+WEAK void nested_requests(void) {}
 WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 {
 	(void)regs, (void)exit_reason;

@@ -90,18 +90,32 @@ static void program_mtrrs(u64 def_type)
 	model.enabled = def_type & MTRR_DEF_E;
 }
 
-static int setup(void **state)
+static void setup_cpu(u32 cpu)
 {
-	(void)state;
-	fake_reset(CPU);
+	fake_reset(cpu);
 	msr_set(MSR_IA32_APIC_BASE, APIC | APIC_BASE_ENABLE);
-	percpu[CPU].vmx.ept_vpid = FAKE_EPT_CAPS;
+	percpu[cpu].vmx.ept_vpid = FAKE_EPT_CAPS;
 	memset(&model, 0, sizeof(model));
 	model.apic = APIC;
 	model.prot_page = ~0ull;
 	program_mtrrs(MTRR_DEF_E | MTRR_DEF_FE | MT_WB);
-	ept01_init_mtrr(CPU);
+	ept01_init_mtrr(cpu);
 	spin_unlock(ept01_lock()); /* a CHECK that failed in a build left it held */
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	setup_cpu(CPU);
+	return 0;
+}
+
+/* One CPU, index 0, registered: what the all-CPU changes reach. */
+static int setup_one_cpu(void **state)
+{
+	(void)state;
+	setup_cpu(0);
+	cpu_register(0);
 	return 0;
 }
 
@@ -681,6 +695,37 @@ static void test_ones_page(void **state)
 	assert_int_equal(lookup(eptp, APIC, &level), APIC | EPT_R | (MT_UC << EPT_MT_SHIFT));
 }
 
+/* ept01_relocate_all (test builds' RELOCATE; one CPU, so the shootdown is this CPU's INVEPT): the
+ * page maps another host page on every CPU, its
+ * contents copied there, its rights kept by ept01_set_prot's changes and by a rebuild, and back
+ * home the identity again; refused: the hypervisor's range, an unaligned host page, the page
+ * already there. */
+static void test_relocate(void **state)
+{
+	(void)state;
+	const u64 page = 0x10000, host = 0x20000;
+	unsigned level;
+	u64 eptp = ept01_build(0);
+	guest_mem(page, PAGE_SIZE)[5] = 0xa5;
+	assert_true(ept01_relocate_all(l1_gpa(page + 0x123), hpa(host)));
+	assert_int_equal(guest_mem(host, PAGE_SIZE)[5], 0xa5);
+	assert_int_equal(lookup(eptp, page, &level) & (PT_ADDR_MASK | EPT_RWX), host | EPT_RWX);
+	assert_int_equal(level, 1);
+	assert_true(ept01_set_prot(0, l1_gpa(page), EPT_R));
+	ept01_rebuild(0);
+	assert_int_equal(lookup(eptp, page, &level) & (PT_ADDR_MASK | EPT_RWX), host | EPT_R);
+	assert_int_equal(ept01_page_leaf(0, l1_gpa(page)) & PT_ADDR_MASK, host);
+	assert_false(ept01_relocate_all(l1_gpa(page), hpa(host)));         /* already there */
+	assert_false(ept01_relocate_all(l1_gpa(page), hpa(host + 0x800))); /* unaligned */
+	assert_false(ept01_relocate_all(l1_gpa(FAKE_HV_BASE), hpa(host)));
+	guest_mem(host, PAGE_SIZE)[5] = 0x5a;
+	assert_true(ept01_relocate_all(l1_gpa(page), hpa(page)));
+	assert_true(ept01_set_prot(0, l1_gpa(page), EPT_RWX));
+	assert_int_equal(guest_mem(page, PAGE_SIZE)[5], 0x5a);
+	ept01_rebuild(0);
+	check_ept(eptp); /* the identity map again, no override left */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_prot_bounded, setup),
 		cmocka_unit_test_setup(test_set_prot_pool_full_refused, setup),
 		cmocka_unit_test_setup(test_init_mtrr_reads_msrs, setup),
+		cmocka_unit_test_setup(test_relocate, setup_one_cpu), /* before the hidden device and all-ones page stay */
 		cmocka_unit_test_setup(test_hidden_device_not_present, setup),
 		cmocka_unit_test_setup(test_ones_page, setup),
 	};

@@ -248,11 +248,14 @@ static void test_gpaddr_outside_guest_ram_refused(void **state)
 		put(VMCS12_IDX_IO_BITMAP_A, bad[i]);
 		expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
 	}
-	/* a page EPT01 denies L1 (a PAL's, lent) */
-	assert_true(memprot_set(0, l1_gpa(IO_A), 0));
+	/* a virtual-APIC page EPT01 denies L1 (a PAL's, lent): the CPU would write it */
+	assert_true(memprot_set(0, l1_gpa(IO_A), EPT_R));
 	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_TPR_SHADOW);
+	put(VMCS12_IDX_VIRTUAL_APIC_PAGE_ADDR, IO_A);
 	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
 	assert_true(memprot_set(0, l1_gpa(IO_A), EPT_RWX));
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) & ~(u64)PROC_USE_TPR_SHADOW);
 	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_MSR_BITMAPS);
 	put(VMCS12_IDX_MSR_BITMAP, FAKE_HV_BASE);
 	expect_entry_vmfail(VMERR_ENTRY_INVALID_CONTROLS);
@@ -607,6 +610,135 @@ static void test_msr_areas(void **state)
 	assert_int_equal(e[2].data, 0x2222);
 }
 
+#define VAPIC_PAGE 0x33000ull
+#define NEW_HOST 0x40000ull /* where the tests relocate a page of L1's */
+
+/* VMWRITEs of every field of the table since the reset. */
+static void field_writes(u32 *w)
+{
+	for (u32 i = 0; i < VMCS12_N_FIELDS; i++)
+		w[i] = vmcs_writes(vmcs12_fields[i].encoding);
+}
+
+/* L2 with I/O and MSR bitmaps and a virtual-APIC page. */
+static void enter_l2_with_gpaddr_pages(void)
+{
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_USE_IO_BITMAPS |
+							 PROC_USE_MSR_BITMAPS | PROC_USE_TPR_SHADOW);
+	put(VMCS12_IDX_IO_BITMAP_A, IO_A);
+	put(VMCS12_IDX_IO_BITMAP_B, IO_B);
+	put(VMCS12_IDX_MSR_BITMAP, MSR_BITMAP_PAGE);
+	put(VMCS12_IDX_VIRTUAL_APIC_PAGE_ADDR, VAPIC_PAGE);
+	enter_l2();
+}
+
+/* The core's REQUEST_NESTED before the next VM entry (vmentry_requests). */
+static void before_l2_entry(void)
+{
+	assert_true(__atomic_fetch_and(&this_cpu()->requests, ~(u32)REQUEST_NESTED, __ATOMIC_SEQ_CST) & REQUEST_NESTED);
+	nested_requests();
+}
+
+/* An EPT01 change while L2 runs (issue 10): the page under L1's I/O
+ * bitmap A moves to another host page on every CPU (the shootdown calls
+ * nested_ept01_changed); nothing is written until the request is applied
+ * before the next entry, then exactly the GPADDR fields and the EPTP, with
+ * the new host page in IO_BITMAP_A; L2's next OUT to a port whose bit L1
+ * set in the moved page exits to L1. The same for the MSR bitmap, which L0
+ * reads for every L2 RDMSR/WRMSR. */
+static void test_rewalk_after_relocation(void **state)
+{
+	(void)state;
+	u32 before[VMCS12_N_FIELDS], after[VMCS12_N_FIELDS];
+	enter_l2_with_gpaddr_pages();
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), IO_A);
+	field_writes(before);
+	guest_mem(IO_A, PAGE_SIZE)[1] = 0x5a;
+	assert_true(ept01_relocate_all(l1_gpa(IO_A), hpa(NEW_HOST)));
+	assert_int_equal(guest_mem(NEW_HOST, PAGE_SIZE)[1], 0x5a); /* the contents moved */
+	field_writes(after);
+	assert_memory_equal(before, after, sizeof(before)); /* only a request so far */
+	before_l2_entry();
+	field_writes(after);
+	for (u32 i = 0; i < VMCS12_N_FIELDS; i++) {
+		bool gpaddr = (vmcs12_fields[i].props & VF_GPADDR) && l1_field_exists(&n->caps, &vmcs12_fields[i].exists);
+		assert_int_equal(after[i] - before[i], gpaddr || i == VMCS12_IDX_EPT_POINTER);
+	}
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), NEW_HOST);
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_B), IO_B);
+	assert_int_equal(vmcs_get(VMCS_VIRTUAL_APIC_PAGE_ADDR), VAPIC_PAGE);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), L0_EPTP);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	/* L1 sets port 0x60's bit in its (moved) bitmap: L2's OUT exits to L1 */
+	guest_mem(NEW_HOST, PAGE_SIZE)[0x60 / 8] |= 1u << (0x60 % 8);
+	l2_exits(EXIT_REASON_IO, 0x60ull << 16);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_IO));
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	/* the MSR bitmap: L1's read bit for SYSENTER_CS + 1 in the moved page */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_true(ept01_relocate_all(l1_gpa(MSR_BITMAP_PAGE), hpa(NEW_HOST + PAGE_SIZE)));
+	before_l2_entry();
+	guest_mem(NEW_HOST + PAGE_SIZE, PAGE_SIZE)[(MSR_IA32_SYSENTER_CS + 1) / 8] |= 1u << ((MSR_IA32_SYSENTER_CS + 1) % 8);
+	regs.rcx = MSR_IA32_SYSENTER_CS + 1;
+	l2_exits(EXIT_REASON_RDMSR, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_RDMSR));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_RDMSR);
+	/* back home (the fixture's EPT01 overrides outlive the test): L0 reads the home page again */
+	guest_mem(NEW_HOST, PAGE_SIZE)[0x60 / 8] = 0;
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_true(ept01_relocate_all(l1_gpa(IO_A), hpa(IO_A)));
+	before_l2_entry();
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), IO_A);
+	guest_mem(IO_A, PAGE_SIZE)[0x60 / 8] |= 1u << (0x60 % 8);
+	l2_exits(EXIT_REASON_IO, 0x60ull << 16);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_IO));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_IO);
+	assert_true(ept01_relocate_all(l1_gpa(MSR_BITMAP_PAGE), hpa(MSR_BITMAP_PAGE)));
+}
+
+/* Pages EPT01 takes from L1 while L2 runs (a PAL's lent pages; docs/nested.md
+ * "Rewalk"): an I/O bitmap turns VMCS02's bitmaps off (every I/O exits, the
+ * bitmap reads as all ones: L1 gets the OUT its bitmap does not select),
+ * the field 0; a virtual-APIC page the CPU could no longer write makes the
+ * next VM entry into L2 a VM-entry failure for L1 (27.8), VMCS02 untouched. */
+static void test_rewalk_of_denied_pages(void **state)
+{
+	(void)state;
+	u32 before[VMCS12_N_FIELDS], after[VMCS12_N_FIELDS];
+	enter_l2_with_gpaddr_pages();
+	assert_true(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS);
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(IO_A), 0));
+	before_l2_entry();
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), 0);
+	u64 proc = vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	assert_false(proc & PROC_USE_IO_BITMAPS);
+	assert_true(proc & PROC_UNCONDITIONAL_IO_EXITING);
+	l2_exits(EXIT_REASON_IO, 0x60ull << 16);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_IO));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_IO);
+	/* given back: the bitmaps are the CPU's again at L1's next entry */
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(IO_A), EPT_RWX));
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_true(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS);
+	assert_int_equal(vmcs_get(VMCS_IO_BITMAP_A), IO_A);
+	/* the virtual-APIC page made read-only */
+	field_writes(before);
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(VAPIC_PAGE), EPT_R));
+	u64 vmcs02 = fake_vmcs_current;
+	before_l2_entry();
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_ENTRY_FAIL_GUEST | EXIT_REASON_ENTRY_FAILURE);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+	assert_true(vmptrld(hpa(vmcs02)));
+	field_writes(after);
+	for (u32 i = 0; i < VMCS12_N_FIELDS; i++)
+		if (vmcs12_fields[i].props & VF_CTRL)
+			assert_int_equal(after[i], before[i]);
+	back_to_vmcs01();
+	assert_true(memprot_set(MEMPROT_ALL_CPUS, l1_gpa(VAPIC_PAGE), EPT_RWX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +759,8 @@ int main(void)
 		cmocka_unit_test_setup(test_nmi_exit_at_vmlaunch, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),
 		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
+		cmocka_unit_test_setup(test_rewalk_after_relocation, setup_l2),
+		cmocka_unit_test_setup(test_rewalk_of_denied_pages, setup_l2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,13 +41,17 @@
 
 extern const u8 __runtime_base[], __reserved_end[];
 
+/* A 4 KiB page that is not identity mapped with EPT_RWX: its rights, and
+ * the host page it maps to (the page itself unless relocated). */
 struct override {
 	l1_gpa_t page;
 	u64 rwx;
+	u64 host;
 };
 
 /* A CPU's EPT01: its pool (the root is its first page) and the 4 KiB
- * permissions set with ept01_set_prot, applied by every build. */
+ * overrides set with ept01_set_prot and ept01_relocate_all, applied by
+ * every build. */
 struct ept01 {
 	struct page_pool pool;
 	struct override overrides[EPT_OVERRIDES_MAX];
@@ -219,11 +223,11 @@ static bool leaf_allowed(unsigned level, u64 ept_cap)
  * ones_page, write-back whatever the guest's PAT says (IPAT, 29.3.7.2: no
  * alias of other types for the hypervisor's page); the APIC page read-only
  * and UC (SDM Vol. 3 "Relocating the Local APIC Registers"); an override's
- * rights. */
+ * rights and host page. */
 static u64 leaf(u32 cpu, u64 base, unsigned level, u8 type)
 {
 	const struct override *o = level == 1 ? override_of(cpu, base) : NULL;
-	u64 rwx = o ? o->rwx : EPT_RWX;
+	u64 rwx = o ? o->rwx : EPT_RWX, host = o ? o->host : base;
 
 	if (level == 1 && is_ones_page(base))
 		return (u64)ones_page | EPT_R | EPT_IPAT | ((u64)MT_WB << EPT_MT_SHIFT);
@@ -231,7 +235,7 @@ static u64 leaf(u32 cpu, u64 base, unsigned level, u8 type)
 		rwx = EPT_R;
 		type = MT_UC;
 	}
-	return base | rwx | ((u64)type << EPT_MT_SHIFT) | (level > 1 ? EPT_LARGE : 0);
+	return host | rwx | ((u64)type << EPT_MT_SHIFT) | (level > 1 ? EPT_LARGE : 0);
 }
 
 static bool map_region(const struct pt_alloc *a, u32 cpu, u64 base, unsigned level, unsigned merge_level)
@@ -340,12 +344,13 @@ static bool table_has_override(const struct ept01 *e, u64 page)
 	return false;
 }
 
-/* The page's rights in the live EPT01, split down to 4 KiB from the pool
- * if needed (the new table is complete before it is linked, and the leaf
- * is one store: a CPU that runs on this EPT01 sees the old or the new
- * rights). The APIC page keeps its trap (leaf()). */
-static bool set_leaf(u32 cpu, u64 page, u64 rwx)
+/* The page's rights and host page in the live EPT01, split down to 4 KiB
+ * from the pool if needed (the new table is complete before it is linked,
+ * and the leaf is one store: a CPU that runs on this EPT01 sees the old or
+ * the new leaf). The APIC page keeps its trap (leaf()). */
+static bool set_leaf(u32 cpu, const struct override *o)
 {
+	u64 page = o->page.v;
 	struct pt_alloc a = page_pool_allocator(&ept01[cpu].pool);
 
 	if (page == percpu[cpu].ept_apic_page.v)
@@ -353,37 +358,41 @@ static bool set_leaf(u32 cpu, u64 page, u64 rwx)
 	u64 *e = ept_entry(&a, root_of(cpu), l1_gpa(page), 1);
 	if (!e)
 		return false;
-	__atomic_store_n(e, (*e & ~EPT_RWX) | rwx, __ATOMIC_RELEASE);
+	__atomic_store_n(e, (*e & ~(EPT_RWX | PT_ADDR_MASK)) | o->host | o->rwx, __ATOMIC_RELEASE);
 	return true;
 }
 
-/* The override store: one entry per page not EPT_RWX, and at most
- * EPT_OVERRIDE_TABLES 2 MiB regions holding them (what a rebuild needs). */
-static bool set_override(u32 cpu, u64 page, u64 rwx)
+static bool is_identity(const struct override *v) { return v->rwx == EPT_RWX && v->host == v->page.v; }
+
+/* The override store: one entry per page not identity mapped with
+ * EPT_RWX, and at most EPT_OVERRIDE_TABLES 2 MiB regions holding them
+ * (what a rebuild needs). */
+static bool set_override(u32 cpu, const struct override *v)
 {
 	struct ept01 *e = &ept01[cpu];
+	u64 page = v->page.v;
 	struct override *o = override_of(cpu, page);
 
-	if (o && rwx == EPT_RWX) {
+	if (o && is_identity(v)) {
 		*o = e->overrides[--e->n_overrides];
 		if (!table_has_override(e, page))
 			e->n_tables--;
 	} else if (o) {
-		o->rwx = rwx;
-	} else if (rwx != EPT_RWX) {
+		*o = *v;
+	} else if (!is_identity(v)) {
 		bool new_table = !table_has_override(e, page);
 		if (e->n_overrides == EPT_OVERRIDES_MAX || (new_table && e->n_tables == EPT_OVERRIDE_TABLES))
 			return false;
-		e->overrides[e->n_overrides++] = (struct override){ l1_gpa(page), rwx };
+		e->overrides[e->n_overrides++] = *v;
 		e->n_tables += new_table;
 	}
 	return true;
 }
 
-static u64 override_rwx(u32 cpu, u64 page)
+static struct override override_value(u32 cpu, u64 page)
 {
 	const struct override *o = override_of(cpu, page);
-	return o ? o->rwx : EPT_RWX;
+	return o ? *o : (struct override){ l1_gpa(page), EPT_RWX, page };
 }
 
 /* 29.3.3.1: write without read, or execute-only without the capability,
@@ -396,21 +405,28 @@ bool ept01_prot_valid(u32 cpu, l1_gpa_t gpa, u64 rwx)
 	       page_is_plain(page);
 }
 
-/* Under the EPT lock. A refused split leaves the old rights (and at most
- * a split that maps the same). */
-static bool set_prot_locked(u32 cpu, u64 page, u64 rwx)
+/* Under the EPT lock. A refused split leaves the old leaf (and at most a
+ * split that maps the same). */
+static bool set_locked(u32 cpu, const struct override *v)
 {
-	u64 old = override_rwx(cpu, page);
+	struct override old = override_value(cpu, v->page.v);
 
-	if (!ept01_prot_valid(cpu, l1_gpa(page), rwx) || !set_override(cpu, page, rwx))
+	if (!set_override(cpu, v))
 		return false;
-	if (set_leaf(cpu, page, rwx)) {
-		if (rwx != old)
-			record_change(cpu, page);
+	if (set_leaf(cpu, v)) {
+		if (v->rwx != old.rwx || v->host != old.host)
+			record_change(cpu, v->page.v);
 		return true;
 	}
-	set_override(cpu, page, old);
+	set_override(cpu, &old);
 	return false;
+}
+
+static bool set_prot_locked(u32 cpu, u64 page, u64 rwx)
+{
+	struct override v = override_value(cpu, page);
+	v.rwx = rwx;
+	return ept01_prot_valid(cpu, l1_gpa(page), rwx) && set_locked(cpu, &v);
 }
 
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
@@ -421,26 +437,53 @@ bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx)
 	return ok;
 }
 
-/* Every CPU or none: a refusal on one CPU puts back the old rights on those
- * already changed (their leaves exist then, so that cannot fail). */
-bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx)
+#define KEEP (~0ull) /* set_all_locked: the old rights or host page */
+
+/* Every CPU or none, under the EPT lock: each CPU's page gets rwx and
+ * host (or keeps them: KEEP); a refusal on one CPU puts back the old leaf
+ * on those already changed (their leaves exist then, so that cannot
+ * fail); then the shootdown. */
+static bool set_all_locked(u64 page, u64 rwx, u64 host)
 {
-	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE), old[MAX_CPUS];
+	struct override old[MAX_CPUS];
 	u32 n = cpu_count(), done;
 
-	xcall_lock(&ept_lock);
 	for (done = 0; done < n; done++) {
-		old[done] = override_rwx(done, page);
-		if (!set_prot_locked(done, page, rwx))
+		old[done] = override_value(done, page);
+		struct override v = { l1_gpa(page), rwx == KEEP ? old[done].rwx : rwx, host == KEEP ? old[done].host : host };
+		if (!ept01_prot_valid(done, l1_gpa(page), v.rwx) || !set_locked(done, &v))
 			break;
 	}
 	if (done < n)
 		while (done--)
-			CHECK(set_prot_locked(done, page, old[done]));
+			CHECK(set_locked(done, &old[done]));
 	else
 		xcall_invept_wait(BIT(n) - 1);
-	spin_unlock(&ept_lock);
 	return done == n;
+}
+
+bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx)
+{
+	xcall_lock(&ept_lock);
+	bool ok = set_all_locked(ALIGN_DOWN(gpa.v, PAGE_SIZE), rwx, KEEP);
+	spin_unlock(&ept_lock);
+	return ok;
+}
+
+/* CPU 0's host page is every CPU's (only this function moves pages). */
+bool ept01_relocate_all(l1_gpa_t gpa, hpa_t host)
+{
+	u64 page = ALIGN_DOWN(gpa.v, PAGE_SIZE);
+	bool ok = false;
+
+	xcall_lock(&ept_lock);
+	u64 from = override_value(0, page).host;
+	if (IS_ALIGNED(host.v, PAGE_SIZE) && page_is_plain(page) && from != host.v) {
+		memcpy(l1_gpa_to_ptr(l1_gpa(host.v)), l1_gpa_to_ptr(l1_gpa(from)), PAGE_SIZE);
+		ok = set_all_locked(page, KEEP, host.v);
+	}
+	spin_unlock(&ept_lock);
+	return ok;
 }
 
 /* The leaf that maps gpa in cpu's EPT01 (0: none), read under the lock. */

@@ -1,9 +1,12 @@
 /* The core's services for nested VMX (xmhf/nested.h). */
+#include <runtime/ept01.h>
 #include <runtime/guest_ram.h>
 #include <runtime/guest_regs.h>
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
+#include <xmhf/memprot.h>
 #include <xmhf/nested.h>
+#include <xmhf/paging.h>
 #include <xmhf/string.h>
 
 u64 vmcs01_read(enum vmcs_field f) { return vmread(f); }
@@ -30,21 +33,47 @@ bool l0_msr_passed_through(u32 msr, bool write)
 
 void vmcs_launch(const struct guest_regs *regs) { vmx_launch(regs); }
 
-bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len)
+/* The hypervisor's pointer to [gpa, gpa + len) inside one page of L1's
+ * guest RAM (guest_ram_ptr's rules), where this CPU's EPT01 maps it with
+ * the rights 'need' (memprot_page: its host page, e.g. a relocated page);
+ * NULL if not. */
+static void *ept01_ptr(l1_gpa_t gpa, u64 len, u64 need)
 {
-	const void *p = guest_ram_ptr(gpa, len);
-	if (p)
-		memcpy(buf, p, len);
-	return p != NULL;
+	if (!guest_ram_ptr(gpa, len))
+		return NULL;
+	u64 leaf = memprot_page(this_cpu_index(), gpa);
+	if ((leaf & need) != need)
+		return NULL;
+	return l1_gpa_to_ptr(l1_gpa((leaf & PT_ADDR_MASK) | (gpa.v & (PAGE_SIZE - 1))));
 }
 
-bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len)
+static u64 chunk(l1_gpa_t gpa, u64 left)
 {
-	void *p = guest_ram_ptr(gpa, len);
-	if (p)
-		memcpy(p, buf, len);
-	return p != NULL;
+	u64 in_page = PAGE_SIZE - (gpa.v & (PAGE_SIZE - 1));
+	return left < in_page ? left : in_page;
 }
+
+/* Page by page through EPT01, as L1's own accesses go; every page checked
+ * before anything is copied. */
+static bool guest_phys_copy(l1_gpa_t gpa, u8 *buf, u64 len, bool write)
+{
+	u64 need = write ? EPT_W : EPT_R, n;
+	for (u64 done = 0; done < len; done += n)
+		if (!ept01_ptr(l1_gpa(gpa.v + done), n = chunk(l1_gpa(gpa.v + done), len - done), need))
+			return false;
+	for (u64 done = 0; done < len; done += n) {
+		u8 *p = ept01_ptr(l1_gpa(gpa.v + done), n = chunk(l1_gpa(gpa.v + done), len - done), need);
+		if (!p)
+			return false; /* a shootdown while copying took the page away */
+		memcpy(write ? p : buf + done, write ? buf + done : p, n);
+	}
+	return len != 0;
+}
+
+bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len) { return guest_phys_copy(gpa, buf, len, false); }
+bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len) { return guest_phys_copy(gpa, (u8 *)buf, len, true); }
+
+void nested_request_before_entry(void) { __atomic_fetch_or(&this_cpu()->requests, REQUEST_NESTED, __ATOMIC_SEQ_CST); }
 
 void nested_invept(u64 eptp) { invept(INVEPT_SINGLE_CONTEXT, eptp); }
 void nested_invvpid(u64 type, u16 vpid, u64 linear) { invvpid(type, vpid, linear); }

@@ -242,8 +242,11 @@ NOINLINE bool vmentry_requests(struct guest_regs *regs)
 	/* cleared before nmi_pending is read: a later NMI sets it again */
 	if (requests & REQUEST_NMI)
 		__atomic_fetch_and(&p->requests, ~(u32)REQUEST_NMI, __ATOMIC_SEQ_CST);
-	if (requests & ~(u32)REQUEST_NMI)
+	if (requests & ~(u32)(REQUEST_NMI | REQUEST_NESTED))
 		apic_requests(regs);
+	/* last: the requests above may change EPT01 and post it again */
+	if (__atomic_fetch_and(&p->requests, ~(u32)REQUEST_NESTED, __ATOMIC_SEQ_CST) & REQUEST_NESTED)
+		nested_requests();
 	if (__atomic_load_n(&p->nmi_pending, __ATOMIC_SEQ_CST) && !p->nmi_held) /* held: guest_isolate_begin */
 		deliver_pending_nmi();
 	return vmcs02_was_current && !p->vmcs02_current;

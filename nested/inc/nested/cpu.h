@@ -25,7 +25,13 @@ struct nested_cpu {
 	struct shadow_state shadow; /* VMCS shadowing of the current VMCS12 (shadow.h) */
 	bool vmcs02_launched;  /* this CPU's VMCS02 had a VM entry (VMRESUME, not VMLAUNCH) */
 	u64 vmcs02_of;         /* the VMCS12 whose COPY fields VMCS02 holds (VMCS12_NONE: none) */
-	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0 and XLATE fields) by table index */
+	u64 vmcs02[VMCS12_N_FIELDS]; /* computed values (L0, XLATE, GPADDR fields) by table index */
+	struct {                     /* what VMCS02 takes from VMCS01, read at each VM entry of L1 */
+		bool io_bitmaps;     /* L0 watches I/O ports: every L2 I/O exits */
+		u64 eptp;            /* EPT01's EPTP */
+	} l0;
+	bool io_bitmaps_denied;      /* an I/O bitmap of L1's in use is on a page EPT01 denies L1 */
+	bool rewalk_pending;         /* EPT01 changed since the GPADDR fields were translated */
 	struct vmcs02_fields {       /* the fields L1 has, by handling (derived once from caps) */
 		u16 n_copy, n_gpaddr, n_l0, n_xlate, n_saved;
 		u16 copy[VMCS12_N_FIELDS], gpaddr[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];

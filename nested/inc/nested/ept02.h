@@ -7,6 +7,7 @@
 #ifndef NESTED_EPT02_H
 #define NESTED_EPT02_H
 
+#include <xmhf/nested.h>
 #include <xmhf/types.h>
 
 enum ept02_result {
@@ -30,5 +31,9 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 /* L1's INVEPT (32.3 INVEPT): one EPTP12's translations, or all of cpu's. */
 void ept02_invalidate(u32 cpu, u64 eptp12);
 void ept02_invalidate_all(u32 cpu);
+/* EPT01 changed (nested_ept01_changed): the EPT02 leaves built from the
+ * changed pages are dropped, every EPT02 if changes->all (or always with
+ * --ept02-full-drop); INVEPT of the roots that had one. */
+void ept02_invalidate_changed(u32 cpu, const struct ept01_changes *changes);
 
 #endif

@@ -23,6 +23,11 @@ u64 vmcs12_proc2(const struct vmcs12 *v);
 enum vm_insn_error vmcs02_prepare(struct nested_cpu *n);
 /* Make VMCS02 current and write the prepared values. */
 void vmcs02_load(struct nested_cpu *n);
+/* With VMCS02 current, after an EPT01 change: re-translate the GPADDR
+ * fields and the EPTP through the current EPT01 and write them (and the
+ * primary controls if an I/O bitmap became denied or usable); false, with
+ * nothing written, if the virtual-APIC page is one EPT01 now denies L1. */
+bool vmcs02_rewalk(struct nested_cpu *n);
 
 /* L1's VMLAUNCH/VMRESUME after the checks of 32.3 (launch state, MOV-SS
  * blocking): the checks of 27.2 (VMfailValid 7, 8) and 27.3 (a VM-entry
@@ -32,5 +37,8 @@ void l2_vm_entry(struct nested_cpu *n, const struct guest_regs *regs);
 /* A VM-entry failure of VMCS12 (27.8): L1 gets the exit reason with bit
  * 31 and qualification, its host state from VMCS12; VMCS01 current. */
 void l2_entry_failure(struct nested_cpu *n, u32 reason, u64 qualification);
+/* The same with VMCS02 current (its values are written again at the next
+ * entry): VMCS01 made current, L1 in VMX root. */
+void l2_entry_failure_on_vmcs02(struct nested_cpu *n, u32 reason, u64 qualification);
 
 #endif

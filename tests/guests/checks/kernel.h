@@ -84,6 +84,7 @@ static inline void do_wrmsr(void *a) { struct msr_op *o = a; wrmsr(o->msr, o->va
 #define XCALL_TEST_QUIESCE 1
 #define XCALL_TEST_SET_PROT_ALL 2
 #define XCALL_TEST_GET_PROT 3
+#define XCALL_TEST_RELOCATE 4                 /* the guest page at arg1 to another host page, or back */
 #define EPT_R 1u
 #define EPT_W 2u
 #define EPT_RWX 7u

@@ -77,10 +77,13 @@ bool expect_exit(const char *what, const struct l2_exit *e, uint32_t reason);
 extern uint64_t g_ept_pml4[512], g_ept_pdpt[512], g_ept_pd[4][512], g_ept_pt[512];
 uint64_t ept_identity(void);                 /* (re)builds it; returns the EPTP */
 void ept_split_4k(uint32_t gpa);             /* the 2 MiB page holding gpa -> g_ept_pt */
-/* bench.c */
+/* l2tests.c: bench=N */
 void l2_cpuid_bench(uint32_t n);
 /* interleave.c: CPU 0 (the caller) in VMX while CPU 1 changes EPT01 (test hypercalls) */
 bool interleave_run(uint32_t cycles, uint32_t cpu1_apic_id);
 void shootdown_bench(uint32_t n, bool l2_page, uint32_t cpu1_apic_id);
+/* stale.c: stale=N, the stale-field test (the hypervisor's test hypercalls, 2 CPUs); true if
+ * every round passed */
+bool stale_fields_test(uint32_t n, uint32_t cpu1_apic_id);
 
 #endif

@@ -82,7 +82,8 @@ static const char *cmdline_value(const char *key)
 }
 
 /* key=N (0 if absent): bench=N CPUIDs in L2 after the matrix; instead of the matrix,
- * interleave=N cycles or shootdown=N [shootdown_page=l2] (interleave.c) */
+ * interleave=N cycles or shootdown=N [shootdown_page=l2] (interleave.c), stale=N rounds of
+ * the stale-field test (stale.c) */
 static uint32_t cmdline_number(const char *key)
 {
     uint32_t n = 0;
@@ -95,7 +96,8 @@ static uint32_t cmdline_number(const char *key)
 static bool two_cpu_run(const uint32_t *ids, uint32_t bsp)
 {
     uint32_t cycles = cmdline_number("interleave"), shootdowns = cmdline_number("shootdown");
-    if (!cycles && !shootdowns)
+    uint32_t stale = cmdline_number("stale");
+    if (!cycles && !shootdowns && !stale)
         return false;
     cpu_setup(0);
     int ap = ids[0] == bsp ? 1 : 0;
@@ -107,6 +109,8 @@ static bool two_cpu_run(const uint32_t *ids, uint32_t bsp)
     vmx_read_caps();
     if (cycles) {
         interleave_run(cycles, ids[ap]) ? n_pass++ : n_fail++;
+    } else if (stale) {
+        stale_fields_test(stale, ids[ap]) ? n_pass++ : n_fail++;
     } else {
         const char *page = cmdline_value("shootdown_page");
         shootdown_bench(shootdowns, page && !memcmp(page, "l2", 2), ids[ap]);

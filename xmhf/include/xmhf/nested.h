@@ -53,11 +53,17 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
 /* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
  * operation) (32.3 VMCALL), not a hypercall: true then (done). */
 bool nested_vmcall(void);
-/* This CPU's EPT01 changed (rights of some pages, or an MTRR or APIC
- * rebuild) and the core flushes it: the EPT02 entries built from the
- * changed pages' old EPT01 leaves are dropped, every EPT02 if 'all'
- * (nested/ept02.c). Called on cpu itself, at no NMI. */
+/* This CPU's EPT01 changed (rights of some pages, a page relocated, an
+ * MTRR or APIC rebuild) and the core flushes it: the EPT02 entries built
+ * from the changed pages' old EPT01 leaves are dropped, every EPT02 if
+ * 'all' (nested/ept02.c), and, in VMX operation, VMCS02's GPADDR fields are
+ * re-translated before the next VM entry into L2 (nested_request_before_entry;
+ * nested/rewalk.c). Called on cpu itself, at no NMI. */
 void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes);
+/* The core's REQUEST_NESTED, at its last stop before a VM entry: with
+ * VMCS02 current, the rewalk asked for (L1 may get a VM-entry failure
+ * instead, VMCS01 current then). */
+void nested_requests(void);
 /* Every VM exit while a VMCS02 is current, first (reason: the full
  * exit-reason field). While L2 runs: true if nested VMX took the exit (reflected it to L1,
  * VMCS01 current again, or handled it and L2 resumes); false: the core
@@ -81,6 +87,7 @@ static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reas
 }
 static inline bool nested_vmcall(void) { return false; }
 static inline void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) {}
+static inline void nested_requests(void) {}
 static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
 static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
@@ -113,10 +120,15 @@ NORETURN void vmcs_launch(const struct guest_regs *regs);
  * blocked (nested_init_signal) is taken before this CPU's next VM entry, as
  * the core's reset or as L2's INIT exit (SDM Vol. 3 24.8, 26.2). */
 void apic_init_unblock(void);
-/* Guest-physical memory of L1: only guest RAM (guest_ram_ptr's rules);
- * false, and nothing copied, if any byte is not. */
+/* Guest-physical memory of L1 as this CPU's EPT01 maps it (its host pages,
+ * e.g. a relocated page, and its rights: R to read, W to write), only guest
+ * RAM (guest_ram_ptr's rules); false, and nothing copied, if any byte is
+ * not (a shootdown between the check and the copy may cut a copy short). */
 bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);
 bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
+/* Post REQUEST_NESTED to this CPU: nested_requests runs before its next
+ * VM entry (also when the request comes after the entry path looked). */
+void nested_request_before_entry(void);
 /* INVEPT single-context (SDM Vol. 3 32.3 INVEPT) of an EPTP of nested/'s
  * own tables (EPT02) on this CPU: its cached mappings are gone. */
 void nested_invept(u64 eptp);

@@ -13,6 +13,6 @@
 
 /* offsetof(struct percpu, requests) and REQUESTS_BEFORE_ENTRY */
 #define PERCPU_REQUESTS 20
-#define PERCPU_REQUESTS_BEFORE_ENTRY 29
+#define PERCPU_REQUESTS_BEFORE_ENTRY 61
 
 #endif

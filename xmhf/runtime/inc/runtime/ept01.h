@@ -30,7 +30,7 @@ u64 ept01_eptp(u32 cpu);
 /* The EPT lock (xcall.h takes it; lock order in docs/architecture.md). */
 struct spinlock *ept01_lock(void);
 
-/* 4 KiB pages with rights other than EPT_RWX, per CPU, and the 2 MiB
+/* 4 KiB pages with rights other than EPT_RWX or relocated, per CPU, and the 2 MiB
  * regions that may hold them (each costs a page table). */
 #define EPT_OVERRIDES_MAX 256
 #define EPT_OVERRIDE_TABLES 32
@@ -43,6 +43,12 @@ struct spinlock *ept01_lock(void);
 bool ept01_set_prot(u32 cpu, l1_gpa_t gpa, u64 rwx);
 bool ept01_set_prot_all(l1_gpa_t gpa, u64 rwx);
 u64 ept01_get_prot(u32 cpu, l1_gpa_t gpa);
+/* Test builds (xcall_test.c): map gpa's page to the host page 'host' on
+ * every CPU (the page itself: back home), its contents copied there first,
+ * rights kept, with the shootdown of ept01_set_prot_all. False (nothing
+ * changed) for what ept01_set_prot refuses, an unaligned host page, or the
+ * page already there. Nothing may write the page during the move. */
+bool ept01_relocate_all(l1_gpa_t gpa, hpa_t host);
 /* memprot_page (xmhf/memprot.h). */
 u64 ept01_page_leaf(u32 cpu, l1_gpa_t gpa);
 /* Whether rwx can be set for gpa's page (the first of ept01_set_prot's

@@ -49,9 +49,10 @@ enum cpu_state { CPU_ABSENT, CPU_STARTED, CPU_VMX_ROOT, CPU_FAILED };
 #define REQUEST_STOP BIT(2)   /* quiesce: stop until the quiescer resumes */
 #define REQUEST_INVEPT BIT(3) /* INVEPT this CPU's EPT01 (a shootdown) */
 #define REQUEST_NMI BIT(4)    /* this CPU's NMI handler took a guest NMI in VMX root */
+#define REQUEST_NESTED BIT(5) /* nested VMX's work before the next entry (this CPU posts it) */
 /* What vmentry.S must apply before entering the guest (a SIPI only
  * matters while waiting for one). */
-#define REQUESTS_BEFORE_ENTRY (REQUEST_INIT | REQUEST_STOP | REQUEST_INVEPT | REQUEST_NMI)
+#define REQUESTS_BEFORE_ENTRY (REQUEST_INIT | REQUEST_STOP | REQUEST_INVEPT | REQUEST_NMI | REQUEST_NESTED)
 
 struct percpu {
 	struct percpu *self; /* GS:0 */
