@@ -6,6 +6,7 @@
 #include <nested/l2_msr.h>
 #include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
@@ -60,7 +61,8 @@ static bool l1_wants_msr(const struct vmcs12 *v, u32 msr, bool write)
 /* The exits L0 takes: its NMIs and signals, the #DB ending a step of the
  * core (guest_step.h: an xAPIC write of L2), NMI windows it opened, I/O and
  * MSR accesses and exceptions that exit for L0's reasons only, EPT01
- * violations (L2 on EPT01), a preemption timer L1 did not start. The
+ * violations (L2 on EPT01), a preemption timer L1 did not start, the
+ * hypapp's VMCALLs and CPUID leaf for L2 callers (xmhf/hypapp.h). The
  * others all exit because L1's controls say so, or always do. *done: an
  * MSR access done by l2_msr.c (L2 resumes) rather than by the core. */
 static bool l0_handles(const struct vmcs12 *v, u32 reason, struct guest_regs *regs, bool *done)
@@ -89,6 +91,9 @@ static bool l0_handles(const struct vmcs12 *v, u32 reason, struct guest_regs *re
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG: return true;
 	case EXIT_REASON_PREEMPTION_TIMER: return !(GET(v, PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER);
+	/* both exit unconditionally (26.1.2): L1 sees none of these */
+	case EXIT_REASON_VMCALL: return hypapp_l2_vmcall_is_mine(regs);
+	case EXIT_REASON_CPUID: return hypapp_l2_cpuid_is_mine((u32)regs->rax, (u32)regs->rcx);
 	default: return false;
 	}
 }
@@ -257,7 +262,8 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 {
 	struct nested_cpu *n;
 	static u32 warnings;
-	if (nested_mode(n = nested_cpu()) != VMX_MODE_L2)
+	/* isolated code (a PAL) in L2: none of its exits is L1's */
+	if (nested_mode(n = nested_cpu()) != VMX_MODE_L2 || guest_isolated())
 		return false;
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
 		if (guest_warning_due(&warnings))

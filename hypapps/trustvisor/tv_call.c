@@ -5,6 +5,7 @@
 #include "tv_world.h"
 #include <xmhf/cpu.h>
 #include <xmhf/guest.h>
+#include <xmhf/nested.h>
 #include <xmhf/string.h>
 #include <xmhf/x86/regs.h>
 
@@ -25,6 +26,8 @@ enum tv_paging tv_caller_paging(void)
 		return TV_PAGING_4LEVEL;
 	return (guest_cr4() & CR4_PAE) ? TV_PAGING_PAE : TV_PAGING_32;
 }
+
+u64 tv_caller_key(void) { return tv_cr3_key(guest_cr3(), tv_caller_paging(), nested_caller_is_l2()); }
 
 const struct tv_pal *tv_call_running(void) { return mine()->pal; }
 
@@ -86,7 +89,7 @@ enum hypapp_result tv_call_enter(struct tv_registry *r, struct spinlock *lock,
 	bool c64 = guest_mode() == GUEST_64BIT;
 	struct tv_gprs caller, pal_regs;
 	memprot_lock(lock);
-	struct tv_pal *pal = tv_registry_find(r, entry, tv_cr3_key(guest_cr3(), tv_caller_paging()), c64);
+	struct tv_pal *pal = tv_registry_find(r, entry, tv_caller_key(), c64);
 	if (!pal || pal->running) {
 		spin_unlock(lock);
 		return pal ? HYPAPP_DONE : HYPAPP_PASS;

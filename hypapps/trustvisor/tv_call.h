@@ -21,6 +21,8 @@
 
 /* The caller's paging mode (CR4.PAE, EFER.LMA; SDM Vol. 3 4.1.1). */
 enum tv_paging tv_caller_paging(void);
+/* The caller's registry key: tv_cr3_key of its CR3 in that mode, as L1 or L2 caller. */
+u64 tv_caller_key(void);
 
 /* The PAL this CPU runs, or NULL. */
 const struct tv_pal *tv_call_running(void);

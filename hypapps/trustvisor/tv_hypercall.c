@@ -19,6 +19,10 @@ void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out)
 			return;
 		nr -= TV_HC_L2_OFFSET;
 	}
+	if (in->ept12 && (nr == TV_HC_REG || nr == TV_HC_UNREG)) {
+		out->error = TV_ERR_UNSUPPORTED;
+		return;
+	}
 	switch (nr) {
 	case TV_HC_REG:
 		*out = (struct tv_hypercall){ .kind = TV_HC_KIND_REG, .sections = gva(rcx),
@@ -34,6 +38,14 @@ void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out)
 	if ((nr >= TV_HC_UTPM_FIRST && nr <= TV_HC_UTPM_LAST) || (nr >= TV_HC_NVRAM_FIRST && nr <= TV_HC_NVRAM_LAST))
 		out->error = TV_ERR_UNSUPPORTED;
 }
+
+bool tv_hc_is_l2_call(u64 rax, bool caller64)
+{
+	u64 nr = caller64 ? rax : (u32)rax;
+	return nr >= TV_HC_L2_OFFSET && nr - TV_HC_L2_OFFSET <= TV_HC_L2_LAST;
+}
+
+bool tv_cpuid_is_l2_leaf(u32 eax, u32 ecx) { return eax == TV_CPUID_LEAF && ecx == TV_HC_L2_OFFSET; }
 
 int tv_hc_test_line(char *buf, size_t size, u64 value)
 {

@@ -6,7 +6,7 @@
  * (L2's state and the exit information into VMCS12, L1's host state into
  * VMCS01) or L0's (L2 stays); with L1's EPT, EPT02's violations (mapped,
  * reflected with L1's qualification or as a misconfiguration, or #GP(0)
- * for what EPT01 denies). */
+ * for what EPT01 denies); the hypapp's VMCALL/CPUID of L2 and isolated code in L2 (L0's). */
 #include "nested_l1.h"
 #include <nested/ept02.h>
 #include <nested/l2_msr.h>
@@ -411,6 +411,64 @@ static void test_exits_for_l0(void **state)
 	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
 }
 
+/* The hypapp's L2 hooks (xmhf/hypapp.h), replacing the core's defaults: what they were asked
+ * and whether they claim it. */
+static bool hypapp_claims;
+static u64 asked_rax, asked_rcx;
+bool hypapp_l2_vmcall_is_mine(const struct guest_regs *r)
+{
+	asked_rax = r->rax;
+	return hypapp_claims;
+}
+bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf)
+{
+	asked_rax = leaf;
+	asked_rcx = subleaf;
+	return hypapp_claims;
+}
+
+/* VMCALL and CPUID of L2: L0's (the core's handler on VMCS02, the hypapp sees an L2 caller)
+ * when the hypapp claims them, else L1's; while isolated code (a PAL) runs in L2, every exit
+ * is L0's, even one in L1's exception bitmap. */
+static void test_hypapp_calls_of_l2(void **state)
+{
+	(void)state;
+	assert_false(nested_caller_is_l2());
+	enter_l2();
+	hypapp_claims = true;
+	regs.rax = 0x4c415002;
+	l2_exits(EXIT_REASON_VMCALL, 0);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_VMCALL));
+	assert_int_equal(asked_rax, 0x4c415002);
+	assert_true(nested_caller_is_l2());
+	assert_false(nested_caller_ept12());
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_EPT); /* what nested_caller_ept12 reads */
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_ACTIVATE_SECONDARY);
+	assert_true(nested_caller_ept12());
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, 0);
+	regs.rax = 0x7a567254;
+	regs.rcx = 0x4c415000;
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	assert_int_equal(asked_rax, 0x7a567254);
+	assert_int_equal(asked_rcx, 0x4c415000);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	/* isolated: L0's whatever the hypapp and L1's controls say */
+	struct guest_isolation save;
+	hypapp_claims = false;
+	guest_isolate_begin(&save, 0x1000, 0x2000, 0x3000, 1000);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	guest_isolate_end(&save);
+	/* not claimed: L1's, and the hypapp's caller is L1 again */
+	l2_exits(EXIT_REASON_VMCALL, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_VMCALL));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_VMCALL);
+	assert_false(nested_caller_is_l2());
+}
+
 /* RDMSR of L2 that L1's bitmap lets through: done by L0 on VMCS02's guest
  * state (SYSENTER_ESP is switched by VM entries), L2 resumes past it. */
 static void test_msr_l1_does_not_intercept(void **state)
@@ -548,6 +606,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cpu_refusal_of_vmcs02, setup_l2),
 		cmocka_unit_test_setup(test_exit_reflected, setup_l2),
 		cmocka_unit_test_setup(test_exits_for_l0, setup_l2),
+		cmocka_unit_test_setup(test_hypapp_calls_of_l2, setup_l2),
 		cmocka_unit_test_setup(test_msr_l1_does_not_intercept, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),

@@ -106,6 +106,8 @@ void guest_isolate_end(const struct guest_isolation *save)
 	this_cpu()->nmi_held = false; /* the exit's tail delivers the pending ones (vmexit.c) */
 }
 
+bool guest_isolated(void) { return this_cpu()->nmi_held; } /* held exactly while isolated */
+
 void guest_drop_vectored_event(void)
 {
 	struct percpu *p = this_cpu();

@@ -46,6 +46,40 @@ static void test_l2_offset(void **state)
 	assert_int_equal(hc.error, TV_ERR_UNKNOWN_HYPERCALL);
 }
 
+/* An L2 caller whose L1 uses EPT: its addresses are L2 GPAs, registration is refused. */
+static void test_l2_with_ept12(void **state)
+{
+	(void)state;
+	struct tv_hc_regs r = { .rax = TV_HC_L2_OFFSET + TV_HC_REG, .rcx = 0x7000, .caller64 = true, .l2 = true,
+				.ept12 = true };
+	tv_hc_decode(&r, &hc);
+	assert_int_equal(hc.kind, TV_HC_KIND_ERROR);
+	assert_int_equal(hc.error, TV_ERR_UNSUPPORTED);
+	r.rax = TV_HC_L2_OFFSET + TV_HC_UNREG;
+	tv_hc_decode(&r, &hc);
+	assert_int_equal(hc.error, TV_ERR_UNSUPPORTED);
+	r.rax = TV_HC_L2_OFFSET + TV_HC_TEST; /* no address in it */
+	tv_hc_decode(&r, &hc);
+	assert_int_equal(hc.kind, TV_HC_KIND_TEST);
+	assert_int_equal(hc.value, 0x7000);
+}
+
+/* Which L2 exits the hypapp takes from L1: its numbers and its leaf only. */
+static void test_l2_exits_claimed(void **state)
+{
+	(void)state;
+	assert_true(tv_hc_is_l2_call(TV_HC_L2_OFFSET, true));
+	assert_true(tv_hc_is_l2_call(TV_HC_L2_OFFSET + 0xff, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_L2_OFFSET + 0x100, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_L2_OFFSET - 1, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_TEST, true)); /* e.g. KVM's own hypercalls: L1's */
+	assert_false(tv_hc_is_l2_call(0x100000000ull | TV_HC_L2_OFFSET, true));
+	assert_true(tv_hc_is_l2_call(0x100000000ull | TV_HC_L2_OFFSET, false)); /* low half only */
+	assert_true(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF, TV_HC_L2_OFFSET));
+	assert_false(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF, 0));
+	assert_false(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF + 1, TV_HC_L2_OFFSET));
+}
+
 /* A 32-bit caller's registers count with their low halves (undefined upper halves). */
 static void test_32bit_caller(void **state)
 {
@@ -126,6 +160,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_l2_offset),
+		cmocka_unit_test(test_l2_with_ept12),
+		cmocka_unit_test(test_l2_exits_claimed),
 		cmocka_unit_test(test_32bit_caller),
 		cmocka_unit_test(test_unsupported_and_unknown),
 		cmocka_unit_test(test_test_line),

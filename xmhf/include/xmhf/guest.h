@@ -102,6 +102,9 @@ struct guest_isolation {
 };
 bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3, u64 budget);
 void guest_isolate_end(const struct guest_isolation *save);
+/* Between guest_isolate_begin and guest_isolate_end on this CPU (nested VMX: every exit of
+ * isolated code in L2 is L0's, never L1's). */
+bool guest_isolated(void);
 /* The event whose delivery this exit interrupted (IDT-vectoring information, SDM Vol. 3
  * 28.2.4) is not delivered again: the hypapp replaced the context that raised it (it ended an
  * isolation). An NMI among them stays pending. */

@@ -95,6 +95,14 @@ enum hypapp_result hypapp_isolation_timeout(struct guest_regs *regs);
  * lets the reset through, on the CPU that saw it; scrub secrets here. */
 void hypapp_guest_shutdown(void);
 
+/* Nested VMX: an exit of L2 for VMCALL (regs: L2's) or CPUID (EAX/ECX: leaf, subleaf) that L0
+ * takes instead of reflecting it to L1 (docs/nested.md "Exits of L2"): true for the hypapp's
+ * calls for L2 callers. Then the core handles the exit on VMCS02 and the hypapp's
+ * hypapp_hypercall / hypapp_cpuid run with nested_caller_is_l2() (xmhf/nested.h). Asked with
+ * VMCS02 current (guest_mode() is L2's). Default: false, every such exit is L1's. */
+bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs);
+bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf);
+
 /* Nested VMX (declared for the nested-VMX issue; nothing calls them yet):
  * the guest enters its L2 guest (VMLAUNCH/VMRESUME), and an L2 exit that
  * is reflected to the guest. PASS: the core's nested handling. */

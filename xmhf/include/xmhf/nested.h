@@ -52,6 +52,11 @@ bool nested_entry_failed(struct guest_regs *regs);
  * VM exit (its pin-based "NMI exiting", SDM Vol. 3 26.2): then done, with
  * VMCS01 current; false: the core injects it into the current VMCS. */
 bool nested_nmi_exit_to_l1(void);
+/* For the hypapp's hooks: the exit being handled is one of L2's that L0 takes (VMCS02 current:
+ * the guest_* accessors of xmhf/guest.h see L2's state); with ept12, L1 runs L2 with EPT (its
+ * "enable EPT" in VMCS12), so L2's guest-physical addresses are not L1's. */
+bool nested_caller_is_l2(void);
+bool nested_caller_ept12(void);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -65,6 +70,8 @@ static inline void nested_ept01_changed(u32 cpu) {}
 static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
 static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
+static inline bool nested_caller_is_l2(void) { return false; }
+static inline bool nested_caller_ept12(void) { return false; }
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
