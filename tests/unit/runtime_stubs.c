@@ -119,5 +119,7 @@ WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 	fatal("nested_vmx_instruction");
 }
 WEAK bool nested_l2_exit(struct guest_regs *regs, u32 reason) { (void)regs, (void)reason; return false; }
+WEAK void nested_isolation_begin(void) {}
+WEAK void nested_isolation_end(void) {}
 WEAK bool nested_entry_failed(struct guest_regs *regs) { (void)regs; return false; }
 WEAK bool nested_nmi_exit_to_l1(void) { return false; }

@@ -434,7 +434,10 @@ static void test_hypapp_calls_of_l2(void **state)
 {
 	(void)state;
 	assert_false(nested_caller_is_l2());
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_EXTERNAL_INTERRUPT_EXITING);
 	enter_l2();
+	u64 pin02 = vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL), proc02 = vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	u64 proc2_02 = vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL);
 	hypapp_claims = true;
 	regs.rax = 0x4c415002;
 	l2_exits(EXIT_REASON_VMCALL, 0);
@@ -453,7 +456,8 @@ static void test_hypapp_calls_of_l2(void **state)
 	assert_int_equal(asked_rax, 0x7a567254);
 	assert_int_equal(asked_rcx, 0x4c415000);
 	assert_int_equal(nested_mode(n), VMX_MODE_L2);
-	/* isolated: L0's whatever the hypapp and L1's controls say */
+	/* isolated: L0's whatever the hypapp and L1's controls say; VMCS02 with L0's controls
+	 * only (no exit for L1's external interrupts), L1's back at the end */
 	struct guest_isolation save;
 	hypapp_claims = false;
 	guest_isolate_begin(&save, 0x1000, 0x2000, 0x3000, 1000);
@@ -461,7 +465,15 @@ static void test_hypapp_calls_of_l2(void **state)
 	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
 	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
 	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_false(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_EXTERNAL_INTERRUPT_EXITING);
+	assert_true(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING);
+	assert_true(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_UNCONDITIONAL_IO_EXITING);
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), proc2_02 & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID));
 	guest_isolate_end(&save);
+	assert_int_equal(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL), pin02);
+	assert_true(pin02 & PIN_EXTERNAL_INTERRUPT_EXITING);
+	assert_int_equal(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL), proc02);
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), proc2_02);
 	/* not claimed: L1's, and the hypapp's caller is L1 again */
 	l2_exits(EXIT_REASON_VMCALL, 0);
 	assert_true(nested_l2_exit(&regs, EXIT_REASON_VMCALL));

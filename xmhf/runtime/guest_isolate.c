@@ -5,6 +5,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/guest.h>
 #include <xmhf/hypapp.h>
+#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 
 #define SEGMENTS 6            /* ES, CS, SS, DS, FS, GS: the VMCS encodings step by 2 */
@@ -57,6 +58,7 @@ static void timer_stop(u32 pin, u32 exit_controls)
 bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3, u64 budget)
 {
 	struct percpu *p = this_cpu();
+	nested_isolation_begin(); /* an L2 caller: the controls saved below are L0's */
 	*save = (struct guest_isolation){
 		.rip = vmread(VMCS_GUEST_RIP), .rsp = vmread(VMCS_GUEST_RSP), .rflags = vmread(VMCS_GUEST_RFLAGS),
 		.cr0 = vmread(VMCS_GUEST_CR0), .cr3 = vmread(VMCS_GUEST_CR3), .efer = vmread(VMCS_GUEST_IA32_EFER),
@@ -104,6 +106,7 @@ void guest_isolate_end(const struct guest_isolation *save)
 	vmwrite(VMCS_EXCEPTION_BITMAP, save->exception_bitmap);
 	timer_stop(save->pin, save->exit_controls);
 	this_cpu()->nmi_held = false; /* the exit's tail delivers the pending ones (vmexit.c) */
+	nested_isolation_end();
 }
 
 bool guest_isolated(void) { return this_cpu()->nmi_held; } /* held exactly while isolated */

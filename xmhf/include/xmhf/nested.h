@@ -57,6 +57,11 @@ bool nested_nmi_exit_to_l1(void);
  * "enable EPT" in VMCS12), so L2's guest-physical addresses are not L1's. */
 bool nested_caller_is_l2(void);
 bool nested_caller_ept12(void);
+/* guest_isolate_begin (first) and guest_isolate_end (last) on this CPU: with an L2 caller,
+ * VMCS02 runs the isolated code with L0's controls only, and gets L1's back at the end
+ * (nested/isolation.c). Nothing for an L1 caller. */
+void nested_isolation_begin(void);
+void nested_isolation_end(void);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -72,6 +77,8 @@ static inline bool nested_entry_failed(struct guest_regs *regs) { return false; 
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
 static inline bool nested_caller_is_l2(void) { return false; }
 static inline bool nested_caller_ept12(void) { return false; }
+static inline void nested_isolation_begin(void) {}
+static inline void nested_isolation_end(void) {}
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
