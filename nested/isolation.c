@@ -3,7 +3,8 @@
  * ask for exits the core has no handler for (external interrupts, interrupt windows, HLT,
  * MONITOR trap flag, ...). While the code runs they give way to the controls L0 itself needs,
  * so that each of its exits is one the core handles as for an L1 caller; L1's come back at the
- * end, and with them what the code held off (a pending interrupt, L1's windows). */
+ * end, and with them what the code held off (a pending interrupt, L1's windows), and VMCS02's
+ * EPTP (EPT02 for an L1 with EPT: the hypapp's own EPT while the code ran). */
 #include <nested/cpu.h>
 #include <nested/vmcs02.h>
 #include <xmhf/msr.h>
@@ -30,6 +31,7 @@ void nested_isolation_begin(void)
 		.proc = vmcs02_read(VMCS_CPU_BASED_VM_EXEC_CONTROL),
 		.proc2 = vmcs02_read(VMCS_SECONDARY_VM_EXEC_CONTROL),
 		.exit_controls = vmcs02_read(VMCS_VM_EXIT_CONTROLS),
+		.eptp = vmcs02_read(VMCS_EPT_POINTER),
 	};
 	if (s->pin & PIN_PREEMPTION_TIMER) /* L1's timer: its value is kept for L2 */
 		s->timer = vmcs02_read(VMCS_VMX_PREEMPTION_TIMER_VALUE);
@@ -48,6 +50,7 @@ void nested_isolation_end(void)
 	vmcs02_write(VMCS_CPU_BASED_VM_EXEC_CONTROL, s->proc);
 	vmcs02_write(VMCS_SECONDARY_VM_EXEC_CONTROL, s->proc2);
 	vmcs02_write(VMCS_VM_EXIT_CONTROLS, s->exit_controls);
+	vmcs02_write(VMCS_EPT_POINTER, s->eptp); /* EPT02 for L1 with EPT (the hypapp put back EPT01's) */
 	if (s->pin & PIN_PREEMPTION_TIMER)
 		vmcs02_write(VMCS_VMX_PREEMPTION_TIMER_VALUE, s->timer);
 	s->saved = false;

@@ -228,9 +228,10 @@ static void reflect(struct nested_cpu *n, u32 reason)
 /* An EPT violation of L2 on EPT02 (L1 uses EPT, nested/ept02.h): a page
  * EPT02 lacks is mapped and L2 retries; what EPT12 denies or cannot map is
  * L1's EPT violation (its qualification) or EPT misconfiguration (29.3.3:
- * no qualification); what EPT01 denies L1 itself gets #GP(0) in L2, as L1's
- * own access would (docs/nested.md "EPT02"). */
-static void ept02_exit(struct nested_cpu *n)
+ * no qualification); what EPT01 denies L1 itself is the hypapp's as for L1
+ * (its page lent to a PAL: a PAL call), else #GP(0) in L2, as L1's own
+ * access would get (docs/nested.md "EPT02"). */
+static void ept02_exit(struct nested_cpu *n, struct guest_regs *regs)
 {
 	static u32 warnings;
 	struct ept02_fault_info info;
@@ -249,10 +250,12 @@ static void ept02_exit(struct nested_cpu *n)
 		vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, 0);
 		return;
 	case EPT02_L0_DENIED:
+		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
+		if (l0_offer_ept_violation(regs, info.l1_gpa, qualification))
+			return;
 		if (guest_warning_due(&warnings))
 			pr_warn("nested: cpu %u: L2 access to L2 GPA 0x%llx = L1 GPA 0x%llx blocked: #GP(0) (%u so far)",
 				this_cpu_index(), gpa.v, info.l1_gpa.v, warnings);
-		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		inject_gp0();
 		return;
 	}
@@ -275,7 +278,7 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 		n->current.launched = true;
 		bool done = false;
 		if ((u16)reason == EXIT_REASON_EPT_VIOLATION && (vmcs12_proc2(&n->current) & PROC2_ENABLE_EPT)) {
-			ept02_exit(n);
+			ept02_exit(n, regs);
 			return true;
 		}
 		if (l0_handles(&n->current, (u16)reason, regs, &done))

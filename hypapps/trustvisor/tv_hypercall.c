@@ -19,10 +19,6 @@ void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out)
 			return;
 		nr -= TV_HC_L2_OFFSET;
 	}
-	if (in->ept12 && (nr == TV_HC_REG || nr == TV_HC_UNREG)) {
-		out->error = TV_ERR_UNSUPPORTED;
-		return;
-	}
 	switch (nr) {
 	case TV_HC_REG:
 		*out = (struct tv_hypercall){ .kind = TV_HC_KIND_REG, .sections = gva(rcx),

@@ -20,12 +20,10 @@ struct tv_hypercall {
 	u64 value;                     /* TEST: RCX */
 };
 
-/* l2: the caller is L2 (its numbers carry TV_HC_L2_OFFSET); ept12: L1 runs it with EPT, so its
- * guest-physical addresses are not L1's: TV_HC_REG / TV_HC_UNREG answer TV_ERR_UNSUPPORTED
- * (README.md "L2 callers"). */
+/* l2: the caller is L2 (its numbers carry TV_HC_L2_OFFSET). */
 struct tv_hc_regs {
 	u64 rax, rcx, rsi, rdi;
-	bool caller64, l2, ept12;
+	bool caller64, l2;
 };
 
 void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out);

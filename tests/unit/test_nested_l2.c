@@ -460,7 +460,9 @@ static void test_hypapp_calls_of_l2(void **state)
 	 * only (no exit for L1's external interrupts), L1's back at the end */
 	struct guest_isolation save;
 	hypapp_claims = false;
+	u64 eptp02 = vmcs_get(VMCS_EPT_POINTER);
 	guest_isolate_begin(&save, 0x1000, 0x2000, 0x3000, 1000);
+	vmcs_set(VMCS_EPT_POINTER, 0x777000 | EPTP_WB_4LEVEL); /* the hypapp's EPT */
 	assert_false(nested_l2_exit(&regs, EXIT_REASON_CPUID));
 	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
 	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
@@ -470,6 +472,7 @@ static void test_hypapp_calls_of_l2(void **state)
 	assert_true(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_UNCONDITIONAL_IO_EXITING);
 	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), proc2_02 & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID));
 	guest_isolate_end(&save);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), eptp02);
 	assert_int_equal(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL), pin02);
 	assert_true(pin02 & PIN_EXTERNAL_INTERRUPT_EXITING);
 	assert_int_equal(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL), proc02);
@@ -580,6 +583,79 @@ static void test_ept02_exits(void **state)
 	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 0);
 }
 
+/* The core's offer of an EPT01-denied page to the hypapp (apic_write.c), replaced: recorded. */
+static bool offer_taken;
+static u64 offered_gpa;
+bool l0_offer_ept_violation(struct guest_regs *r, l1_gpa_t gpa, u64 q)
+{
+	(void)r, (void)q;
+	offered_gpa = gpa.v;
+	return offer_taken;
+}
+
+/* What EPT01 denies L1 is offered to the hypapp at L1's address; taken, L2 gets no #GP. */
+static void test_ept02_denied_offered(void **state)
+{
+	(void)state;
+	l1_with_ept();
+	enter_l2();
+	offer_taken = true;
+	l2_ept_violation(0x6000, EPT_QUAL_FETCH);
+	assert_int_equal(offered_gpa, FAKE_HV_BASE);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_false(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	offer_taken = false;
+}
+
+#define L2_PT_L1 0x64000ull  /* L1's page at L2 GPA 0xa000 (EPT12 RW) */
+#define L2_RO_L1 0x62000ull  /* L1's page at L2 GPA 0x9000 (EPT12 read-only) */
+
+/* An L2 caller's addresses through EPT12 with rights (nested_l2_gpa_to_l1), and the core's walk
+ * of L2's page tables: its tables and the result at L2 GPAs, each through EPT12. */
+static void test_l2_gpa_through_ept12(void **state)
+{
+	(void)state;
+	l1_gpa_t out;
+	l1_with_ept();
+	u64 *pt12 = (u64 *)guest_mem(EPT12_PML4 + 3 * PAGE_SIZE, PAGE_SIZE);
+	pt12[9] = L2_RO_L1 | EPT_R | EPT12_WB;
+	pt12[10] = L2_PT_L1 | EPT_R | EPT_W | EPT12_WB;
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x5008), EPT_R, &out)); /* L1: identity */
+	assert_int_equal(out.v, 0x5008);
+	enter_l2();
+	assert_true(nested_caller_ept12());
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x5008), EPT_R | EPT_W | EPT_X, &out));
+	assert_int_equal(out.v, L1_OF_L2_PAGE + 8);
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_R, &out));
+	assert_int_equal(out.v, L2_RO_L1 + 0x10);
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_W, &out)); /* read-only */
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_X, &out));
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x7000), EPT_R, &out)); /* not present */
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x8000), EPT_W, &out)); /* misconfigured */
+	/* L2 with 32-bit paging: CR3 = L2 GPA 0x5000 (L1_OF_L2_PAGE); its PDE 0 -> PT at L2 GPA
+	 * 0xa000 (L2_PT_L1), whose PTE 5 maps linear 0x5000 to L2 GPA 0x9000 (L2_RO_L1); PDE 1
+	 * -> a PT at L2 GPA 0x7000, which EPT12 lacks */
+	u32 *pd = (u32 *)guest_mem(L1_OF_L2_PAGE, PAGE_SIZE), *pt = (u32 *)guest_mem(L2_PT_L1, PAGE_SIZE);
+	pd[0] = 0xa000 | PTE_P | PTE_RW | PTE_US;
+	pd[1] = 0x7000 | PTE_P | PTE_RW | PTE_US;
+	pt[5] = 0x9000 | PTE_P | PTE_US;
+	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR4, 0);
+	vmcs_set(VMCS_GUEST_IA32_EFER, 0);
+	vmcs_set(VMCS_GUEST_CR3, 0x5000);
+	struct gw_fault f;
+	assert_int_equal(guest_virt_translate(gva(0x5010), GW_USER, &out, &f), GW_OK);
+	assert_int_equal(out.v, L2_RO_L1 + 0x10);
+	assert_true(pt[5] & PTE_A); /* in L1's page EPT12 gives */
+	assert_int_equal(guest_virt_translate(gva(0x400000), GW_USER, &out, &f), GW_GP);
+	/* paging off: the linear address is L2's GPA */
+	vmcs_set(VMCS_GUEST_CR0, CR0_PE);
+	assert_int_equal(guest_virt_translate(gva(0x5010), 0, &out, &f), GW_OK);
+	assert_int_equal(out.v, L1_OF_L2_PAGE + 0x10);
+	assert_int_equal(guest_virt_translate(gva(0x9000), GW_WRITE, &out, &f), GW_GP);
+	assert_int_equal(guest_virt_translate(gva(0x6000), 0, &out, &f), GW_GP); /* the hypervisor's */
+}
+
 static void test_msr_areas(void **state)
 {
 	(void)state;
@@ -623,6 +699,8 @@ int main(void)
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
 		cmocka_unit_test_setup(test_msr_areas, setup_l2),
 		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
+		cmocka_unit_test_setup(test_ept02_denied_offered, setup_l2),
+		cmocka_unit_test_setup(test_l2_gpa_through_ept12, setup_l2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

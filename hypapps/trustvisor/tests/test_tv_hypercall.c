@@ -46,24 +46,6 @@ static void test_l2_offset(void **state)
 	assert_int_equal(hc.error, TV_ERR_UNKNOWN_HYPERCALL);
 }
 
-/* An L2 caller whose L1 uses EPT: its addresses are L2 GPAs, registration is refused. */
-static void test_l2_with_ept12(void **state)
-{
-	(void)state;
-	struct tv_hc_regs r = { .rax = TV_HC_L2_OFFSET + TV_HC_REG, .rcx = 0x7000, .caller64 = true, .l2 = true,
-				.ept12 = true };
-	tv_hc_decode(&r, &hc);
-	assert_int_equal(hc.kind, TV_HC_KIND_ERROR);
-	assert_int_equal(hc.error, TV_ERR_UNSUPPORTED);
-	r.rax = TV_HC_L2_OFFSET + TV_HC_UNREG;
-	tv_hc_decode(&r, &hc);
-	assert_int_equal(hc.error, TV_ERR_UNSUPPORTED);
-	r.rax = TV_HC_L2_OFFSET + TV_HC_TEST; /* no address in it */
-	tv_hc_decode(&r, &hc);
-	assert_int_equal(hc.kind, TV_HC_KIND_TEST);
-	assert_int_equal(hc.value, 0x7000);
-}
-
 /* Which L2 exits the hypapp takes from L1: its numbers and its leaf only. */
 static void test_l2_exits_claimed(void **state)
 {
@@ -160,7 +142,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_l2_offset),
-		cmocka_unit_test(test_l2_with_ept12),
 		cmocka_unit_test(test_l2_exits_claimed),
 		cmocka_unit_test(test_32bit_caller),
 		cmocka_unit_test(test_unsupported_and_unknown),

@@ -18,7 +18,7 @@ enum vmx_mode {
 /* VMCS02's controls while isolated code of an L2 caller runs (nested/isolation.c). */
 struct vmcs02_isolation {
 	bool saved;
-	u64 pin, proc, proc2, exit_controls, timer;
+	u64 pin, proc, proc2, exit_controls, timer, eptp;
 };
 
 struct nested_cpu {

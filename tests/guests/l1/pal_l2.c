@@ -2,10 +2,11 @@
  * tables) detects TrustVisor with the L2 CPUID leaf, makes TV_HC_TEST, registers a one-page PAL
  * (CODE, PARAM, STACK) with two integer parameters, calls it twice, unregisters it (its code
  * page comes back zeroed), and tries bad registrations (a section outside guest RAM, the entry
- * outside CODE); then the same L2 on L1's EPT (EPT12): detection says so and TV_HC_REG answers
- * TV_ERR_UNSUPPORTED (hypapps/trustvisor/README.md "L2 callers"). L0 takes all of these, so L1
- * sees L2's final VMCALL only. Without TrustVisor (bare Bochs, another hypapp) the detection
- * CPUID exits to L1: a skip note. */
+ * outside CODE). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps the PAL's
+ * code page to another page of L1's (the hypervisor must register, lend and scrub that one, and
+ * leave the page at the same L1 address alone) and lacks one page (a section there: an error).
+ * L0 takes all of these, so L1 sees L2's final VMCALL only. Without TrustVisor (bare Bochs,
+ * another hypapp) the detection CPUID exits to L1: a skip note. */
 #include "l1.h"
 #define TV_L2 /* VMCALL numbers and the CPUID ECX carry TV_VMCALL_OFFSET */
 #include <tv_abi.h>
@@ -23,9 +24,11 @@ static const uint8_t pal_text[] = {
     0x03, 0x44, 0x24, 0x08,                   /* add 8(%esp), %eax */
     0xC3,                                     /* ret */
 };
-static uint8_t pal_code[4096] __attribute__((aligned(4096)));
-static uint8_t pal_param[4096] __attribute__((aligned(4096)));
-static uint8_t pal_stack[4096] __attribute__((aligned(4096)));
+#define PAGE __attribute__((aligned(4096)))
+static uint8_t pal_code[4096] PAGE, pal_param[4096] PAGE, pal_stack[4096] PAGE;
+/* EPT12: L2's pal_code is L1's code_of_l2; no_ept12 is not mapped */
+static uint8_t code_of_l2[4096] PAGE, no_ept12[4096] PAGE;
+#define L1_MARK 0xCC                          /* in L1's own pal_code while L2 uses EPT12 */
 static struct tv_pal_sections sections;
 static struct tv_pal_params params = { .count = 2, .params = { { .type = TV_PAL_PM_INTEGER }, { .type = TV_PAL_PM_INTEGER } } };
 
@@ -33,15 +36,17 @@ static struct tv_pal_params params = { .count = 2, .params = { { .type = TV_PAL_
 static struct l2_results {
     bool ept12;                               /* in: L1 runs L2 with EPT */
     struct tv_cpuid id;
-    uint32_t test, bad_ram, bad_entry, reg, sum1, sum2, unreg, code_after;
+    uint32_t test, bad_ram, bad_entry, bad_ept12, reg, sum1, sum2, unreg, code_after;
 } out;
 
-static void set_sections(uint32_t code)
+/* CODE, PARAM, STACK, and a DATA page if data is not 0 */
+static void set_sections(uint32_t code, uint32_t data)
 {
-    sections = (struct tv_pal_sections){ .count = 3, .sections = {
+    sections = (struct tv_pal_sections){ .count = data ? 4 : 3, .sections = {
         { .type = TV_PAL_SECTION_CODE, .pages = 1, .start = code },
         { .type = TV_PAL_SECTION_PARAM, .pages = 1, .start = (uint32_t)pal_param },
-        { .type = TV_PAL_SECTION_STACK, .pages = 1, .start = (uint32_t)pal_stack } } };
+        { .type = TV_PAL_SECTION_STACK, .pages = 1, .start = (uint32_t)pal_stack },
+        { .type = TV_PAL_SECTION_DATA, .pages = 1, .start = data } } };
 }
 
 static uint32_t reg(uint32_t entry)
@@ -57,14 +62,13 @@ static void l2_client(void *arg)
     if (!tv_present(r->id))
         return;
     r->test = tv_vmcall(TV_HC_TEST, TEST_VALUE, 0, 0);
-    if (r->ept12) {
-        set_sections((uint32_t)pal_code);
-        r->reg = reg((uint32_t)pal_code);
-        return;
-    }
-    set_sections(NOT_RAM);
+    set_sections(NOT_RAM, 0);
     r->bad_ram = reg(NOT_RAM);
-    set_sections((uint32_t)pal_code);
+    if (r->ept12) {
+        set_sections((uint32_t)pal_code, (uint32_t)no_ept12);
+        r->bad_ept12 = reg((uint32_t)pal_code);
+    }
+    set_sections((uint32_t)pal_code, 0);
     r->bad_entry = reg((uint32_t)pal_param);
     r->reg = reg((uint32_t)pal_code);
     uint32_t (*pal)(uint32_t, uint32_t) = (uint32_t (*)(uint32_t, uint32_t))(uintptr_t)pal_code;
@@ -87,15 +91,27 @@ static void user_segments(void)
     vmcs_set(VMCS_GUEST_CS_AR, AR_USER_CODE);
 }
 
+/* EPT12: identity, but L2's pal_code page is L1's code_of_l2 and no_ept12 is absent. */
+static uint64_t pal_ept12(void)
+{
+    uint64_t eptp = ept_identity();
+    ept_split_4k((uint32_t)pal_code);
+    g_ept_pt[((uint32_t)pal_code >> 12) & 511] = (uint32_t)code_of_l2 | EPT_MT_WB | EPT_RWX;
+    g_ept_pt[((uint32_t)no_ept12 >> 12) & 511] = 0;
+    return eptp;
+}
+
 /* One L2 run to its end; false if TrustVisor is not there (its CPUID exited to L1). */
 static bool run_client(bool ept12)
 {
     struct l2_config c = { .exception_bitmap = 0xFFFFFFFF };
     if (ept12)
-        c.proc2 = PROC2_EPT, c.eptp = ept_identity();
+        c.proc2 = PROC2_EPT, c.eptp = pal_ept12();
     memset(&out, 0, sizeof out);
     out.ept12 = ept12;
-    memcpy(pal_code, pal_text, sizeof pal_text);
+    memcpy(ept12 ? code_of_l2 : pal_code, pal_text, sizeof pal_text);
+    if (ept12)
+        memset(pal_code, L1_MARK, sizeof pal_code);
     l2_vmcs_init(0, &c, l2_client, &out);
     user_segments();
     struct l2_exit e;
@@ -118,8 +134,32 @@ static void expect_value(const char *what, uint32_t got, uint32_t want)
         fail("%s: %x, want %x", what, got, want);
 }
 
+/* What the L2 run got (ept12: the one on EPT12). */
+static void check_client(bool ept12)
+{
+    expect_value("detection EBX (no PAL)", out.id.ebx, TV_CPUID_NO_PAL);
+    expect_value("detection ECX", out.id.ecx, ept12 ? TV_CPUID_ECX_EPT12 : 0);
+    expect_value("TV_HC_TEST", out.test, TV_OK);
+    expect_value("TV_HC_REG, CODE outside RAM", out.bad_ram, TV_ERR_SECTION_NOT_RAM);
+    if (ept12)
+        expect_value("TV_HC_REG, DATA not in EPT12", out.bad_ept12, TV_ERR_SECTION_NOT_RAM);
+    expect_value("TV_HC_REG, entry in PARAM", out.bad_entry, TV_ERR_ENTRY_OUTSIDE_CODE);
+    expect_value("TV_HC_REG", out.reg, TV_OK);
+    expect_value("PAL(0x12, 0x34)", out.sum1, 0x154);
+    expect_value("PAL(0x1000, 7)", out.sum2, 0x10007);
+    expect_value("TV_HC_UNREG", out.unreg, TV_OK);
+    expect_value("PAL code after TV_HC_UNREG", out.code_after, 0);
+    if (ept12 && (pal_code[0] != L1_MARK || pal_code[4095] != L1_MARK || code_of_l2[0]))
+        fail("EPT12: L1's pal_code %x..%x (want %x), code_of_l2 %x (want 0)", pal_code[0], pal_code[4095], L1_MARK,
+             code_of_l2[0]);
+}
+
 static void pal_l2(void)
 {
+    if ((uint32_t)pal_code >> 21 != (uint32_t)no_ept12 >> 21 || (uint32_t)pal_code >> 21 != (uint32_t)code_of_l2 >> 21) {
+        fail("pal_code, code_of_l2 and no_ept12 not in one 2 MiB page (ept_split_4k)");
+        return;
+    }
     if (!vmx_on())
         return;
     if (!run_client(false)) {
@@ -128,24 +168,13 @@ static void pal_l2(void)
         vmx_off();
         return;
     }
-    expect_value("detection EBX (no PAL)", out.id.ebx, TV_CPUID_NO_PAL);
-    expect_value("detection ECX", out.id.ecx, 0);
-    expect_value("TV_HC_TEST", out.test, TV_OK);
-    expect_value("TV_HC_REG, CODE outside RAM", out.bad_ram, TV_ERR_SECTION_NOT_RAM);
-    expect_value("TV_HC_REG, entry in PARAM", out.bad_entry, TV_ERR_ENTRY_OUTSIDE_CODE);
-    expect_value("TV_HC_REG", out.reg, TV_OK);
-    expect_value("PAL(0x12, 0x34)", out.sum1, 0x154);
-    expect_value("PAL(0x1000, 7)", out.sum2, 0x10007);
-    expect_value("TV_HC_UNREG", out.unreg, TV_OK);
-    expect_value("PAL code after TV_HC_UNREG", out.code_after, 0);
+    check_client(false);
     uint32_t sum = out.sum1;
     if (!cap_allows(g_caps.proc, PROC_SECONDARY) || !cap_allows(g_caps.proc2, PROC2_EPT)) {
         note("PAL(0x12, 0x34) = 0x%x, no EPT12", sum);
     } else if (run_client(true)) {
-        expect_value("detection ECX with EPT12", out.id.ecx, TV_CPUID_ECX_EPT12);
-        expect_value("TV_HC_TEST with EPT12", out.test, TV_OK);
-        expect_value("TV_HC_REG with EPT12", out.reg, TV_ERR_UNSUPPORTED);
-        note("PAL(0x12, 0x34) = 0x%x, with EPT12 TV_HC_REG %u", sum, out.reg);
+        check_client(true);
+        note("PAL(0x12, 0x34) = 0x%x, on EPT12 0x%x", sum, out.sum1);
     } else if (!g_result.failed) {
         fail("no TrustVisor for an L2 with EPT12");
     }

@@ -57,6 +57,10 @@ bool nested_nmi_exit_to_l1(void);
  * "enable EPT" in VMCS12), so L2's guest-physical addresses are not L1's. */
 bool nested_caller_is_l2(void);
 bool nested_caller_ept12(void);
+/* An L2 caller's guest-physical address as L1's, for an access of 'access' (EPT_R, EPT_W,
+ * EPT_X: the rights EPT12 must give, SDM Vol. 3 29.3.3.2): through EPT12 with ept12, else the
+ * same address. False: EPT12 does not map it so (the caller checks guest RAM after). */
+bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out);
 /* guest_isolate_begin (first) and guest_isolate_end (last) on this CPU: with an L2 caller,
  * VMCS02 runs the isolated code with L0's controls only, and gets L1's back at the end
  * (nested/isolation.c). Nothing for an L1 caller. */
@@ -77,6 +81,11 @@ static inline bool nested_entry_failed(struct guest_regs *regs) { return false; 
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
 static inline bool nested_caller_is_l2(void) { return false; }
 static inline bool nested_caller_ept12(void) { return false; }
+static inline bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out)
+{
+	*out = l1_gpa(gpa.v);
+	return true;
+}
 static inline void nested_isolation_begin(void) {}
 static inline void nested_isolation_end(void) {}
 #endif
@@ -105,6 +114,11 @@ NORETURN void vmcs_launch(const struct guest_regs *regs);
  * false, and nothing copied, if any byte is not. */
 bool guest_phys_read(l1_gpa_t gpa, void *buf, u64 len);
 bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
+/* An EPT violation (qualification q, SDM Vol. 3 Table 28-7) of the current VMCS at L1's page
+ * gpa, which EPT01 denies: the hypapp's (hypapp_ept_violation) unless the core owns the page
+ * (the hypervisor's memory, the emulated APIC page, a hidden device's page). True: the hypapp
+ * handled it (e.g. a PAL call of an L2 caller on EPT12, whose page is lent). */
+bool l0_offer_ept_violation(struct guest_regs *regs, l1_gpa_t gpa, u64 q);
 /* INVEPT single-context (SDM Vol. 3 32.3 INVEPT) of an EPTP of nested/'s
  * own tables (EPT02) on this CPU: its cached mappings are gone. */
 void nested_invept(u64 eptp);
