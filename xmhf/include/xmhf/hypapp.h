@@ -65,7 +65,9 @@ enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value);
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags);
 
 /* An EPT violation on EPT01 at a page the core does not own (not the
- * hypervisor's memory, not the emulated APIC page). 'access' is what the
+ * hypervisor's memory, not the emulated APIC page); with nested VMX also an
+ * L2's access that its L1's EPT maps to such a page (gpa: L1's, gva: L2's;
+ * nested_caller_is_l2() in xmhf/nested.h). 'access' is what the
  * access tried (the exit qualification's bits 2:0, SDM Vol. 3 Table 28-7);
  * gva only with gva_valid. PASS: #GP(0), what the guest gets for unmapped
  * memory. */
