@@ -1,10 +1,11 @@
 /* A TrustVisor PAL called from L2 (issue 9 point 6): an L2 at CPL 3 (protected mode, L1's page
  * tables) detects TrustVisor with the L2 CPUID leaf, makes TV_HC_TEST, registers a one-page PAL
  * (CODE, PARAM, STACK) with two integer parameters, calls it twice, unregisters it (its code
- * page comes back zeroed), and tries bad registrations (a section outside guest RAM, the entry
- * outside CODE). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps the PAL's
+ * page comes back zeroed), and tries bad inputs (a section outside guest RAM, the entry outside
+ * CODE, a second registration, a second unregistration). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps the PAL's
  * code page to another page of L1's (the hypervisor must register, lend and scrub that one, and
- * leave the page at the same L1 address alone) and lacks one page (a section there: an error).
+ * leave the page at the same L1 address alone) and lacks one page (a section there, or the
+ * sections structure there: an error).
  * L0 takes all of these, so L1 sees L2's final VMCALL only. Without TrustVisor (bare Bochs,
  * another hypapp) the detection CPUID exits to L1: a skip note. */
 #include "l1.h"
@@ -36,7 +37,8 @@ static struct tv_pal_params params = { .count = 2, .params = { { .type = TV_PAL_
 static struct l2_results {
     bool ept12;                               /* in: L1 runs L2 with EPT */
     struct tv_cpuid id;
-    uint32_t test, bad_ram, bad_entry, bad_ept12, reg, sum1, sum2, unreg, code_after;
+    uint32_t test, bad_ram, bad_entry, bad_ept12, bad_struct, reg, reg_again, sum1, sum2, unreg, unreg_again;
+    uint32_t code_after;
 } out;
 
 /* CODE, PARAM, STACK, and a DATA page if data is not 0 */
@@ -67,14 +69,17 @@ static void l2_client(void *arg)
     if (r->ept12) {
         set_sections((uint32_t)pal_code, (uint32_t)no_ept12);
         r->bad_ept12 = reg((uint32_t)pal_code);
+        r->bad_struct = tv_vmcall(TV_HC_REG, (uintptr_t)no_ept12, (uintptr_t)&params, (uintptr_t)pal_code);
     }
     set_sections((uint32_t)pal_code, 0);
     r->bad_entry = reg((uint32_t)pal_param);
     r->reg = reg((uint32_t)pal_code);
+    r->reg_again = reg((uint32_t)pal_code);
     uint32_t (*pal)(uint32_t, uint32_t) = (uint32_t (*)(uint32_t, uint32_t))(uintptr_t)pal_code;
     r->sum1 = pal(0x12, 0x34);
     r->sum2 = pal(0x1000, 7);
     r->unreg = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
+    r->unreg_again = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
     r->code_after = pal_code[0];
 }
 
@@ -141,13 +146,17 @@ static void check_client(bool ept12)
     expect_value("detection ECX", out.id.ecx, ept12 ? TV_CPUID_ECX_EPT12 : 0);
     expect_value("TV_HC_TEST", out.test, TV_OK);
     expect_value("TV_HC_REG, CODE outside RAM", out.bad_ram, TV_ERR_SECTION_NOT_RAM);
-    if (ept12)
+    if (ept12) {
         expect_value("TV_HC_REG, DATA not in EPT12", out.bad_ept12, TV_ERR_SECTION_NOT_RAM);
+        expect_value("TV_HC_REG, sections not in EPT12", out.bad_struct, TV_ERR_STRUCT_UNREADABLE);
+    }
     expect_value("TV_HC_REG, entry in PARAM", out.bad_entry, TV_ERR_ENTRY_OUTSIDE_CODE);
     expect_value("TV_HC_REG", out.reg, TV_OK);
+    expect_value("TV_HC_REG again", out.reg_again, TV_ERR_ALREADY_REGISTERED);
     expect_value("PAL(0x12, 0x34)", out.sum1, 0x154);
     expect_value("PAL(0x1000, 7)", out.sum2, 0x10007);
     expect_value("TV_HC_UNREG", out.unreg, TV_OK);
+    expect_value("TV_HC_UNREG again", out.unreg_again, TV_ERR_UNKNOWN_ENTRY);
     expect_value("PAL code after TV_HC_UNREG", out.code_after, 0);
     if (ept12 && (pal_code[0] != L1_MARK || pal_code[4095] != L1_MARK || code_of_l2[0]))
         fail("EPT12: L1's pal_code %x..%x (want %x), code_of_l2 %x (want 0)", pal_code[0], pal_code[4095], L1_MARK,
