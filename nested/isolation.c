@@ -12,10 +12,12 @@
 
 /* Only what the CPU requires (L1's allowed-0 settings: SDM Vol. 3 A.3.1, A.3.2), NMI exiting
  * and virtual NMIs (L0's quiesce and the held guest NMIs), every I/O exiting (26.1.3), and of
- * the secondary controls EPT (the PAL's EPT) and VPID (VPID02 still tags L2's mappings). */
+ * the secondary controls EPT (the PAL's EPT), VPID (VPID02 still tags L2's mappings) and
+ * unrestricted guest (a caller without paging keeps a valid guest state, 27.3.1.1). None of
+ * these makes an exit the core lacks a handler for. */
 #define ISOLATED_PIN (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS)
 #define ISOLATED_PROC (PROC_UNCONDITIONAL_IO_EXITING | PROC_ACTIVATE_SECONDARY)
-#define ISOLATED_PROC2 (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)
+#define ISOLATED_PROC2 (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
 
 static u64 required1(const struct nested_cpu *n, u32 msr) { return (u32)l1_msr(&n->caps, msr); }
 

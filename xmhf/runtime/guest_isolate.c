@@ -80,6 +80,10 @@ bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3
 	vmwrite(VMCS_GUEST_DR7, DR7_ISOLATED);
 	vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmwrite(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	/* the caller's STI/MOV-SS shadow is not the code's: STI blocking with IF = 0 fails the VM
+	 * entry (SDM Vol. 3 27.3.1.5); NMI blocking stays */
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+		save->interruptibility & ~(u64)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 	guest_intercept_exceptions(ALL_EXCEPTIONS);
 	p->nmi_held = true;
 	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL);
