@@ -1,13 +1,14 @@
 /* A TrustVisor PAL called from L2 (issue 9 point 6): an L2 at CPL 3 (protected mode, L1's page
  * tables) detects TrustVisor with the L2 CPUID leaf, makes TV_HC_TEST, registers a one-page PAL
- * (CODE, PARAM, STACK) with two integer parameters, calls it twice, unregisters it (its code
- * page comes back zeroed), and tries bad inputs (a section outside guest RAM, the entry outside
- * CODE, a second registration, a second unregistration). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps the PAL's
- * code page to another page of L1's (the hypervisor must register, lend and scrub that one, and
- * leave the page at the same L1 address alone) and lacks one page (a section there, or the
- * sections structure there: an error).
- * L0 takes all of these, so L1 sees L2's final VMCALL only. Without TrustVisor (bare Bochs,
- * another hypapp) the detection CPUID exits to L1: a skip note. */
+ * (CODE, PARAM, STACK) with two integer and one pointer parameter, calls it twice (the word
+ * pointed to is copied in and back), unregisters it (its code page comes back zeroed), and
+ * tries bad inputs (a section outside guest RAM, the entry outside CODE, a second registration,
+ * a second unregistration). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps
+ * the PAL's code page and the pointer argument's page to other pages of L1's (the hypervisor
+ * must register, lend, scrub and copy back through those, and leave the pages at the same L1
+ * addresses alone) and lacks one page (a section there, or the sections structure there: an
+ * error). L0 takes all of these, so L1 sees L2's final VMCALL only. Without TrustVisor (bare
+ * Bochs, another hypapp) the detection CPUID exits to L1: a skip note. */
 #include "l1.h"
 #define TV_L2 /* VMCALL numbers and the CPUID ECX carry TV_VMCALL_OFFSET */
 #include <tv_abi.h>
@@ -18,27 +19,34 @@
 #define TEST_VALUE 0x4c327e57u
 #define NOT_RAM 0xF0000000u                   /* identity mapped by L1, above the guest's RAM */
 
-/* The PAL, cdecl: return (a << 4) + b. */
+/* The PAL, cdecl: *p += a, return (a << 4) + b. */
 static const uint8_t pal_text[] = {
     0x8B, 0x44, 0x24, 0x04,                   /* mov 4(%esp), %eax */
+    0x8B, 0x4C, 0x24, 0x0C,                   /* mov 12(%esp), %ecx */
+    0x01, 0x01,                               /* add %eax, (%ecx) */
     0xC1, 0xE0, 0x04,                         /* shl $4, %eax */
     0x03, 0x44, 0x24, 0x08,                   /* add 8(%esp), %eax */
     0xC3,                                     /* ret */
 };
 #define PAGE __attribute__((aligned(4096)))
 static uint8_t pal_code[4096] PAGE, pal_param[4096] PAGE, pal_stack[4096] PAGE;
-/* EPT12: L2's pal_code is L1's code_of_l2; no_ept12 is not mapped */
+/* The PAL's pointer argument: one word in a page of its own */
+static uint32_t arg_page[1024] PAGE;
+#define ARG_START 0x100u
+/* EPT12: L2's pal_code and arg_page are L1's code_of_l2 and arg_of_l2; no_ept12 is not mapped */
 static uint8_t code_of_l2[4096] PAGE, no_ept12[4096] PAGE;
+static uint32_t arg_of_l2[1024] PAGE;
 #define L1_MARK 0xCC                          /* in L1's own pal_code while L2 uses EPT12 */
 static struct tv_pal_sections sections;
-static struct tv_pal_params params = { .count = 2, .params = { { .type = TV_PAL_PM_INTEGER }, { .type = TV_PAL_PM_INTEGER } } };
+static struct tv_pal_params params = { .count = 3, .params = { { .type = TV_PAL_PM_INTEGER },
+    { .type = TV_PAL_PM_INTEGER }, { .type = TV_PAL_PM_POINTER, .size = 1 } } };
 
 /* What L2 saw, for L1 to check. */
 static struct l2_results {
     bool ept12;                               /* in: L1 runs L2 with EPT */
     struct tv_cpuid id;
     uint32_t test, bad_ram, bad_entry, bad_ept12, bad_struct, reg, reg_again, sum1, sum2, unreg, unreg_again;
-    uint32_t code_after;
+    uint32_t code_after, arg_after;
 } out;
 
 /* CODE, PARAM, STACK, and a DATA page if data is not 0 */
@@ -75,9 +83,12 @@ static void l2_client(void *arg)
     r->bad_entry = reg((uint32_t)pal_param);
     r->reg = reg((uint32_t)pal_code);
     r->reg_again = reg((uint32_t)pal_code);
-    uint32_t (*pal)(uint32_t, uint32_t) = (uint32_t (*)(uint32_t, uint32_t))(uintptr_t)pal_code;
-    r->sum1 = pal(0x12, 0x34);
-    r->sum2 = pal(0x1000, 7);
+    uint32_t (*pal)(uint32_t, uint32_t, uint32_t *) = (uint32_t (*)(uint32_t, uint32_t, uint32_t *))(uintptr_t)pal_code;
+    volatile uint32_t *word = arg_page;
+    *word = ARG_START;
+    r->sum1 = pal(0x12, 0x34, arg_page);
+    r->sum2 = pal(0x1000, 7, arg_page);
+    r->arg_after = *word;
     r->unreg = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
     r->unreg_again = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
     r->code_after = pal_code[0];
@@ -102,6 +113,7 @@ static uint64_t pal_ept12(void)
     uint64_t eptp = ept_identity();
     ept_split_4k((uint32_t)pal_code);
     g_ept_pt[((uint32_t)pal_code >> 12) & 511] = (uint32_t)code_of_l2 | EPT_MT_WB | EPT_RWX;
+    g_ept_pt[((uint32_t)arg_page >> 12) & 511] = (uint32_t)arg_of_l2 | EPT_MT_WB | EPT_RWX;
     g_ept_pt[((uint32_t)no_ept12 >> 12) & 511] = 0;
     return eptp;
 }
@@ -115,8 +127,10 @@ static bool run_client(bool ept12)
     memset(&out, 0, sizeof out);
     out.ept12 = ept12;
     memcpy(ept12 ? code_of_l2 : pal_code, pal_text, sizeof pal_text);
-    if (ept12)
+    if (ept12) {
         memset(pal_code, L1_MARK, sizeof pal_code);
+        arg_page[0] = L1_MARK;
+    }
     l2_vmcs_init(0, &c, l2_client, &out);
     user_segments();
     struct l2_exit e;
@@ -155,18 +169,23 @@ static void check_client(bool ept12)
     expect_value("TV_HC_REG again", out.reg_again, TV_ERR_ALREADY_REGISTERED);
     expect_value("PAL(0x12, 0x34)", out.sum1, 0x154);
     expect_value("PAL(0x1000, 7)", out.sum2, 0x10007);
+    expect_value("the pointer argument after both calls", out.arg_after, ARG_START + 0x12 + 0x1000);
     expect_value("TV_HC_UNREG", out.unreg, TV_OK);
     expect_value("TV_HC_UNREG again", out.unreg_again, TV_ERR_UNKNOWN_ENTRY);
     expect_value("PAL code after TV_HC_UNREG", out.code_after, 0);
     if (ept12 && (pal_code[0] != L1_MARK || pal_code[4095] != L1_MARK || code_of_l2[0]))
         fail("EPT12: L1's pal_code %x..%x (want %x), code_of_l2 %x (want 0)", pal_code[0], pal_code[4095], L1_MARK,
              code_of_l2[0]);
+    if (ept12 && (arg_page[0] != L1_MARK || arg_of_l2[0] != ARG_START + 0x12 + 0x1000))
+        fail("EPT12: L1's arg_page %x (want %x), arg_of_l2 %x", arg_page[0], L1_MARK, arg_of_l2[0]);
 }
 
 static void pal_l2(void)
 {
-    if ((uint32_t)pal_code >> 21 != (uint32_t)no_ept12 >> 21 || (uint32_t)pal_code >> 21 != (uint32_t)code_of_l2 >> 21) {
-        fail("pal_code, code_of_l2 and no_ept12 not in one 2 MiB page (ept_split_4k)");
+    uint32_t region = (uint32_t)pal_code >> 21;
+    if ((uint32_t)no_ept12 >> 21 != region || (uint32_t)code_of_l2 >> 21 != region ||
+        (uint32_t)arg_page >> 21 != region || (uint32_t)arg_of_l2 >> 21 != region) {
+        fail("the pages EPT12 remaps are not in one 2 MiB page (ept_split_4k)");
         return;
     }
     if (!vmx_on())
