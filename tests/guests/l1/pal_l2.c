@@ -3,7 +3,7 @@
  * (CODE, PARAM, STACK) with two integer and one pointer parameter, calls it twice (the word
  * pointed to is copied in and back), unregisters it (its code page comes back zeroed), and
  * tries bad inputs (a section outside guest RAM, the entry outside CODE, a second registration,
- * a second unregistration). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps
+ * a second unregistration, a PAL that faults). Twice: on L1's memory (no EPT), then on L1's EPT (EPT12), which maps
  * the PAL's code page and the pointer argument's page to other pages of L1's (the hypervisor
  * must register, lend, scrub and copy back through those, and leave the pages at the same L1
  * addresses alone) and lacks one page (a section there, or the sections structure there: an
@@ -29,6 +29,7 @@ static const uint8_t pal_text[] = {
     0xC3,                                     /* ret */
 };
 #define PAGE __attribute__((aligned(4096)))
+static const uint8_t faulting_text[] = { 0x0F, 0x0B };  /* ud2 */
 static uint8_t pal_code[4096] PAGE, pal_param[4096] PAGE, pal_stack[4096] PAGE;
 /* The PAL's pointer argument: one word in a page of its own */
 static uint32_t arg_page[1024] PAGE;
@@ -46,7 +47,7 @@ static struct l2_results {
     bool ept12;                               /* in: L1 runs L2 with EPT */
     struct tv_cpuid id;
     uint32_t test, bad_ram, bad_entry, bad_ept12, bad_struct, reg, reg_again, sum1, sum2, unreg, unreg_again;
-    uint32_t code_after, arg_after;
+    uint32_t code_after, arg_after, reg_faulting, fault, unreg_faulting;
 } out;
 
 /* CODE, PARAM, STACK, and a DATA page if data is not 0 */
@@ -92,6 +93,11 @@ static void l2_client(void *arg)
     r->unreg = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
     r->unreg_again = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
     r->code_after = pal_code[0];
+    /* a PAL that faults (#UD, in L1's exception bitmap too): its caller gets the error */
+    memcpy(pal_code, faulting_text, sizeof faulting_text);
+    r->reg_faulting = reg((uint32_t)pal_code);
+    r->fault = pal(1, 2, arg_page);
+    r->unreg_faulting = tv_vmcall(TV_HC_UNREG, (uintptr_t)pal_code, 0, 0);
 }
 
 /* L2 at CPL 3 on L1's flat user segments. */
@@ -173,6 +179,9 @@ static void check_client(bool ept12)
     expect_value("TV_HC_UNREG", out.unreg, TV_OK);
     expect_value("TV_HC_UNREG again", out.unreg_again, TV_ERR_UNKNOWN_ENTRY);
     expect_value("PAL code after TV_HC_UNREG", out.code_after, 0);
+    expect_value("TV_HC_REG of a faulting PAL", out.reg_faulting, TV_OK);
+    expect_value("a faulting PAL's call", out.fault, TV_ERR_PAL_FAULT);
+    expect_value("TV_HC_UNREG of a faulting PAL", out.unreg_faulting, TV_OK);
     if (ept12 && (pal_code[0] != L1_MARK || pal_code[4095] != L1_MARK || code_of_l2[0]))
         fail("EPT12: L1's pal_code %x..%x (want %x), code_of_l2 %x (want 0)", pal_code[0], pal_code[4095], L1_MARK,
              code_of_l2[0]);
