@@ -268,7 +268,7 @@ $(BUILD)/bare-checks/checks-disk.img: $(CHECKS_SRCS)
 # the l1 guest, our own small VMM (tests/guests/l1/README.md): the same image on bare Bochs
 # (l1-bare-*.case) and under the hypervisor (l1-[124]cpu); l1-bench with bench=N; l1-stale with
 # stale=N, the stale-field test only (l1-stale-2cpu.case; tools/bench/stale-fields.sh: more rounds)
-L1_SRCS := $(wildcard tests/guests/l1/*) $(CHECKS_SRCS)
+L1_SRCS := $(wildcard tests/guests/l1/*) $(CHECKS_SRCS) hypapps/trustvisor/pal_demo/tv_abi.h hypapps/trustvisor/tv_errors.h
 STALE_ROUNDS ?= 50
 $(BUILD)/l1/l1-disk.img: $(L1_SRCS)
 	tests/guests/l1/build.sh $(@D) >/dev/null
@@ -332,7 +332,7 @@ bochs-test:
 	./build.sh --out $(T)-nonested --no-nested --test-hypercalls >/dev/null
 	$(MAKE) BUILD=$(T)-O0 guests >/dev/null
 	$(MAKE) BUILD=$(T)-O3 guests >/dev/null
-	$(MAKE) BUILD=$(T)-pal-O3 $(T)-pal-O3/pal-guest.img $(T)-pal-O3/pal1-guest.img >/dev/null
+	$(MAKE) BUILD=$(T)-pal-O3 $(T)-pal-O3/pal-guest.img $(T)-pal-O3/pal1-guest.img $(T)-pal-O3/l1/l1-disk.img >/dev/null
 	$(MAKE) BUILD=$(T)-evlog guests >/dev/null
 	$(MAKE) BUILD=$(T)-nonested guests >/dev/null
 	@# the runner first: its pass, fail, timeout and stop-on paths

@@ -1,5 +1,8 @@
-/* Per-CPU nested state (nested/cpu.h) and L1's CR0/CR4 in VMX operation. */
+/* Per-CPU nested state (nested/cpu.h), whether the hypapp's caller is L2, and L1's CR0/CR4 in
+ * VMX operation. */
 #include <nested/cpu.h>
+#include <nested/ept02.h>
+#include <nested/vmcs02.h>
 #include <xmhf/nested.h>
 
 static struct nested_cpu nested_cpus[CONFIG_MAX_CPUS];
@@ -13,6 +16,23 @@ struct nested_cpu *nested_cpu(void)
 		l1_caps_init(&n->caps);
 	}
 	return n;
+}
+
+/* L0 handles an exit of L2 only while L2 is the mode (nested_l2_exit) */
+bool nested_caller_is_l2(void) { return nested_mode(nested_cpu()) == VMX_MODE_L2; }
+bool nested_caller_ept12(void)
+{
+	return nested_caller_is_l2() && (vmcs12_proc2(&nested_cpu()->current) & PROC2_ENABLE_EPT);
+}
+
+/* EPTP12 was checked at the VM entry into L2 (entry_checks.c) */
+bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out)
+{
+	if (!nested_caller_ept12()) {
+		*out = l1_gpa(gpa.v);
+		return true;
+	}
+	return ept12_translate(vmcs12_get(&nested_cpu()->current, VMCS12_IDX_EPT_POINTER), gpa, access, out);
 }
 
 /* In VMX operation CR0 and CR4 keep the bits IA32_VMX_CR0/CR4_FIXED0 fix

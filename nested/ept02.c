@@ -227,6 +227,21 @@ static enum walk_end walk_ept12(u64 eptp12, l2_gpa_t gpa, struct ept12_walk *w)
 	}
 }
 
+/* Where the leaf maps gpa (a large leaf has no address bits below its size: misconfigured). */
+static l1_gpa_t leaf_gpa(const struct ept12_walk *w, l2_gpa_t gpa)
+{
+	return l1_gpa((w->leaf & PT_ADDR_MASK) | (gpa.v & (PT_LEVEL_SIZE(w->level) - 1)));
+}
+
+bool ept12_translate(u64 eptp12, l2_gpa_t gpa, u64 access, l1_gpa_t *out)
+{
+	struct ept12_walk w;
+	if (walk_ept12(eptp12, gpa, &w) != WALK_LEAF || (access & ~w.rights))
+		return false;
+	*out = leaf_gpa(&w, gpa);
+	return true;
+}
+
 enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualification,
 			      struct ept02_fault_info *out)
 {
@@ -240,8 +255,7 @@ enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualif
 		out->exit_qualification = access | (w.rights << QUAL_RIGHTS_SHIFT) | (exit_qualification & QUAL_FROM_CPU);
 		return EPT02_REFLECT_VIOLATION;
 	}
-	u64 offset = gpa.v & (PT_LEVEL_SIZE(w.level) - 1);
-	out->l1_gpa = l1_gpa((w.leaf & PT_ADDR_MASK) | offset);
+	out->l1_gpa = leaf_gpa(&w, gpa);
 	/* EPT02 is a subset of EPT01: the rights both give, at the host page
 	 * EPT01 gives (the L1 GPA's for guest RAM, an all-ones page for a hidden
 	 * device), with EPT12's memory type unless EPT01 forces its own (IPAT).

@@ -7,6 +7,7 @@
 #include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
 #include <xmhf/evlog.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 #include <xmhf/panic.h>
@@ -61,7 +62,8 @@ static bool l1_wants_msr(const struct vmcs12 *v, u32 msr, bool write)
 /* The exits L0 takes: its NMIs and signals, the #DB ending a step of the
  * core (guest_step.h: an xAPIC write of L2), NMI windows it opened, I/O and
  * MSR accesses and exceptions that exit for L0's reasons only, EPT01
- * violations (L2 on EPT01), a preemption timer L1 did not start. The
+ * violations (L2 on EPT01), a preemption timer L1 did not start, the
+ * hypapp's VMCALLs and CPUID leaf for L2 callers (xmhf/hypapp.h). The
  * others all exit because L1's controls say so, or always do. *done: an
  * MSR access done by l2_msr.c (L2 resumes) rather than by the core. */
 static bool l0_handles(const struct vmcs12 *v, u32 reason, struct guest_regs *regs, bool *done)
@@ -90,6 +92,9 @@ static bool l0_handles(const struct vmcs12 *v, u32 reason, struct guest_regs *re
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG: return true;
 	case EXIT_REASON_PREEMPTION_TIMER: return !(GET(v, PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER);
+	/* both exit unconditionally (26.1.2): L1 sees none of these */
+	case EXIT_REASON_VMCALL: return hypapp_l2_vmcall_is_mine(regs);
+	case EXIT_REASON_CPUID: return hypapp_l2_cpuid_is_mine((u32)regs->rax, (u32)regs->rcx);
 	default: return false;
 	}
 }
@@ -225,9 +230,10 @@ static void reflect(struct nested_cpu *n, u32 reason)
 /* An EPT violation of L2 on EPT02 (L1 uses EPT, nested/ept02.h): a page
  * EPT02 lacks is mapped and L2 retries; what EPT12 denies or cannot map is
  * L1's EPT violation (its qualification) or EPT misconfiguration (29.3.3:
- * no qualification); what EPT01 denies L1 itself gets #GP(0) in L2, as L1's
- * own access would (docs/nested.md "EPT02"). */
-static void ept02_exit(struct nested_cpu *n)
+ * no qualification); what EPT01 denies L1 itself is the hypapp's as for L1
+ * (its page lent to a PAL: a PAL call), else #GP(0) in L2, as L1's own
+ * access would get (docs/nested.md "EPT02"). */
+static void ept02_exit(struct nested_cpu *n, struct guest_regs *regs)
 {
 	static u32 warnings;
 	struct ept02_fault_info info;
@@ -247,11 +253,13 @@ static void ept02_exit(struct nested_cpu *n)
 		vmcs12_put(&n->current, VMCS12_IDX_EXIT_QUALIFICATION, 0);
 		return;
 	case EPT02_L0_DENIED:
+		evlog_count(nested_l0);
+		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
+		if (l0_offer_ept_violation(regs, info.l1_gpa, qualification))
+			return;
 		if (guest_warning_due(&warnings))
 			pr_warn("nested: cpu %u: L2 access to L2 GPA 0x%llx = L1 GPA 0x%llx blocked: #GP(0) (%u so far)",
 				this_cpu_index(), gpa.v, info.l1_gpa.v, warnings);
-		evlog_count(nested_l0);
-		nmi_reblock_after_iret(qualification & EPT_QUAL_NMI_UNBLOCKED_BY_IRET);
 		inject_gp0();
 		return;
 	}
@@ -261,7 +269,8 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 {
 	struct nested_cpu *n;
 	static u32 warnings;
-	if (nested_mode(n = nested_cpu()) != VMX_MODE_L2)
+	/* isolated code (a PAL) in L2: none of its exits is L1's */
+	if (nested_mode(n = nested_cpu()) != VMX_MODE_L2 || guest_isolated())
 		return false;
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
 		if (guest_warning_due(&warnings))
@@ -273,7 +282,7 @@ bool nested_l2_exit(struct guest_regs *regs, u32 reason)
 		n->current.launched = true;
 		bool done = false;
 		if ((u16)reason == EXIT_REASON_EPT_VIOLATION && (vmcs12_proc2(&n->current) & PROC2_ENABLE_EPT)) {
-			ept02_exit(n);
+			ept02_exit(n, regs);
 			shadow_flush(n);
 			return true;
 		}

@@ -5,6 +5,8 @@
 #include "tv_world.h"
 #include <xmhf/cpu.h>
 #include <xmhf/guest.h>
+#include <xmhf/nested.h>
+#include <xmhf/paging.h>
 #include <xmhf/string.h>
 #include <xmhf/x86/regs.h>
 
@@ -24,6 +26,16 @@ enum tv_paging tv_caller_paging(void)
 	if (guest_efer() & EFER_LMA)
 		return TV_PAGING_4LEVEL;
 	return (guest_cr4() & CR4_PAE) ? TV_PAGING_PAE : TV_PAGING_32;
+}
+
+bool tv_caller_key(u64 *key)
+{
+	u64 cr3 = guest_cr3();
+	l1_gpa_t root;
+	if (!nested_l2_gpa_to_l1(l2_gpa(cr3 & PT_ADDR_MASK), EPT_R, &root))
+		return false;
+	*key = tv_cr3_key(root.v | (cr3 & (PAGE_SIZE - 1)), tv_caller_paging(), nested_caller_is_l2());
+	return true;
 }
 
 const struct tv_pal *tv_call_running(void) { return mine()->pal; }
@@ -85,8 +97,11 @@ enum hypapp_result tv_call_enter(struct tv_registry *r, struct spinlock *lock,
 	struct cpu_call *c = mine();
 	bool c64 = guest_mode() == GUEST_64BIT;
 	struct tv_gprs caller, pal_regs;
+	u64 key;
+	if (!tv_caller_key(&key))
+		return HYPAPP_PASS;
 	memprot_lock(lock);
-	struct tv_pal *pal = tv_registry_find(r, entry, tv_cr3_key(guest_cr3(), tv_caller_paging()), c64);
+	struct tv_pal *pal = tv_registry_find(r, entry, key, c64);
 	if (!pal || pal->running) {
 		spin_unlock(lock);
 		return pal ? HYPAPP_DONE : HYPAPP_PASS;

@@ -21,6 +21,10 @@
 
 /* The caller's paging mode (CR4.PAE, EFER.LMA; SDM Vol. 3 4.1.1). */
 enum tv_paging tv_caller_paging(void);
+/* The caller's registry key: tv_cr3_key of its CR3 as L1's guest-physical address (an L2
+ * caller's through EPT12, so that two L2 guests never share a key), as L1 or L2 caller. False:
+ * EPT12 does not map the caller's CR3. */
+bool tv_caller_key(u64 *key);
 
 /* The PAL this CPU runs, or NULL. */
 const struct tv_pal *tv_call_running(void);

@@ -35,6 +35,14 @@ void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out)
 		out->error = TV_ERR_UNSUPPORTED;
 }
 
+bool tv_hc_is_l2_call(u64 rax, bool caller64)
+{
+	u64 nr = caller64 ? rax : (u32)rax;
+	return nr >= TV_HC_L2_OFFSET && nr - TV_HC_L2_OFFSET <= TV_HC_L2_LAST;
+}
+
+bool tv_cpuid_is_l2_leaf(u32 eax, u32 ecx) { return eax == TV_CPUID_LEAF && ecx == TV_HC_L2_OFFSET; }
+
 int tv_hc_test_line(char *buf, size_t size, u64 value)
 {
 	return xsnprintf(buf, size, "test hypercall, rcx=0x%016llx", value);

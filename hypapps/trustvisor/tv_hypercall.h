@@ -20,12 +20,20 @@ struct tv_hypercall {
 	u64 value;                     /* TEST: RCX */
 };
 
+/* l2: the caller is L2 (its numbers carry TV_HC_L2_OFFSET). */
 struct tv_hc_regs {
 	u64 rax, rcx, rsi, rdi;
 	bool caller64, l2;
 };
 
 void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out);
+
+/* An L2 caller's VMCALL with RAX (its low half for a 32-bit caller) in [TV_HC_L2_OFFSET,
+ * TV_HC_L2_OFFSET + 0xff] and its CPUID of TV_CPUID_LEAF with ECX = TV_HC_L2_OFFSET are the
+ * hypapp's (L0 takes them, L1 never sees them). */
+#define TV_HC_L2_LAST 0xffu
+bool tv_hc_is_l2_call(u64 rax, bool caller64);
+bool tv_cpuid_is_l2_leaf(u32 eax, u32 ecx);
 
 /* TV_HC_TEST's console line, "test hypercall, rcx=0x%016llx" (what XMHF64 prints and CI
  * parses), into buf; returns its length as xsnprintf. */

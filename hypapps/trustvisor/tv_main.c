@@ -9,6 +9,7 @@
 #include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/memprot.h>
+#include <xmhf/nested.h>
 #include <xmhf/spinlock.h>
 #include <xmhf/x86/events.h>
 #include <xmhf/x86/regs.h>
@@ -102,9 +103,11 @@ static enum tv_error tv_register(const struct tv_hypercall *hc, bool c64)
 	struct tv_pal_layout layout;
 	struct tv_pal *pal;
 	enum tv_paging mode = tv_caller_paging();
-	u64 key = tv_cr3_key(guest_cr3(), mode);
+	u64 key;
 	if (guest_cr4() & CR4_LA57) /* the PAL's tables are 4-level */
 		return TV_ERR_UNSUPPORTED;
+	if (!tv_caller_key(&key))
+		return TV_ERR_STRUCT_UNREADABLE;
 	enum tv_error e = tv_parse_registration(&caller_mem, hc->sections, hc->params, hc->entry, c64, &layout);
 	if (e == TV_OK)
 		e = tv_registry_add(&registry, &layout, key, &caller_translator, &pal);
@@ -119,7 +122,9 @@ static enum tv_error tv_register(const struct tv_hypercall *hc, bool c64)
 
 static enum tv_error tv_unregister(const struct tv_hypercall *hc, bool c64)
 {
-	u64 key = tv_cr3_key(guest_cr3(), tv_caller_paging());
+	u64 key;
+	if (!tv_caller_key(&key))
+		return TV_ERR_UNKNOWN_ENTRY;
 	struct tv_pal *pal = tv_registry_find(&registry, hc->entry, key, c64);
 	enum tv_error e = tv_registry_remove(&registry, hc->entry, key, c64, &scrub_sink);
 	if (e == TV_OK)
@@ -130,7 +135,7 @@ static enum tv_error tv_unregister(const struct tv_hypercall *hc, bool c64)
 enum hypapp_result hypapp_hypercall(struct guest_regs *regs)
 {
 	struct tv_hc_regs in = { .rax = regs->rax, .rcx = regs->rcx, .rsi = regs->rsi, .rdi = regs->rdi,
-				 .caller64 = caller64() };
+				 .caller64 = caller64(), .l2 = nested_caller_is_l2() };
 	struct tv_hypercall hc;
 	if (tv_call_running()) /* a PAL makes no hypercall */
 		return tv_call_fail(regs, TV_ERR_PAL_FAULT);
@@ -167,7 +172,7 @@ enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 	if (pal && tv_call_overdue())
 		return tv_call_fail(regs, TV_ERR_PAL_TIMEOUT);
 	struct tv_cpuid_query q = { .eax = leaf, .ecx = subleaf, .caller64 = caller64(), .in_pal = pal != NULL,
-				    .pal_id = pal ? pal->id : 0 };
+				    .pal_id = pal ? pal->id : 0, .l2 = nested_caller_is_l2(), .ept12 = nested_caller_ept12() };
 	struct tv_cpuid out;
 	if (tv_cpuid_answer(&q, &out)) {
 		regs->rax = out.eax;
@@ -177,6 +182,10 @@ enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 	}
 	return HYPAPP_PASS;
 }
+
+/* L0 takes these exits of L2 (nested VMX): TrustVisor's calls for L2 callers. */
+bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs) { return tv_hc_is_l2_call(regs->rax, caller64()); }
+bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf) { return tv_cpuid_is_l2_leaf(leaf, subleaf); }
 
 /* Inside a PAL: an exit other than its return ends the call with an error for the caller. */
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags)
@@ -199,6 +208,7 @@ enum hypapp_result hypapp_ept_violation(struct guest_regs *regs, const struct hy
 {
 	if (tv_call_running())
 		return tv_call_exit(&caller_mem, regs, v);
+	/* an L2 caller's: v->gpa is L1's (through EPT12 if L1 uses EPT, nested/l2_exit.c) */
 	if ((v->access & HYPAPP_ACCESS_EXEC) && v->gva_valid && guest_cpl() == 3)
 		return tv_call_enter(&registry, &registry_lock, &caller_mem, regs, v->gva);
 	return HYPAPP_PASS;

@@ -3,7 +3,7 @@
 #include <xmhf/paging.h>
 
 
-u64 tv_cr3_key(u64 cr3, enum tv_paging mode)
+static u64 cr3_address(u64 cr3, enum tv_paging mode)
 {
 	switch (mode) {
 	case TV_PAGING_32:
@@ -14,6 +14,8 @@ u64 tv_cr3_key(u64 cr3, enum tv_paging mode)
 		return cr3 & PT_ADDR_MASK;
 	}
 }
+
+u64 tv_cr3_key(u64 cr3, enum tv_paging mode, bool l2) { return cr3_address(cr3, mode) | (l2 ? TV_CR3_KEY_L2 : 0); }
 
 void tv_registry_init(struct tv_registry *r)
 {

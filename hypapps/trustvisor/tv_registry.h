@@ -36,8 +36,10 @@ struct tv_page_sink {
 };
 
 /* The address bits of CR3 for 'mode' (SDM Vol. 3 4.2 Table 4-2 .. 4.5): without PCID, PWT/PCD
- * and the bits a PAE CR3 ignores, so one address space has one key (bug_017). */
-u64 tv_cr3_key(u64 cr3, enum tv_paging mode);
+ * and the bits a PAE CR3 ignores, so one address space has one key (bug_017); an L2 caller's
+ * key has TV_CR3_KEY_L2 too (bit 0, never an address bit), so L1 and L2 keys never meet. */
+#define TV_CR3_KEY_L2 BIT(0)
+u64 tv_cr3_key(u64 cr3, enum tv_paging mode, bool l2);
 
 /* Whether a page's contents are the PAL's (scrubbed when it goes): all but SHARED_CODE. */
 static inline bool tv_page_private(const struct tv_page *p) { return p->type != TV_PAL_SECTION_SHARED_CODE; }

@@ -122,6 +122,21 @@ WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 	fatal("nested_vmx_instruction");
 }
 WEAK bool nested_l2_exit(struct guest_regs *regs, u32 reason) { (void)regs, (void)reason; return false; }
+WEAK void nested_isolation_begin(void) {}
+WEAK bool nested_caller_ept12(void) { return false; }
+/* apic_write.c not linked: the core owns no page, the hypapp handles none */
+WEAK bool l0_offer_ept_violation(struct guest_regs *regs, l1_gpa_t gpa, u64 q)
+{
+	(void)regs, (void)gpa, (void)q;
+	return false;
+}
+WEAK bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out)
+{
+	(void)access;
+	*out = l1_gpa(gpa.v);
+	return true;
+}
+WEAK void nested_isolation_end(void) {}
 WEAK bool nested_entry_failed(struct guest_regs *regs) { (void)regs; return false; }
 WEAK bool nested_nmi_exit_to_l1(void) { return false; }
 WEAK enum nested_init nested_init_signal(void) { return NESTED_INIT_NOT_MINE; }

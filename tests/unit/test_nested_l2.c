@@ -6,7 +6,7 @@
  * (L2's state and the exit information into VMCS12, L1's host state into
  * VMCS01) or L0's (L2 stays); with L1's EPT, EPT02's violations (mapped,
  * reflected with L1's qualification or as a misconfiguration, or #GP(0)
- * for what EPT01 denies). */
+ * for what EPT01 denies); the hypapp's VMCALL/CPUID of L2 and isolated code in L2 (L0's). */
 #include "nested_l1.h"
 #include <nested/ept02.h>
 #include <nested/l2_msr.h>
@@ -427,6 +427,79 @@ static void test_exits_for_l0(void **state)
 	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
 }
 
+/* The hypapp's L2 hooks (xmhf/hypapp.h), replacing the core's defaults: what they were asked
+ * and whether they claim it. */
+static bool hypapp_claims;
+static u64 asked_rax, asked_rcx;
+bool hypapp_l2_vmcall_is_mine(const struct guest_regs *r)
+{
+	asked_rax = r->rax;
+	return hypapp_claims;
+}
+bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf)
+{
+	asked_rax = leaf;
+	asked_rcx = subleaf;
+	return hypapp_claims;
+}
+
+/* VMCALL and CPUID of L2: L0's (the core's handler on VMCS02, the hypapp sees an L2 caller)
+ * when the hypapp claims them, else L1's; while isolated code (a PAL) runs in L2, every exit
+ * is L0's, even one in L1's exception bitmap. */
+static void test_hypapp_calls_of_l2(void **state)
+{
+	(void)state;
+	assert_false(nested_caller_is_l2());
+	put(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_PIN_BASED_VM_EXEC_CONTROL) | PIN_EXTERNAL_INTERRUPT_EXITING);
+	enter_l2();
+	u64 pin02 = vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL), proc02 = vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	u64 proc2_02 = vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL);
+	hypapp_claims = true;
+	regs.rax = 0x4c415002;
+	l2_exits(EXIT_REASON_VMCALL, 0);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_VMCALL));
+	assert_int_equal(asked_rax, 0x4c415002);
+	assert_true(nested_caller_is_l2());
+	assert_false(nested_caller_ept12());
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_EPT); /* what nested_caller_ept12 reads */
+	put(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL) | PROC_ACTIVATE_SECONDARY);
+	assert_true(nested_caller_ept12());
+	put(VMCS12_IDX_SECONDARY_VM_EXEC_CONTROL, 0);
+	regs.rax = 0x7a567254;
+	regs.rcx = 0x4c415000;
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	assert_int_equal(asked_rax, 0x7a567254);
+	assert_int_equal(asked_rcx, 0x4c415000);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	/* isolated: L0's whatever the hypapp and L1's controls say; VMCS02 with L0's controls
+	 * only (no exit for L1's external interrupts), L1's back at the end */
+	struct guest_isolation save;
+	hypapp_claims = false;
+	u64 eptp02 = vmcs_get(VMCS_EPT_POINTER);
+	guest_isolate_begin(&save, 0x1000, 0x2000, 0x3000, 1000);
+	vmcs_set(VMCS_EPT_POINTER, 0x777000 | EPTP_WB_4LEVEL); /* the hypapp's EPT */
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	vmcs_set(VMCS_VM_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VECTOR_UD);
+	assert_false(nested_l2_exit(&regs, EXIT_REASON_EXCEPTION_NMI));
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_false(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_EXTERNAL_INTERRUPT_EXITING);
+	assert_true(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL) & PIN_NMI_EXITING);
+	assert_true(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_UNCONDITIONAL_IO_EXITING);
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), proc2_02 & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID));
+	guest_isolate_end(&save);
+	assert_int_equal(vmcs_get(VMCS_EPT_POINTER), eptp02);
+	assert_int_equal(vmcs_get(VMCS_PIN_BASED_VM_EXEC_CONTROL), pin02);
+	assert_true(pin02 & PIN_EXTERNAL_INTERRUPT_EXITING);
+	assert_int_equal(vmcs_get(VMCS_CPU_BASED_VM_EXEC_CONTROL), proc02);
+	assert_int_equal(vmcs_get(VMCS_SECONDARY_VM_EXEC_CONTROL), proc2_02);
+	/* not claimed: L1's, and the hypapp's caller is L1 again */
+	l2_exits(EXIT_REASON_VMCALL, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_VMCALL));
+	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_VMCALL);
+	assert_false(nested_caller_is_l2());
+}
+
 /* RDMSR of L2 that L1's bitmap lets through: done by L0 on VMCS02's guest
  * state (SYSENTER_ESP is switched by VM entries), L2 resumes past it. */
 static void test_msr_l1_does_not_intercept(void **state)
@@ -583,6 +656,79 @@ static void test_ept02_exits(void **state)
 	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
 	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_EPT_MISCONFIG);
 	assert_int_equal(get12(VMCS12_IDX_EXIT_QUALIFICATION), 0);
+}
+
+/* The core's offer of an EPT01-denied page to the hypapp (apic_write.c), replaced: recorded. */
+static bool offer_taken;
+static u64 offered_gpa;
+bool l0_offer_ept_violation(struct guest_regs *r, l1_gpa_t gpa, u64 q)
+{
+	(void)r, (void)q;
+	offered_gpa = gpa.v;
+	return offer_taken;
+}
+
+/* What EPT01 denies L1 is offered to the hypapp at L1's address; taken, L2 gets no #GP. */
+static void test_ept02_denied_offered(void **state)
+{
+	(void)state;
+	l1_with_ept();
+	enter_l2();
+	offer_taken = true;
+	l2_ept_violation(0x6000, EPT_QUAL_FETCH);
+	assert_int_equal(offered_gpa, FAKE_HV_BASE);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	assert_false(vmcs_get(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	offer_taken = false;
+}
+
+#define L2_PT_L1 0x64000ull  /* L1's page at L2 GPA 0xa000 (EPT12 RW) */
+#define L2_RO_L1 0x62000ull  /* L1's page at L2 GPA 0x9000 (EPT12 read-only) */
+
+/* An L2 caller's addresses through EPT12 with rights (nested_l2_gpa_to_l1), and the core's walk
+ * of L2's page tables: its tables and the result at L2 GPAs, each through EPT12. */
+static void test_l2_gpa_through_ept12(void **state)
+{
+	(void)state;
+	l1_gpa_t out;
+	l1_with_ept();
+	u64 *pt12 = (u64 *)guest_mem(EPT12_PML4 + 3 * PAGE_SIZE, PAGE_SIZE);
+	pt12[9] = L2_RO_L1 | EPT_R | EPT12_WB;
+	pt12[10] = L2_PT_L1 | EPT_R | EPT_W | EPT12_WB;
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x5008), EPT_R, &out)); /* L1: identity */
+	assert_int_equal(out.v, 0x5008);
+	enter_l2();
+	assert_true(nested_caller_ept12());
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x5008), EPT_R | EPT_W | EPT_X, &out));
+	assert_int_equal(out.v, L1_OF_L2_PAGE + 8);
+	assert_true(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_R, &out));
+	assert_int_equal(out.v, L2_RO_L1 + 0x10);
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_W, &out)); /* read-only */
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x9010), EPT_X, &out));
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x7000), EPT_R, &out)); /* not present */
+	assert_false(nested_l2_gpa_to_l1(l2_gpa(0x8000), EPT_W, &out)); /* misconfigured */
+	/* L2 with 32-bit paging: CR3 = L2 GPA 0x5000 (L1_OF_L2_PAGE); its PDE 0 -> PT at L2 GPA
+	 * 0xa000 (L2_PT_L1), whose PTE 5 maps linear 0x5000 to L2 GPA 0x9000 (L2_RO_L1); PDE 1
+	 * -> a PT at L2 GPA 0x7000, which EPT12 lacks */
+	u32 *pd = (u32 *)guest_mem(L1_OF_L2_PAGE, PAGE_SIZE), *pt = (u32 *)guest_mem(L2_PT_L1, PAGE_SIZE);
+	pd[0] = 0xa000 | PTE_P | PTE_RW | PTE_US;
+	pd[1] = 0x7000 | PTE_P | PTE_RW | PTE_US;
+	pt[5] = 0x9000 | PTE_P | PTE_US;
+	vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR4, 0);
+	vmcs_set(VMCS_GUEST_IA32_EFER, 0);
+	vmcs_set(VMCS_GUEST_CR3, 0x5000);
+	struct gw_fault f;
+	assert_int_equal(guest_virt_translate(gva(0x5010), GW_USER, &out, &f), GW_OK);
+	assert_int_equal(out.v, L2_RO_L1 + 0x10);
+	assert_true(pt[5] & PTE_A); /* in L1's page EPT12 gives */
+	assert_int_equal(guest_virt_translate(gva(0x400000), GW_USER, &out, &f), GW_GP);
+	/* paging off: the linear address is L2's GPA */
+	vmcs_set(VMCS_GUEST_CR0, CR0_PE);
+	assert_int_equal(guest_virt_translate(gva(0x5010), 0, &out, &f), GW_OK);
+	assert_int_equal(out.v, L1_OF_L2_PAGE + 0x10);
+	assert_int_equal(guest_virt_translate(gva(0x9000), GW_WRITE, &out, &f), GW_GP);
+	assert_int_equal(guest_virt_translate(gva(0x6000), 0, &out, &f), GW_GP); /* the hypervisor's */
 }
 
 static void test_msr_areas(void **state)
@@ -752,6 +898,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cpu_refusal_of_vmcs02, setup_l2),
 		cmocka_unit_test_setup(test_exit_reflected, setup_l2),
 		cmocka_unit_test_setup(test_exits_for_l0, setup_l2),
+		cmocka_unit_test_setup(test_hypapp_calls_of_l2, setup_l2),
 		cmocka_unit_test_setup(test_msr_l1_does_not_intercept, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_to_l1, setup_l2),
 		cmocka_unit_test_setup(test_nmi_exit_before_first_launch, setup_l2),
@@ -761,6 +908,8 @@ int main(void)
 		cmocka_unit_test_setup(test_ept02_exits, setup_l2),
 		cmocka_unit_test_setup(test_rewalk_after_relocation, setup_l2),
 		cmocka_unit_test_setup(test_rewalk_of_denied_pages, setup_l2),
+		cmocka_unit_test_setup(test_ept02_denied_offered, setup_l2),
+		cmocka_unit_test_setup(test_l2_gpa_through_ept12, setup_l2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

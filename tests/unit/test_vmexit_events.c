@@ -227,7 +227,10 @@ static void test_isolation_holds_nmis(void **state)
 	vmcs_set(VMCS_EXCEPTION_BITMAP, 0);
 	percpu[SELF].nmi_pending = 1;
 	vmcs_set(VMCS_CPU_BASED_VM_EXEC_CONTROL, PROC_NMI_WINDOW_EXITING);
+	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_NMI);
 	guest_isolate_begin(&save, 0x4000, 0x8000, 0x9000, 1000);
+	assert_int_equal(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY_INFO), INTERRUPTIBILITY_NMI); /* no STI shadow */
+	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), 0x4000);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RSP), 0x8000);
 	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), 0x9000);
@@ -249,6 +252,8 @@ static void test_isolation_holds_nmis(void **state)
 	assert_int_equal(percpu[SELF].nmi_pending, 3);
 	vmcs_set(VMCS_GUEST_SS_SELECTOR, 0);
 	guest_isolate_end(&save);
+	assert_int_equal(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY_INFO), INTERRUPTIBILITY_STI | INTERRUPTIBILITY_NMI);
+	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), CODE);
 	assert_int_equal(vmcs_get(VMCS_GUEST_CR3), 0x5000);
 	assert_int_equal(vmcs_get(VMCS_GUEST_CR0), CR0_PE);

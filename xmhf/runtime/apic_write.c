@@ -19,6 +19,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
 #include <xmhf/hypapp.h>
+#include <xmhf/nested.h>
 #include <xmhf/lapic.h>
 #include <xmhf/log.h>
 #include <xmhf/paging.h>
@@ -146,6 +147,20 @@ static bool emulate_write(struct guest_regs *regs, u64 gpa, u64 q)
 	return true;
 }
 
+bool l0_offer_ept_violation(struct guest_regs *regs, l1_gpa_t gpa, u64 q)
+{
+	if (gpa_is_hypervisor(gpa, 1) || ALIGN_DOWN(gpa.v, PAGE_SIZE) == this_cpu()->ept_apic_page.v ||
+	    ept01_is_ones_page(gpa))
+		return false;
+	struct hypapp_ept_violation v = {
+		.gpa = gpa,
+		.gva = gva(q & EPT_QUAL_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDRESS) : 0),
+		.gva_valid = q & EPT_QUAL_LINEAR_VALID,
+		.access = (u32)q & (EPT_QUAL_READ | EPT_QUAL_WRITE | EPT_QUAL_FETCH),
+	};
+	return hypapp_ept_violation(regs, &v) == HYPAPP_DONE;
+}
+
 void handle_ept_violation(struct guest_regs *regs)
 {
 	u64 gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
@@ -160,16 +175,8 @@ void handle_ept_violation(struct guest_regs *regs)
 	    (emulate_write(regs, gpa, q) || step_write((u32)(gpa & (PAGE_SIZE - 1)))))
 		return;
 	bool ones = ept01_is_ones_page(l1_gpa(gpa));
-	if (!gpa_is_hypervisor(l1_gpa(gpa), 1) && ALIGN_DOWN(gpa, PAGE_SIZE) != p->ept_apic_page.v && !ones) {
-		struct hypapp_ept_violation v = {
-			.gpa = l1_gpa(gpa),
-			.gva = gva(q & EPT_QUAL_LINEAR_VALID ? vmread(VMCS_GUEST_LINEAR_ADDRESS) : 0),
-			.gva_valid = q & EPT_QUAL_LINEAR_VALID,
-			.access = (u32)q & (EPT_QUAL_READ | EPT_QUAL_WRITE | EPT_QUAL_FETCH),
-		};
-		if (hypapp_ept_violation(regs, &v) == HYPAPP_DONE)
-			return;
-	}
+	if (l0_offer_ept_violation(regs, l1_gpa(gpa), q))
+		return;
 	if (guest_warning_due(&n_blocked))
 		pr_warn("xmhf: cpu %u: guest access to GPA 0x%llx at RIP 0x%llx blocked (%s): #GP(0) (%u so far)",
 			p->index, gpa, vmread(VMCS_GUEST_RIP),

@@ -5,6 +5,7 @@
 #include <runtime/vmx_ops.h>
 #include <xmhf/guest.h>
 #include <xmhf/hypapp.h>
+#include <xmhf/nested.h>
 #include <xmhf/vmx.h>
 
 #define SEGMENTS 6            /* ES, CS, SS, DS, FS, GS: the VMCS encodings step by 2 */
@@ -57,6 +58,7 @@ static void timer_stop(u32 pin, u32 exit_controls)
 bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3, u64 budget)
 {
 	struct percpu *p = this_cpu();
+	nested_isolation_begin(); /* an L2 caller: the controls saved below are L0's */
 	*save = (struct guest_isolation){
 		.rip = vmread(VMCS_GUEST_RIP), .rsp = vmread(VMCS_GUEST_RSP), .rflags = vmread(VMCS_GUEST_RFLAGS),
 		.cr0 = vmread(VMCS_GUEST_CR0), .cr3 = vmread(VMCS_GUEST_CR3), .efer = vmread(VMCS_GUEST_IA32_EFER),
@@ -78,6 +80,10 @@ bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3
 	vmwrite(VMCS_GUEST_DR7, DR7_ISOLATED);
 	vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmwrite(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	/* the caller's STI/MOV-SS shadow is not the code's: STI blocking with IF = 0 fails the VM
+	 * entry (SDM Vol. 3 27.3.1.5); NMI blocking stays */
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+		save->interruptibility & ~(u64)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 	guest_intercept_exceptions(ALL_EXCEPTIONS);
 	p->nmi_held = true;
 	u64 proc = vmread(VMCS_CPU_BASED_VM_EXEC_CONTROL);
@@ -104,7 +110,10 @@ void guest_isolate_end(const struct guest_isolation *save)
 	vmwrite(VMCS_EXCEPTION_BITMAP, save->exception_bitmap);
 	timer_stop(save->pin, save->exit_controls);
 	this_cpu()->nmi_held = false; /* the exit's tail delivers the pending ones (vmexit.c) */
+	nested_isolation_end();
 }
+
+bool guest_isolated(void) { return this_cpu()->nmi_held; } /* held exactly while isolated */
 
 void guest_drop_vectored_event(void)
 {

@@ -6,6 +6,7 @@
 #include <runtime/percpu.h>
 #include <runtime/vmx_ops.h>
 #include <xmhf/cpu.h>
+#include <xmhf/nested.h>
 #include <xmhf/paging.h>
 #include <xmhf/string.h>
 #include <xmhf/vmx.h>
@@ -23,6 +24,24 @@ void guest_paging_current(struct guest_paging *pg)
 	for (u32 i = 0; i < 4; i++)
 		pg->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
 	pg->phys_addr_mask = this_cpu()->mtrr.phys_addr_mask;
+	pg->ept12 = nested_caller_ept12();
+}
+
+/* A guest-physical address of the walk as L1's: an L2's on EPT12 only where EPT12 maps it with
+ * 'ept_access' (SDM Vol. 3 29.3.3.2: the CPU's paging-structure accesses need read and, for
+ * the A/D updates, write). */
+static bool l1_of(const struct guest_paging *pg, u64 gpa, u64 ept_access, l1_gpa_t *out)
+{
+	if (!pg->ept12) {
+		*out = l1_gpa(gpa);
+		return true;
+	}
+	return nested_l2_gpa_to_l1(l2_gpa(gpa), ept_access, out);
+}
+
+static u64 ept_access_of(u32 access)
+{
+	return access & GW_WRITE ? EPT_R | EPT_W : access & GW_FETCH ? EPT_X : EPT_R;
 }
 
 /* One walk: the entries it used (for A/D, 4.8) and the rights it found. */
@@ -109,7 +128,8 @@ static enum gw_result walk_tables(struct walk *w, u64 table, unsigned level, uns
 	for (;; level--) {
 		unsigned shift = PAGE_SHIFT + bits * (level - 1);
 		u64 index = (w->la >> shift) & (BIT(bits) - 1);
-		void *p = guest_ram_ptr(l1_gpa(table + index * size), size);
+		l1_gpa_t entry;
+		void *p = l1_of(w->pg, table + index * size, EPT_R | EPT_W, &entry) ? guest_ram_ptr(entry, size) : NULL;
 		if (!p)
 			return GW_GP;
 		u64 e = w->wide ? *(u64 *)p : *(u32 *)p;
@@ -142,10 +162,8 @@ enum gw_result guest_translate(const struct guest_paging *pg, gva_t linear, u32 
 
 	if (!lma)
 		w.la = (u32)w.la; /* 32-bit linear addresses outside IA-32e mode */
-	if (!(pg->cr0 & CR0_PG)) {
-		*gpa = l1_gpa(w.la);
-		return GW_OK;
-	}
+	if (!(pg->cr0 & CR0_PG))
+		return l1_of(pg, w.la, ept_access_of(access), gpa) ? GW_OK : GW_GP;
 	if (!(pg->cr4 & CR4_PAE)) { /* 32-bit paging (4.3) */
 		r = walk_tables(&w, pg->cr3 & CR3_ADDR_32BIT, 2, 10, gpa, fault);
 	} else if (!lma) { /* PAE paging (4.4): the PDPTE registers, no A flag */
@@ -166,6 +184,8 @@ enum gw_result guest_translate(const struct guest_paging *pg, gva_t linear, u32 
 		return r;
 	if (!rights_allow(&w))
 		return page_fault(&w, PFEC_P, fault);
+	if (!l1_of(pg, gpa->v, ept_access_of(access), gpa))
+		return GW_GP;
 	set_accessed_dirty(&w);
 	return GW_OK;
 }

@@ -46,6 +46,22 @@ static void test_l2_offset(void **state)
 	assert_int_equal(hc.error, TV_ERR_UNKNOWN_HYPERCALL);
 }
 
+/* Which L2 exits the hypapp takes from L1: its numbers and its leaf only. */
+static void test_l2_exits_claimed(void **state)
+{
+	(void)state;
+	assert_true(tv_hc_is_l2_call(TV_HC_L2_OFFSET, true));
+	assert_true(tv_hc_is_l2_call(TV_HC_L2_OFFSET + 0xff, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_L2_OFFSET + 0x100, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_L2_OFFSET - 1, true));
+	assert_false(tv_hc_is_l2_call(TV_HC_TEST, true)); /* e.g. KVM's own hypercalls: L1's */
+	assert_false(tv_hc_is_l2_call(0x100000000ull | TV_HC_L2_OFFSET, true));
+	assert_true(tv_hc_is_l2_call(0x100000000ull | TV_HC_L2_OFFSET, false)); /* low half only */
+	assert_true(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF, TV_HC_L2_OFFSET));
+	assert_false(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF, 0));
+	assert_false(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF + 1, TV_HC_L2_OFFSET));
+}
+
 /* A 32-bit caller's registers count with their low halves (undefined upper halves). */
 static void test_32bit_caller(void **state)
 {
@@ -126,6 +142,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_l2_offset),
+		cmocka_unit_test(test_l2_exits_claimed),
 		cmocka_unit_test(test_32bit_caller),
 		cmocka_unit_test(test_unsupported_and_unknown),
 		cmocka_unit_test(test_test_line),

@@ -69,7 +69,7 @@ static struct tv_pal *add(u64 base, u64 cr3, enum tv_error want)
 {
 	struct tv_pal_layout l = layout(base, true);
 	struct tv_pal *pal = NULL;
-	assert_int_equal(tv_registry_add(&reg, &l, tv_cr3_key(cr3, TV_PAGING_4LEVEL), &xl, &pal), want);
+	assert_int_equal(tv_registry_add(&reg, &l, tv_cr3_key(cr3, TV_PAGING_4LEVEL, false), &xl, &pal), want);
 	return pal;
 }
 
@@ -77,12 +77,14 @@ static void test_cr3_key(void **state)
 {
 	(void)state;
 	/* PCID, PWT/PCD and the no-flush bit are not the address space (bug_017) */
-	assert_int_equal(tv_cr3_key(0x123456789abcull, TV_PAGING_4LEVEL), 0x123456789000ull);
-	assert_int_equal(tv_cr3_key(0x8000000000005fffull, TV_PAGING_4LEVEL), 0x5000);
-	assert_int_equal(tv_cr3_key(0xfff0000000005018ull, TV_PAGING_4LEVEL), 0x5000);
-	assert_int_equal(tv_cr3_key(0x12345678ull, TV_PAGING_32), 0x12345000);
-	assert_int_equal(tv_cr3_key(0x12345678ull, TV_PAGING_PAE), 0x12345660);
-	assert_int_equal(tv_cr3_key(0x1234567full, TV_PAGING_PAE), 0x12345660);
+	assert_int_equal(tv_cr3_key(0x123456789abcull, TV_PAGING_4LEVEL, false), 0x123456789000ull);
+	assert_int_equal(tv_cr3_key(0x8000000000005fffull, TV_PAGING_4LEVEL, false), 0x5000);
+	assert_int_equal(tv_cr3_key(0xfff0000000005018ull, TV_PAGING_4LEVEL, false), 0x5000);
+	assert_int_equal(tv_cr3_key(0x12345678ull, TV_PAGING_32, false), 0x12345000);
+	assert_int_equal(tv_cr3_key(0x12345678ull, TV_PAGING_PAE, false), 0x12345660);
+	assert_int_equal(tv_cr3_key(0x1234567full, TV_PAGING_PAE, false), 0x12345660);
+	assert_int_equal(tv_cr3_key(0x12345678ull, TV_PAGING_32, true), 0x12345001); /* an L2 caller's */
+	assert_int_not_equal(tv_cr3_key(0x5000, TV_PAGING_4LEVEL, true), tv_cr3_key(0x5000, TV_PAGING_4LEVEL, false));
 }
 
 static void test_add_find(void **state)
@@ -104,7 +106,7 @@ static void test_add_find(void **state)
 	assert_int_equal(n_execs_asked, 3);
 	assert_ptr_equal(tv_registry_find(&reg, gva(0x400010), CR3, true), pal);
 	assert_ptr_equal(tv_registry_find(&reg, gva(0x400010), CR3 | 0x5, true), NULL); /* raw CR3 differs: callers pass keys */
-	assert_ptr_equal(tv_registry_find(&reg, gva(0x400010), tv_cr3_key(CR3 | 0x805, TV_PAGING_4LEVEL), true), pal);
+	assert_ptr_equal(tv_registry_find(&reg, gva(0x400010), tv_cr3_key(CR3 | 0x805, TV_PAGING_4LEVEL, false), true), pal);
 	assert_null(tv_registry_find(&reg, gva(0x400010), CR3 + PG, true)); /* another process */
 	assert_null(tv_registry_find(&reg, gva(0x400010), CR3, false));     /* another mode */
 	assert_null(tv_registry_find(&reg, gva(0x400000), CR3, true));      /* not the entry */

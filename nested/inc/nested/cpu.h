@@ -16,6 +16,12 @@ enum vmx_mode {
 	VMX_MODE_L2,      /* L2 runs: VMCS02 is current */
 };
 
+/* VMCS02's controls while isolated code of an L2 caller runs (nested/isolation.c). */
+struct vmcs02_isolation {
+	bool saved;
+	u64 pin, proc, proc2, exit_controls, timer, eptp;
+};
+
 struct nested_cpu {
 	u32 mode;              /* enum vmx_mode: nested_set_mode only; the only field NMI context reads */
 	u64 vmxon_ptr;         /* L1's VMXON pointer (VMX operation only) */
@@ -38,6 +44,7 @@ struct nested_cpu {
 		u64 copy_mask[VMCS12_DIRTY_WORDS]; /* the copy list by table index */
 		u16 saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
 	} lists;
+	struct vmcs02_isolation isolation;
 };
 
 /* This CPU's nested state. */

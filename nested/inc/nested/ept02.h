@@ -28,6 +28,9 @@ u64 ept02_eptp(u32 cpu, u64 eptp12);
 /* An EPT violation of L2 at gpa with the CPU's exit qualification. */
 enum ept02_result ept02_fault(u32 cpu, u64 eptp12, l2_gpa_t gpa, u64 exit_qualification,
 			      struct ept02_fault_info *out);
+/* EPT12's translation of gpa for an access of 'access' (EPT_R/W/X): false if EPT12 does not
+ * map it with those rights (not present, misconfigured, an EPT12 table outside guest RAM). */
+bool ept12_translate(u64 eptp12, l2_gpa_t gpa, u64 access, l1_gpa_t *out);
 /* L1's INVEPT (32.3 INVEPT): one EPTP12's translations, or all of cpu's. */
 void ept02_invalidate(u32 cpu, u64 eptp12);
 void ept02_invalidate_all(u32 cpu);

@@ -16,10 +16,11 @@ mkdir -p "$OUT/obj"
 
 CFLAGS="-m32 -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib
   -fno-builtin -fno-asynchronous-unwind-tables -mno-sse -mno-mmx -mno-80387 -mgeneral-regs-only
-  --param=min-pagesize=0 -Wall -Wextra -Werror -I$HERE -I$CHECKS"
+  --param=min-pagesize=0 -Wall -Wextra -Werror -I$HERE -I$CHECKS -I$ROOT/hypapps/trustvisor
+  -I$ROOT/hypapps/trustvisor/pal_demo"
 objs=()
 for src in "$CHECKS"/{boot.S,console.c,acpi.c,idt.c,report.c,apic.c,tss.c} \
-           "$HERE"/{main.c,cpu.c,vmxon.c,vmxinsn.c,fields.c,ept.c,l2.c,l2tests.c,l2modes.c,interleave.c,stale.c}; do
+           "$HERE"/{main.c,cpu.c,vmxon.c,vmxinsn.c,fields.c,ept.c,l2.c,l2tests.c,l2modes.c,interleave.c,stale.c,pal_l2.c}; do
   obj=$OUT/obj/$(basename "$(dirname "$src")")-$(basename "${src%.*}").o
   gcc $CFLAGS -c "$src" -o "$obj"
   objs+=("$obj")

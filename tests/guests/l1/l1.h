@@ -54,10 +54,10 @@ uint32_t vm_error(void);                     /* VM-instruction error field */
 bool expect_vm(const char *what, uint32_t flags, uint32_t want, uint32_t err);
 const char *vm_status_name(uint32_t flags);
 
-/* tests: vmxinsn.c, fields.c, l2tests.c, l2modes.c */
+/* tests: vmxinsn.c, fields.c, l2tests.c, l2modes.c, pal_l2.c */
 struct l1_test { const char *name; void (*fn)(void); };
-extern const struct l1_test vmx_insn_tests[], field_tests[], l2_tests[], l2_mode_tests[];
-extern const int n_vmx_insn_tests, n_field_tests, n_l2_tests, n_l2_mode_tests;
+extern const struct l1_test vmx_insn_tests[], field_tests[], l2_tests[], l2_mode_tests[], pal_l2_tests[];
+extern const int n_vmx_insn_tests, n_field_tests, n_l2_tests, n_l2_mode_tests, n_pal_l2_tests;
 
 /* l2.c: one L2 guest (32-bit protected mode, L1's GDT/IDT/page tables, EPT identity map) */
 struct l2_regs { uint32_t eax, ebx, ecx, edx, esi, edi, ebp, launched; };

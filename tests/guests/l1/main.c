@@ -41,6 +41,8 @@ static void run_matrix(int cpu)
         run_test(&l2_tests[i]);
     for (int i = 0; i < n_l2_mode_tests; i++)
         run_test(&l2_mode_tests[i]);
+    for (int i = 0; i < n_pal_l2_tests; i++)
+        run_test(&pal_l2_tests[i]);
 }
 
 static void ap_main(void)

@@ -78,7 +78,8 @@ void guest_intercept_exceptions(u32 vectors);
  * guest_isolate_begin saves the VMCS guest state below into *save and starts the code at
  * rip/rsp with page tables cr3 (4-level or 32-bit paging: the caller's PDPTEs are not
  * replaced) and, until guest_isolate_end restores *save:
- * - RFLAGS = 2 (IF, TF, AC, DF, NT, RF clear; IOPL 0, so CLI/STI/IN/OUT fault at CPL 3);
+ * - RFLAGS = 2 (IF, TF, AC, DF, NT, RF clear; IOPL 0, so CLI/STI/IN/OUT fault at CPL 3), no
+ *   STI or MOV-SS blocking (the caller's; NMI blocking stays);
  * - CR0.EM and CR0.TS set (x87: #NM, SSE/AVX: #UD or #NM; SDM Vol. 3 2.5, 13.1);
  * - EFER.SCE = 0 and IA32_SYSENTER_CS = 0 (SYSCALL #UD, SYSENTER #GP: the code cannot reach
  *   the guest kernel with its state), DR7 = 0x400 and IA32_DEBUGCTL = 0 (no breakpoints or
@@ -90,7 +91,9 @@ void guest_intercept_exceptions(u32 vectors);
  *   value", counts 'budget' TSC ticks of non-root time across all exits; when it expires,
  *   hypapp_isolation_timeout. False: no timer on this CPU (the code runs unbounded).
  * Saved and restored as well: CR3, the six segment registers (selector, base, limit,
- * rights), interruptibility and pending debug exceptions. GPRs are the hypapp's affair. */
+ * rights), interruptibility and pending debug exceptions. GPRs are the hypapp's affair. With an
+ * L2 caller (VMCS02 current) nested VMX swaps VMCS02's controls too (xmhf/nested.h:
+ * nested_isolation_begin/end). */
 struct guest_segment_save {
 	u64 selector, base, limit, ar;
 };
@@ -102,6 +105,9 @@ struct guest_isolation {
 };
 bool guest_isolate_begin(struct guest_isolation *save, u64 rip, u64 rsp, u64 cr3, u64 budget);
 void guest_isolate_end(const struct guest_isolation *save);
+/* Between guest_isolate_begin and guest_isolate_end on this CPU (nested VMX: every exit of
+ * isolated code in L2 is L0's, never L1's). */
+bool guest_isolated(void);
 /* The event whose delivery this exit interrupted (IDT-vectoring information, SDM Vol. 3
  * 28.2.4) is not delivered again: the hypapp replaced the context that raised it (it ended an
  * isolation). An NMI among them stays pending. */

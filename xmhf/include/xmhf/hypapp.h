@@ -65,7 +65,9 @@ enum hypapp_result hypapp_wrmsr(struct guest_regs *regs, u32 msr, u64 value);
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags);
 
 /* An EPT violation on EPT01 at a page the core does not own (not the
- * hypervisor's memory, not the emulated APIC page). 'access' is what the
+ * hypervisor's memory, not the emulated APIC page); with nested VMX also an
+ * L2's access that its L1's EPT maps to such a page (gpa: L1's, gva: L2's;
+ * nested_caller_is_l2() in xmhf/nested.h). 'access' is what the
  * access tried (the exit qualification's bits 2:0, SDM Vol. 3 Table 28-7);
  * gva only with gva_valid. PASS: #GP(0), what the guest gets for unmapped
  * memory. */
@@ -94,6 +96,14 @@ enum hypapp_result hypapp_isolation_timeout(struct guest_regs *regs);
  * boot CPU, reset ports, ACPI sleep): called before the core powers off or
  * lets the reset through, on the CPU that saw it; scrub secrets here. */
 void hypapp_guest_shutdown(void);
+
+/* Nested VMX: an exit of L2 for VMCALL (regs: L2's) or CPUID (EAX/ECX: leaf, subleaf) that L0
+ * takes instead of reflecting it to L1 (docs/nested.md "Exits of L2"): true for the hypapp's
+ * calls for L2 callers. Then the core handles the exit on VMCS02 and the hypapp's
+ * hypapp_hypercall / hypapp_cpuid run with nested_caller_is_l2() (xmhf/nested.h). Asked with
+ * VMCS02 current (guest_mode() is L2's). Default: false, every such exit is L1's. */
+bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs);
+bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf);
 
 /* Nested VMX (declared for the nested-VMX issue; nothing calls them yet):
  * the guest enters its L2 guest (VMLAUNCH/VMRESUME), and an L2 exit that

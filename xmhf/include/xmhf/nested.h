@@ -77,6 +77,20 @@ bool nested_entry_failed(struct guest_regs *regs);
  * VMCS01 current; false: the core injects it into the current VMCS. */
 bool nested_nmi_exit_to_l1(void);
 enum nested_init nested_init_signal(void);
+/* For the hypapp's hooks: the exit being handled is one of L2's that L0 takes (VMCS02 current:
+ * the guest_* accessors of xmhf/guest.h see L2's state); with ept12, L1 runs L2 with EPT (its
+ * "enable EPT" in VMCS12), so L2's guest-physical addresses are not L1's. */
+bool nested_caller_is_l2(void);
+bool nested_caller_ept12(void);
+/* An L2 caller's guest-physical address as L1's, for an access of 'access' (EPT_R, EPT_W,
+ * EPT_X: the rights EPT12 must give, SDM Vol. 3 29.3.3.2): through EPT12 with ept12, else the
+ * same address. False: EPT12 does not map it so (the caller checks guest RAM after). */
+bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out);
+/* guest_isolate_begin (first) and guest_isolate_end (last) on this CPU: with an L2 caller,
+ * VMCS02 runs the isolated code with L0's controls only, and gets L1's back at the end
+ * (nested/isolation.c). Nothing for an L1 caller. */
+void nested_isolation_begin(void);
+void nested_isolation_end(void);
 #else
 static inline bool nested_vmx_offered(void) { return false; }
 static inline enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { return NESTED_MSR_NOT_MINE; }
@@ -92,6 +106,15 @@ static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return 
 static inline bool nested_entry_failed(struct guest_regs *regs) { return false; }
 static inline bool nested_nmi_exit_to_l1(void) { return false; }
 static inline enum nested_init nested_init_signal(void) { return NESTED_INIT_NOT_MINE; }
+static inline bool nested_caller_is_l2(void) { return false; }
+static inline bool nested_caller_ept12(void) { return false; }
+static inline bool nested_l2_gpa_to_l1(l2_gpa_t gpa, u64 access, l1_gpa_t *out)
+{
+	*out = l1_gpa(gpa.v);
+	return true;
+}
+static inline void nested_isolation_begin(void) {}
+static inline void nested_isolation_end(void) {}
 #endif
 
 /* What the core gives nested/ (xmhf/runtime/nested_services.c) */
@@ -129,6 +152,11 @@ bool guest_phys_write(l1_gpa_t gpa, const void *buf, u64 len);
 /* Post REQUEST_NESTED to this CPU: nested_requests runs before its next
  * VM entry (also when the request comes after the entry path looked). */
 void nested_request_before_entry(void);
+/* An EPT violation (qualification q, SDM Vol. 3 Table 28-7) of the current VMCS at L1's page
+ * gpa, which EPT01 denies: the hypapp's (hypapp_ept_violation) unless the core owns the page
+ * (the hypervisor's memory, the emulated APIC page, a hidden device's page). True: the hypapp
+ * handled it (e.g. a PAL call of an L2 caller on EPT12, whose page is lent). */
+bool l0_offer_ept_violation(struct guest_regs *regs, l1_gpa_t gpa, u64 q);
 /* INVEPT single-context (SDM Vol. 3 32.3 INVEPT) of an EPTP of nested/'s
  * own tables (EPT02) on this CPU: its cached mappings are gone. */
 void nested_invept(u64 eptp);

@@ -18,6 +18,8 @@ struct guest_paging {
 	u64 cr0, cr3, cr4, efer;
 	u64 pdpte[4];       /* PAE paging: the PDPTE registers */
 	u64 phys_addr_mask; /* (1 << MAXPHYADDR) - 1 */
+	bool ept12;         /* an L2's, whose L1 uses EPT: its guest-physical addresses (tables and
+			     * result) are L1's through nested_l2_gpa_to_l1 (xmhf/nested.h) */
 };
 
 /* The current guest's paging state, from the VMCS. */
