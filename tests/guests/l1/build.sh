@@ -20,7 +20,7 @@ CFLAGS="-m32 -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-prote
   -I$ROOT/hypapps/trustvisor/pal_demo"
 objs=()
 for src in "$CHECKS"/{boot.S,console.c,acpi.c,idt.c,report.c,apic.c,tss.c} \
-           "$HERE"/{main.c,cpu.c,vmxon.c,vmxinsn.c,fields.c,ept.c,l2.c,l2tests.c,l2modes.c,interleave.c,stale.c,pal_l2.c}; do
+           "$HERE"/{main.c,cpu.c,vmxon.c,vmxinsn.c,fields.c,ept.c,l2.c,l2tests.c,l2modes.c,interleave.c,stale.c,pal_l2.c,init.c}; do
   obj=$OUT/obj/$(basename "$(dirname "$src")")-$(basename "${src%.*}").o
   gcc $CFLAGS -c "$src" -o "$obj"
   objs+=("$obj")

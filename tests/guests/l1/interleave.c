@@ -34,15 +34,14 @@ static void ap_entry(void)
         __asm__ volatile("cli; hlt");
 }
 
-/* CPU 1 runs work(); ap_wait waits for it to return (fail() after CPU1_WAIT_MS). */
-static void ap_start(uint32_t apic_id, void (*work)(void))
+void ap_start(uint32_t apic_id, void (*work)(void))
 {
     ap_work = work;
     ap_done = 0;
     start_ap_pm32(apic_id, ap_entry, ap_stack + sizeof ap_stack);
 }
 
-static bool ap_wait(void)
+bool ap_wait(void)
 {
     for (int ms = 0; ms < CPU1_WAIT_MS && !ap_done; ms++)
         udelay(1000);

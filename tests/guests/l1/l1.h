@@ -79,9 +79,15 @@ uint64_t ept_identity(void);                 /* (re)builds it; returns the EPTP 
 void ept_split_4k(uint32_t gpa);             /* the 2 MiB page holding gpa -> g_ept_pt */
 /* l2tests.c: bench=N */
 void l2_cpuid_bench(uint32_t n);
+/* interleave.c: CPU 1 (the AP of that APIC ID, started by INIT-SIPI-SIPI) runs work();
+ * ap_wait waits for it to return (fail() after a minute). */
+void ap_start(uint32_t apic_id, void (*work)(void));
+bool ap_wait(void);
 /* interleave.c: CPU 0 (the caller) in VMX while CPU 1 changes EPT01 (test hypercalls) */
 bool interleave_run(uint32_t cycles, uint32_t cpu1_apic_id);
 void shootdown_bench(uint32_t n, bool l2_page, uint32_t cpu1_apic_id);
+/* init.c: init_signal, INITs to CPU 1 in VMX root and L2 (CPU 0 runs it, 2 CPUs or more) */
+void init_signal_test(uint32_t cpu1_apic_id);
 /* stale.c: stale=N, the stale-field test (the hypervisor's test hypercalls, 2 CPUs); true if
  * every round passed */
 bool stale_fields_test(uint32_t n, uint32_t cpu1_apic_id);

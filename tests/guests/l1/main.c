@@ -7,6 +7,7 @@
 
 static char cmdline[256];
 static int n_pass, n_fail, n_cpus;
+static uint32_t first_ap_apic_id;           /* with n_cpus >= 2 */
 static volatile int ap_index, ap_done;
 static uint8_t ap_stack[8192] __attribute__((aligned(16)));
 
@@ -22,6 +23,15 @@ static void run_test(const struct l1_test *t)
         n_pass++;
         kprintf("L1: %s: PASS%s%s%s\n", t->name, msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
     }
+}
+
+/* CPU 0's test of another CPU (init.c) */
+static void init_signal(void)
+{
+    if (n_cpus < 2)
+        note("skip: needs 2 CPUs");
+    else
+        init_signal_test(first_ap_apic_id);
 }
 
 static void run_matrix(int cpu)
@@ -43,6 +53,8 @@ static void run_matrix(int cpu)
         run_test(&l2_mode_tests[i]);
     for (int i = 0; i < n_pal_l2_tests; i++)
         run_test(&pal_l2_tests[i]);
+    if (cpu == 0)
+        run_test(&(const struct l1_test){ "init_signal", init_signal });
 }
 
 static void ap_main(void)
@@ -141,6 +153,9 @@ void kmain(uint32_t magic, const uint8_t *mbi)
         finish();
     }
     uint32_t bsp = apic_id();
+    for (int i = n_cpus - 1; i >= 0; i--)
+        if (ids[i] != bsp)
+            first_ap_apic_id = ids[i];
     if (two_cpu_run(ids, bsp))
         finish();
     run_matrix(0);
