@@ -44,6 +44,18 @@ build_linux_guest() {
 	fi
 }
 
+# run_linux NAME CPUS HIT DISK...: a Linux boot timed by bxtick.py (linux-boot.sh's header):
+# runs/NAME/ticks.txt has break_tick (the tick of 0x7C00 after HIT) and end_tick (power-off)
+run_linux() {
+	local name=$1 cpus=$2 after=$3; shift 3
+	local disks=(); for d in "$@"; do disks+=(--disk "$d"); done
+	$BXTICK --after "$after" --out "$BENCH_RESULTS/runs/$name" "${disks[@]}" --cpus "$cpus" \
+		--mem 1024 --timeout 900 >&2
+}
+linux_phase() { echo $(($(kv "$1/ticks.txt" end_tick) - $(kv "$1/ticks.txt" break_tick))); }
+# the guest's first user program's RDTSC (BENCH-TSC) - break_tick
+to_userspace() { echo $(($(sed -n 's/^BENCH-TSC \([0-9]*\).*/\1/p' "$1/serial.txt" | head -1) - $(kv "$1/ticks.txt" break_tick))); }
+
 # run commands in the background, at most BENCH_JOBS at a time; `wait_all` waits for them
 declare -a BG_PIDS=()
 bg() {

@@ -21,16 +21,10 @@ HV_AFTER=${HV_AFTER:-10000000}
 
 build_hv
 build_linux_guest
-run() {   # NAME CPUS HIT DISK...
-	local name=$1 cpus=$2 after=$3; shift 3
-	local disks=(); for d in "$@"; do disks+=(--disk "$d"); done
-	$BXTICK --after "$after" --out "$BENCH_RESULTS/runs/$name" "${disks[@]}" --cpus "$cpus" \
-		--mem 1024 --timeout 900 >&2
-}
 for c in "${CPUS[@]}"; do
 	log "Linux boot, $c CPU(s): bare and under the hypervisor"
-	bg run linux-bare-${c}cpu "$c" 0 "$LINUX_DISK"
-	bg run linux-hv-${c}cpu "$c" "$HV_AFTER" "$BENCH_BUILD/xmhf-grub.img" "$LINUX_DISK"
+	bg run_linux linux-bare-${c}cpu "$c" 0 "$LINUX_DISK"
+	bg run_linux linux-hv-${c}cpu "$c" "$HV_AFTER" "$BENCH_BUILD/xmhf-grub.img" "$LINUX_DISK"
 done
 wait_all || log "some run failed (see $BENCH_RESULTS/runs/linux-*/)"
 
