@@ -19,10 +19,12 @@ log "building $EVLOG_BUILD (--event-logger)"
 ./build.sh --out "$EVLOG_BUILD" --event-logger >"$EVLOG_BUILD.build.log" 2>&1 ||
 	{ tail -20 "$EVLOG_BUILD.build.log" >&2; exit 1; }
 build_linux_guest
+declare -A HV_OF=([off]=$BENCH_BUILD [on]=$EVLOG_BUILD)
+log "Linux boot on ${CPUS[*]} CPU(s), event logger off and on"
 for c in "${CPUS[@]}"; do
-	log "Linux boot, $c CPU(s): event logger off and on"
-	bg run_linux evlog-off-${c}cpu "$c" "$HV_AFTER" "$BENCH_BUILD/xmhf-grub.img" "$LINUX_DISK"
-	bg run_linux evlog-on-${c}cpu "$c" "$HV_AFTER" "$EVLOG_BUILD/xmhf-grub.img" "$LINUX_DISK"
+	for v in off on; do
+		bg run_linux "evlog-$v-${c}cpu" "$c" "$HV_AFTER" "${HV_OF[$v]}/xmhf-grub.img" "$LINUX_DISK"
+	done
 done
 wait_all || log "some run failed (see $BENCH_RESULTS/runs/evlog-*/)"
 
