@@ -229,13 +229,15 @@ static void test_misc_enable(void **state)
 	assert_int_equal(fake_wrmsr_safe_calls, 0);
 }
 
-/* DEBUGCTL takes only 0: no LBR, BTF, BTS (the CPU clears it on every VM
- * exit; reads pass through, test_msr_policy.c). IA32_XSS: never the PT state. */
+/* DEBUGCTL reads 0 and takes only 0: no LBR, BTF, BTS (the CPU clears it on
+ * every VM exit and VMCS01 does not load it). IA32_XSS: never the PT state. */
 static void test_debugctl_and_xss(void **state)
 {
 	(void)state;
 	u64 v;
 	msr_set(MSR_IA32_DEBUGCTL, 0x3);
+	assert_true(guest_rdmsr(MSR_IA32_DEBUGCTL, &v));
+	assert_int_equal(v, 0);
 	assert_true(guest_wrmsr(MSR_IA32_DEBUGCTL, 0));
 	assert_false(guest_wrmsr(MSR_IA32_DEBUGCTL, BIT(6) | BIT(7))); /* BTS to the DS area */
 	assert_false(guest_wrmsr(MSR_IA32_DEBUGCTL, BIT(0)));

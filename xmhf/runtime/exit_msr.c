@@ -47,6 +47,8 @@ void handle_rdmsr(struct guest_regs *regs)
 		value = FEATURE_CONTROL_LOCK; /* locked, VMX off: VMX is not offered */
 	else if (msr == MSR_IA32_MISC_ENABLE)
 		ok = misc_enable(&value);
+	else if (msr == MSR_IA32_DEBUGCTL)
+		value = 0; /* cleared by every VM exit (SDM Vol. 3 28.5.1): no LBR/BTF/BTS offered */
 	else
 		ok = msr_forwarded(msr, false) && rdmsr_safe(msr, &value);
 	if (!ok) {
@@ -142,7 +144,7 @@ void handle_wrmsr(struct guest_regs *regs)
 	else if (msr == MSR_IA32_MISC_ENABLE)
 		ok = misc_enable(&now) && value == now; /* no feature may be toggled */
 	else if (msr == MSR_IA32_DEBUGCTL)
-		ok = value == 0; /* no LBR/BTF/BTS offered (reads pass: msr_policy.c) */
+		ok = value == 0;
 	else if (msr == MSR_IA32_XSS)
 		ok = write_xss(value);
 	else

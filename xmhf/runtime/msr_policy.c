@@ -29,11 +29,6 @@ const struct msr_range msr_pass_through[] = {
 	{ MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_EIP, true, true },
 	/* PAT is saved and loaded by the VM-exit and VM-entry controls. */
 	{ MSR_IA32_PAT, MSR_IA32_PAT, true, true },
-	/* Reads only: DEBUGCTL is 0 whenever the guest runs (every VM exit
-	 * clears it, SDM Vol. 3 28.5.1; the guest's writes must be 0,
-	 * exit_msr.c): no LBR, BTF, BTS offered. KVM reads it before each VM
-	 * entry of its guests. */
-	{ MSR_IA32_DEBUGCTL, MSR_IA32_DEBUGCTL, true, false },
 	/* Reads only: free-running counters (information; Linux polls them). */
 	{ MSR_IA32_MPERF, MSR_IA32_APERF, true, false },
 	/* The guest owns its APIC timer; the hypervisor uses none. */
