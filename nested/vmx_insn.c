@@ -3,6 +3,7 @@
  * VMPTRST, VMLAUNCH/VMRESUME (each instruction's "Operation" in 32.3). */
 #include <nested/vmcs02.h>
 #include <nested/vmx_insn.h>
+#include <xmhf/hypapp.h>
 #include <xmhf/log.h>
 #include <xmhf/nested.h>
 
@@ -87,10 +88,10 @@ void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)
 	shadow_flush(n);
 }
 
-bool nested_vmcall(void)
+bool nested_vmcall(const struct guest_regs *regs)
 {
 	struct nested_cpu *n = nested_cpu();
-	if (nested_mode(n) != VMX_MODE_L1_ROOT)
+	if (nested_mode(n) != VMX_MODE_L1_ROOT || hypapp_l1_root_vmcall_is_mine(regs))
 		return false;
 	if (undefined(n, EXIT_REASON_VMCALL))
 		inject_exception(VECTOR_UD, false, 0);

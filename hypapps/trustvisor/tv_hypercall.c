@@ -41,6 +41,14 @@ bool tv_hc_is_l2_call(u64 rax, bool caller64)
 	return nr >= TV_HC_L2_OFFSET && nr - TV_HC_L2_OFFSET <= TV_HC_L2_LAST;
 }
 
+bool tv_hc_is_l1_root_call(u64 rax, bool caller64)
+{
+	struct tv_hc_regs in = { .rax = rax, .caller64 = caller64 };
+	struct tv_hypercall hc;
+	tv_hc_decode(&in, &hc);
+	return hc.kind != TV_HC_KIND_ERROR;
+}
+
 bool tv_cpuid_is_l2_leaf(u32 eax, u32 ecx) { return eax == TV_CPUID_LEAF && ecx == TV_HC_L2_OFFSET; }
 
 int tv_hc_test_line(char *buf, size_t size, u64 value)

@@ -33,6 +33,10 @@ void tv_hc_decode(const struct tv_hc_regs *in, struct tv_hypercall *out);
  * hypapp's (L0 takes them, L1 never sees them). */
 #define TV_HC_L2_LAST 0xffu
 bool tv_hc_is_l2_call(u64 rax, bool caller64);
+/* An L1 caller's VMCALL that is one of TrustVisor's calls (TV_HC_REG, TV_HC_UNREG, TV_HC_TEST),
+ * claimed also while L1 is in VMX root operation (hypapp_l1_root_vmcall_is_mine); other numbers
+ * there get nested VMX's answer. */
+bool tv_hc_is_l1_root_call(u64 rax, bool caller64);
 bool tv_cpuid_is_l2_leaf(u32 eax, u32 ecx);
 
 /* TV_HC_TEST's console line, "test hypercall, rcx=0x%016llx" (what XMHF64 prints and CI

@@ -186,6 +186,8 @@ enum hypapp_result hypapp_cpuid(struct guest_regs *regs, u32 leaf, u32 subleaf)
 /* L0 takes these exits of L2 (nested VMX): TrustVisor's calls for L2 callers. */
 bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs) { return tv_hc_is_l2_call(regs->rax, caller64()); }
 bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf) { return tv_cpuid_is_l2_leaf(leaf, subleaf); }
+/* ... and L1's calls while it is in VMX root operation (e.g. with KVM loaded). */
+bool hypapp_l1_root_vmcall_is_mine(const struct guest_regs *regs) { return tv_hc_is_l1_root_call(regs->rax, caller64()); }
 
 /* Inside a PAL: an exit other than its return ends the call with an error for the caller. */
 enum hypapp_result hypapp_io(struct guest_regs *regs, u16 port, u32 size, u32 flags)

@@ -113,7 +113,7 @@ WEAK void guest_step_cancel(void) {}
 WEAK bool nested_vmx_offered(void) { return false; }
 WEAK enum nested_msr_result nested_rdmsr(u32 msr, u64 *value) { (void)msr, (void)value; return NESTED_MSR_NOT_MINE; }
 WEAK bool nested_cr_write_allowed(u64 new0, u64 new4) { (void)new0; return !(new4 & CR4_VMXE); }
-WEAK bool nested_vmcall(void) { return false; }
+WEAK bool nested_vmcall(const struct guest_regs *regs) { (void)regs; return false; }
 WEAK void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) { (void)cpu, (void)changes; }
 WEAK void nested_requests(void) {}
 WEAK void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason)

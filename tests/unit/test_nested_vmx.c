@@ -281,28 +281,41 @@ static void test_vmlaunch_vmresume(void **state)
 	assert_int_equal(insn_error(), VMERR_ENTRY_INVALID_CONTROLS);
 }
 
+static bool hypapp_claims_root_vmcall;
+bool hypapp_l1_root_vmcall_is_mine(const struct guest_regs *r)
+{
+	assert_ptr_equal(r, &regs);
+	return hypapp_claims_root_vmcall;
+}
+
 /* VMCALL: not nested VMX's outside VMX operation (the core's #UD or hypercall),
- * VMfail(1) in L1's VMX root, #GP at CPL 3. */
+ * VMfail(1) in L1's VMX root, #GP at CPL 3; not nested VMX's either where the
+ * hypapp claims the call (then hypapp_hypercall, as outside VMX operation). */
 static void test_vmcall_in_root(void **state)
 {
 	(void)state;
-	assert_false(nested_vmcall());
+	assert_false(nested_vmcall(&regs));
 	vmxon_ok();
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED_1 | ARITH_FLAGS);
-	assert_true(nested_vmcall());
+	assert_true(nested_vmcall(&regs));
 	assert_int_equal(outcome(), FAIL_INVALID);
 	vmptrld_ok(VMCS_A);
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED_1 | ARITH_FLAGS);
-	assert_true(nested_vmcall());
+	assert_true(nested_vmcall(&regs));
 	assert_int_equal(outcome(), FAIL_VALID);
 	assert_int_equal(insn_error(), VMERR_VMCALL_IN_ROOT);
 	vmcs_set(VMCS_GUEST_RIP, RIP0);
 	vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED_1 | ARITH_FLAGS);
 	vmcs_set(VMCS_GUEST_SS_AR_BYTES, AR_DATA_RW_ACCESSED | (3 << AR_DPL_SHIFT));
-	assert_true(nested_vmcall());
+	assert_true(nested_vmcall(&regs));
 	assert_int_equal(fault_vector(), VECTOR_GP);
+	hypapp_claims_root_vmcall = true;
+	vmcs_set(VMCS_GUEST_RIP, RIP0);
+	assert_false(nested_vmcall(&regs));
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), RIP0);
+	hypapp_claims_root_vmcall = false;
 }
 
 static enum outcome inv(u32 reason, u64 type, u64 low, u64 high)

@@ -93,12 +93,13 @@ bool e820_hook_handle(struct guest_regs *regs)
 
 /* VMCALL: the E820 stub first (the core's own, real mode at a fixed
  * address), then in L1's VMX root operation the CPU's answer there
- * (nested VMX: VMfail, docs/nested.md), then the hypapp's hypercalls,
+ * (nested VMX: VMfail, docs/nested.md) unless the hypapp claims the call,
+ * then the hypapp's hypercalls,
  * else #UD (the CPU's answer to VMCALL outside VMX operation). */
 void handle_vmcall(struct guest_regs *regs)
 {
 	if (xcall_debug_hypercall(regs))
 		return;
-	if (!e820_hook_handle(regs) && !nested_vmcall() && hypapp_hypercall(regs) == HYPAPP_PASS)
+	if (!e820_hook_handle(regs) && !nested_vmcall(regs) && hypapp_hypercall(regs) == HYPAPP_PASS)
 		inject_exception(VECTOR_UD, false, 0);
 }

@@ -26,5 +26,6 @@ DEFAULT_HOOK enum hypapp_result hypapp_isolation_timeout(struct guest_regs *regs
 DEFAULT_HOOK void hypapp_guest_shutdown(void) {}
 DEFAULT_HOOK bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs) { return false; }
 DEFAULT_HOOK bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf) { return false; }
+DEFAULT_HOOK bool hypapp_l1_root_vmcall_is_mine(const struct guest_regs *regs) { return false; }
 DEFAULT_HOOK enum hypapp_result hypapp_nested_entry(struct guest_regs *regs) { return HYPAPP_PASS; }
 DEFAULT_HOOK enum hypapp_result hypapp_nested_exit(struct guest_regs *regs, u32 exit_reason) { return HYPAPP_PASS; }

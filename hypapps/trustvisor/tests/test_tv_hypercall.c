@@ -62,6 +62,19 @@ static void test_l2_exits_claimed(void **state)
 	assert_false(tv_cpuid_is_l2_leaf(TV_CPUID_LEAF + 1, TV_HC_L2_OFFSET));
 }
 
+/* In L1's VMX root operation: TrustVisor's three calls, nothing else (micro-TPM's 3 included). */
+static void test_l1_root_calls_claimed(void **state)
+{
+	(void)state;
+	assert_true(tv_hc_is_l1_root_call(TV_HC_REG, true));
+	assert_true(tv_hc_is_l1_root_call(TV_HC_UNREG, true));
+	assert_true(tv_hc_is_l1_root_call(0xdead00000000ull | TV_HC_TEST, false)); /* low half only */
+	assert_false(tv_hc_is_l1_root_call(0xdead00000000ull | TV_HC_TEST, true));
+	assert_false(tv_hc_is_l1_root_call(0, true)); /* nested VMX's VMfail */
+	assert_false(tv_hc_is_l1_root_call(3, true));
+	assert_false(tv_hc_is_l1_root_call(TV_HC_L2_OFFSET + TV_HC_REG, true));
+}
+
 /* A 32-bit caller's registers count with their low halves (undefined upper halves). */
 static void test_32bit_caller(void **state)
 {
@@ -143,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_l2_offset),
 		cmocka_unit_test(test_l2_exits_claimed),
+		cmocka_unit_test(test_l1_root_calls_claimed),
 		cmocka_unit_test(test_32bit_caller),
 		cmocka_unit_test(test_unsupported_and_unknown),
 		cmocka_unit_test(test_test_line),

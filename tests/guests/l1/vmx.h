@@ -203,10 +203,10 @@ static inline uint32_t vmwrite(uint32_t field, uint32_t val)
     __asm__ volatile(VMX_PRE "vmwrite %[v], %[f]" VMX_POST : [fl] "=r"(fl) : [f] "r"(field), [v] "r"(val), [all] "i"(VMX_STATUS_FLAGS) : "cc", "memory");
     return fl & VMX_STATUS_FLAGS;
 }
-static inline uint32_t vmcall_root(void)
+static inline uint32_t vmcall_root(void)       /* EAX 0: no hypapp's call (hypapp_l1_root_vmcall_is_mine) */
 {
     uint32_t fl;
-    __asm__ volatile(VMX_PRE "vmcall" VMX_POST : [fl] "=r"(fl) : [all] "i"(VMX_STATUS_FLAGS) : "cc", "memory");
+    __asm__ volatile(VMX_PRE "vmcall" VMX_POST : [fl] "=r"(fl) : [all] "i"(VMX_STATUS_FLAGS), "a"(0) : "cc", "memory");
     return fl & VMX_STATUS_FLAGS;
 }
 static inline uint32_t vmlaunch_fail(void)           /* VMLAUNCH that is expected to fail */

@@ -104,6 +104,11 @@ void hypapp_guest_shutdown(void);
  * VMCS02 current (guest_mode() is L2's). Default: false, every such exit is L1's. */
 bool hypapp_l2_vmcall_is_mine(const struct guest_regs *regs);
 bool hypapp_l2_cpuid_is_mine(u32 leaf, u32 subleaf);
+/* Nested VMX: a VMCALL of L1 in its VMX root operation, which the CPU answers with VMfail or
+ * #GP(0) (SDM Vol. 2B VMCALL): true for the hypapp's own calls, which then go to
+ * hypapp_hypercall as outside VMX operation (Linux with KVM is in VMX root on every CPU while
+ * a VM exists, and its processes still call the hypapp). Default: false, nested VMX's answer. */
+bool hypapp_l1_root_vmcall_is_mine(const struct guest_regs *regs);
 
 /* Nested VMX (declared for the nested-VMX issue; nothing calls them yet):
  * the guest enters its L2 guest (VMLAUNCH/VMRESUME), and an L2 exit that

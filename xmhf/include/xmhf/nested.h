@@ -51,8 +51,9 @@ bool nested_cr_write_allowed(u64 new0, u64 new4);
  * instruction's outcome for L1, as the SDM says (Vol. 3 chapter 32). */
 void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reason);
 /* VMCALL in L1's VMX root operation is VMfail(VMCALL executed in VMX root
- * operation) (32.3 VMCALL), not a hypercall: true then (done). */
-bool nested_vmcall(void);
+ * operation) (32.3 VMCALL), not a hypercall, unless the hypapp claims it
+ * (hypapp_l1_root_vmcall_is_mine): true then (done). */
+bool nested_vmcall(const struct guest_regs *regs);
 /* This CPU's EPT01 changed (rights of some pages, a page relocated, an
  * MTRR or APIC rebuild) and the core flushes it: the EPT02 entries built
  * from the changed pages' old EPT01 leaves are dropped, every EPT02 if
@@ -99,7 +100,7 @@ static inline void nested_vmx_instruction(struct guest_regs *regs, u32 exit_reas
 {
 	inject_exception(VECTOR_UD, false, 0); /* not in VMX operation (Vol. 3 32.3) */
 }
-static inline bool nested_vmcall(void) { return false; }
+static inline bool nested_vmcall(const struct guest_regs *regs) { (void)regs; return false; }
 static inline void nested_ept01_changed(u32 cpu, const struct ept01_changes *changes) {}
 static inline void nested_requests(void) {}
 static inline bool nested_l2_exit(struct guest_regs *regs, u32 reason) { return false; }
