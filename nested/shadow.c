@@ -21,7 +21,7 @@ bool shadow_reads(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any
 bool shadow_writes(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any)
 {
 	const struct vmcs12_field *f = &vmcs12_fields[i];
-	return (f->props & VF_COPY) && !(f->props & VF_RO) && shadow_reads(c, i, vmwrite_any);
+	return (f->props & VF_HOT) && !(f->props & VF_RO) && shadow_reads(c, i, vmwrite_any);
 }
 
 /* 26.6.15: bit x of a bitmap is the field whose encoding has bits 14:0 =
