@@ -20,7 +20,7 @@ struct shadow_state {
 	bool active;   /* VMCS01 uses the shadow VMCS (a VMCS12 is current) */
 	u64 reads[VMCS12_DIRTY_WORDS]; /* by table index: VMREAD does not exit */
 	u16 n_writes;
-	u16 writes[VMCS12_N_FIELDS];   /* table indexes VMWRITE reaches without an exit */
+	struct vmcs12_slot writes[VMCS12_N_FIELDS]; /* the fields VMWRITE reaches without an exit */
 };
 
 /* Whether L1's VMREAD (VMWRITE) of field i goes to the shadow VMCS: every
