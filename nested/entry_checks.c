@@ -64,6 +64,22 @@ static bool event_injection_ok(const struct nested_cpu *n)
 	return true;
 }
 
+/* 27.2.1-27.2.4 read VMCS12's controls and host state, L1's capabilities
+ * (fixed per CPU) and, for an event to inject, guest CR0: only with the
+ * valid bit, which L1 writes (dirty), since every exit to L1 clears it
+ * (28.2). L0's other changes of VMCS12 (exits) are guest state and exit
+ * information. */
+bool entry_controls_host_unchanged(const struct nested_cpu *n)
+{
+	const struct vmcs12 *v = &n->current;
+	if (n->vmcs02_of != v->addr)
+		return false;
+	for (u32 w = 0; w < VMCS12_DIRTY_WORDS; w++)
+		if (v->dirty[w] & n->lists.checked_mask[w])
+			return false;
+	return true;
+}
+
 bool entry_controls_valid(const struct nested_cpu *n)
 {
 	u64 pin = GET(PIN_BASED_VM_EXEC_CONTROL), proc = GET(CPU_BASED_VM_EXEC_CONTROL);
@@ -114,7 +130,6 @@ bool entry_host_state_valid(const struct nested_cpu *n)
 {
 	u64 exit = GET(VM_EXIT_CONTROLS), cr4 = GET(HOST_CR4);
 	bool host64 = exit & EXIT_HOST_ADDR_SPACE_SIZE;
-	bool l1_ia32e = vmcs01_read(VMCS_GUEST_IA32_EFER) & EFER_LMA;
 
 	/* 27.2.2 host control registers and MSRs */
 	FAILS(!l1_cr_valid(&n->caps, GET(HOST_CR0), MSR_IA32_VMX_CR0_FIXED0));
@@ -134,11 +149,18 @@ bool entry_host_state_valid(const struct nested_cpu *n)
 	FAILS(!l1_canonical(GET(HOST_FS_BASE)) || !l1_canonical(GET(HOST_GS_BASE)) || !l1_canonical(GET(HOST_TR_BASE)));
 	FAILS(!l1_canonical(GET(HOST_GDTR_BASE)) || !l1_canonical(GET(HOST_IDTR_BASE)));
 	/* 27.2.4 address-space size */
-	FAILS(!l1_ia32e && ((GET(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) || host64));
-	FAILS(l1_ia32e && !host64);
 	FAILS(!host64 && (cr4 & CR4_PCIDE));
 	FAILS(!host64 && (GET(HOST_RIP) >> 32));
 	FAILS(host64 && (!(cr4 & CR4_PAE) || !l1_canonical(GET(HOST_RIP))));
+	return true;
+}
+
+bool entry_address_space_valid(const struct nested_cpu *n)
+{
+	bool host64 = GET(VM_EXIT_CONTROLS) & EXIT_HOST_ADDR_SPACE_SIZE;
+	bool l1_ia32e = vmcs01_read(VMCS_GUEST_IA32_EFER) & EFER_LMA;
+	FAILS(!l1_ia32e && ((GET(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) || host64));
+	FAILS(l1_ia32e && !host64);
 	return true;
 }
 

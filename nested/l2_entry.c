@@ -13,9 +13,10 @@ void l2_vm_entry(struct nested_cpu *n, const struct guest_regs *regs)
 	enum vm_insn_error error = 0;
 	u64 qualification;
 
-	if (!entry_controls_valid(n))
+	bool checked = entry_controls_host_unchanged(n);
+	if (!checked && !entry_controls_valid(n))
 		error = VMERR_ENTRY_INVALID_CONTROLS;
-	else if (!entry_host_state_valid(n))
+	else if ((!checked && !entry_host_state_valid(n)) || !entry_address_space_valid(n))
 		error = VMERR_ENTRY_INVALID_HOST_STATE;
 	else
 		error = vmcs02_prepare(n);

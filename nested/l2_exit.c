@@ -107,10 +107,9 @@ static void save_l2_state(struct nested_cpu *n)
 	u64 exit = GET(v, VM_EXIT_CONTROLS);
 	u64 dr7 = GET(v, GUEST_DR7), debugctl = GET(v, GUEST_IA32_DEBUGCTL);
 	u64 pat = GET(v, GUEST_IA32_PAT), efer = GET(v, GUEST_IA32_EFER);
-	for (u32 k = 0; k < n->lists.n_saved; k++) {
-		enum vmcs12_index i = n->lists.saved[k];
-		vmcs12_put(v, i, vmcs02_read(vmcs12_fields[i].encoding));
-	}
+	const struct vmcs12_slot *saved = n->lists.saved, *end = saved + n->lists.n_saved;
+	for (const struct vmcs12_slot *s = saved; s < end; s++)
+		vmcs12_put_read(v, s->index, vmcs02_read(s->encoding));
 	if (!(exit & EXIT_SAVE_DEBUG_CONTROLS)) {
 		vmcs12_put(v, VMCS12_IDX_GUEST_DR7, dr7);
 		vmcs12_put(v, VMCS12_IDX_GUEST_IA32_DEBUGCTL, debugctl);

@@ -21,7 +21,7 @@ bool shadow_reads(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any
 bool shadow_writes(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any)
 {
 	const struct vmcs12_field *f = &vmcs12_fields[i];
-	return (f->props & VF_COPY) && !(f->props & VF_RO) && shadow_reads(c, i, vmwrite_any);
+	return (f->props & VF_HOT) && !(f->props & VF_RO) && shadow_reads(c, i, vmwrite_any);
 }
 
 /* 26.6.15: bit x of a bitmap is the field whose encoding has bits 14:0 =
@@ -58,7 +58,7 @@ static void shadow_setup(struct nested_cpu *n)
 		s->reads[i / 64] |= 1ull << (i % 64);
 		bitmap_clear(pages[VMREAD_BITMAP], vmcs12_fields[i].encoding);
 		if (shadow_writes(&n->caps, i, any)) {
-			s->writes[s->n_writes++] = (u16)i;
+			s->writes[s->n_writes++] = (struct vmcs12_slot){ (u16)i, (u16)vmcs12_fields[i].encoding };
 			bitmap_clear(pages[VMWRITE_BITMAP], vmcs12_fields[i].encoding);
 		}
 	}
@@ -109,12 +109,11 @@ void shadow_sync(struct nested_cpu *n)
 	if (!n->shadow.active)
 		return;
 	make_current(shadow_page(SHADOW_VMCS), "the shadow VMCS");
-	for (u32 k = 0; k < n->shadow.n_writes; k++) {
-		enum vmcs12_index i = n->shadow.writes[k];
-		u64 value = vmcs02_read(vmcs12_fields[i].encoding);
-		if (value != v->value[i]) { /* L1's write: the CPU kept the field's width (26.11.2) */
-			v->value[i] = value;
-			vmcs12_mark_dirty(v, i);
+	for (const struct vmcs12_slot *s = n->shadow.writes; s < n->shadow.writes + n->shadow.n_writes; s++) {
+		u64 value = vmcs02_read(s->encoding);
+		if (value != v->value[s->index]) { /* L1's write: the CPU kept the field's width (26.11.2) */
+			v->value[s->index] = value;
+			vmcs12_mark_dirty(v, s->index);
 		}
 	}
 	make_current(vmcs01_region(), "VMCS01");

@@ -204,8 +204,10 @@ static void field_lists(struct nested_cpu *n)
 		u16 props = vmcs12_fields[i].props;
 		bool state = (props & VF_GUEST) && (props & (VF_COPY | VF_XLATE)) && i != VMCS12_IDX_VMCS_LINK_POINTER;
 		bool info = (props & VF_RO) && (props & VF_COPY);
+		if (props & (VF_CTRL | VF_HOST))
+			l->checked_mask[i / 64] |= 1ull << (i % 64);
 		if ((state || info || i == VMCS12_IDX_GUEST_PHYSICAL_ADDRESS) && l1_field_exists(&n->caps, &vmcs12_fields[i].exists))
-			l->saved[l->n_saved++] = (u16)i;
+			l->saved[l->n_saved++] = (struct vmcs12_slot){ (u16)i, (u16)vmcs12_fields[i].encoding };
 		if (!vmcs02_field_written(&n->caps, i))
 			continue;
 		if (props & VF_COPY) {

@@ -351,6 +351,50 @@ static void l2_exits(u32 reason, u64 qualification)
 	vmcs_set(VMCS_GUEST_RSP, 0x7777);
 }
 
+/* VMRESUME after an exit to L1: 27.2's checks of controls and host state
+ * are skipped for an unchanged VMCS12, never for what L1 wrote since,
+ * through the shadow (a hot control) or by an exit (host state), nor for
+ * L1's own mode (27.2.4, VMCS01). */
+static void l2_runs_then_cpuid_exit(void)
+{
+	l2_exits(EXIT_REASON_CPUID, 0);
+	assert_true(nested_l2_exit(&regs, EXIT_REASON_CPUID));
+	assert_int_equal(nested_mode(n), VMX_MODE_L1_ROOT);
+}
+
+static void test_entry_checks_after_an_exit(void **state)
+{
+	(void)state;
+	enter_l2();
+	l2_runs_then_cpuid_exit();
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	l2_runs_then_cpuid_exit();
+	u64 proc = get12(VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL);
+	assert_int_equal(l1_vmwrite(VMCS_CPU_BASED_VM_EXEC_CONTROL, 0), SUCCEED); /* allowed-0 bits clear */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(outcome(), FAIL_VALID);
+	assert_int_equal(insn_error(), VMERR_ENTRY_INVALID_CONTROLS);
+	assert_int_equal(l1_vmwrite(VMCS_CPU_BASED_VM_EXEC_CONTROL, proc), SUCCEED);
+	u64 cr4 = get12(VMCS12_IDX_HOST_CR4);
+	assert_int_equal(l1_vmwrite(VMCS_HOST_CR4, CR4_PAE), SUCCEED); /* no VMXE */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(outcome(), FAIL_VALID);
+	assert_int_equal(insn_error(), VMERR_ENTRY_INVALID_HOST_STATE);
+	assert_int_equal(l1_vmwrite(VMCS_HOST_CR4, cr4), SUCCEED);
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+	l2_runs_then_cpuid_exit();
+	u64 efer = vmcs_get(VMCS_GUEST_IA32_EFER);
+	vmcs_set(VMCS_GUEST_IA32_EFER, efer & ~EFER_LMA); /* L1 outside IA-32e mode: a 64-bit host is refused */
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(outcome(), FAIL_VALID);
+	assert_int_equal(insn_error(), VMERR_ENTRY_INVALID_HOST_STATE);
+	vmcs_set(VMCS_GUEST_IA32_EFER, efer);
+	exec(EXIT_REASON_VMRESUME, 0, 0);
+	assert_int_equal(nested_mode(n), VMX_MODE_L2);
+}
+
 static void test_exit_reflected(void **state)
 {
 	(void)state;
@@ -895,6 +939,7 @@ int main(void)
 		cmocka_unit_test_setup(test_gpaddr_outside_guest_ram_refused, setup_l2),
 		cmocka_unit_test_setup(test_entry_checks_vmfail, setup_l2),
 		cmocka_unit_test_setup(test_entry_checks_guest_state, setup_l2),
+		cmocka_unit_test_setup(test_entry_checks_after_an_exit, setup_l2),
 		cmocka_unit_test_setup(test_cpu_refusal_of_vmcs02, setup_l2),
 		cmocka_unit_test_setup(test_exit_reflected, setup_l2),
 		cmocka_unit_test_setup(test_exits_for_l0, setup_l2),

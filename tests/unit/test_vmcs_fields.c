@@ -169,7 +169,8 @@ static u32 popcount(u32 v) { return (u32)__builtin_popcount(v); }
 
 /* One type flag, the one bits 11:10 say; one nested handling; GPADDR only
  * on 64-bit fields; L0 only (and every supported) host field; read-only
- * data never goes L1 -> VMCS02 (copy back, or its own translator). */
+ * data never goes L1 -> VMCS02 (copy back, or its own translator); hot
+ * only on fields L1 can write. */
 static void test_property_flags_consistent(void **state)
 {
 	(void)state;
@@ -178,7 +179,7 @@ static void test_property_flags_consistent(void **state)
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const struct field *f = &fields[i];
 		u32 type = f->props & VF_TYPE_MASK, nested = f->props & VF_NESTED_MASK;
-		if (f->props & ~(VF_TYPE_MASK | VF_NESTED_MASK))
+		if (f->props & ~(VF_TYPE_MASK | VF_NESTED_MASK | VF_HOT))
 			fail_msg("%s: unknown property bits 0x%x", f->name, f->props);
 		if (type != type_flag[VMCS_ENC_TYPE(f->enc)])
 			fail_msg("%s 0x%x: type flags 0x%x disagree with bits 11:10", f->name, f->enc, type);
@@ -192,6 +193,8 @@ static void test_property_flags_consistent(void **state)
 			fail_msg("%s: host state neither taken from L0 nor unsupported", f->name);
 		if ((f->props & VF_RO) && !(f->props & (VF_COPY | VF_XLATE)))
 			fail_msg("%s: read-only data must be copied back or translated", f->name);
+		if ((f->props & VF_HOT) && (f->props & (VF_RO | VF_IGNORED | VF_UNSUPP)))
+			fail_msg("%s: hot (VMWRITE-shadowed) but not a field L1 writes", f->name);
 	}
 }
 

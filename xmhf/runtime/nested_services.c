@@ -9,10 +9,6 @@
 #include <xmhf/paging.h>
 #include <xmhf/string.h>
 
-u64 vmcs01_read(enum vmcs_field f) { return vmread(f); }
-void vmcs01_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
-u64 vmcs02_read(enum vmcs_field f) { return vmread(f); }
-void vmcs02_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
 hpa_t vmcs01_region(void) { return hpa((u64)percpu_pages[this_cpu_index()].vmcs01); }
 /* The exit path offers exits to nested VMX only while a VMCS02 is current. */
 bool vmcs_make_current(hpa_t region)

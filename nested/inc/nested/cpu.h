@@ -42,7 +42,8 @@ struct nested_cpu {
 		u16 n_copy, n_gpaddr, n_l0, n_xlate, n_saved;
 		u16 copy[VMCS12_N_FIELDS], gpaddr[VMCS12_N_FIELDS], l0[VMCS12_N_FIELDS], xlate[VMCS12_N_FIELDS];
 		u64 copy_mask[VMCS12_DIRTY_WORDS]; /* the copy list by table index */
-		u16 saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
+		u64 checked_mask[VMCS12_DIRTY_WORDS]; /* the controls and host state: what 27.2 checks */
+		struct vmcs12_slot saved[VMCS12_N_FIELDS]; /* what a reflected exit copies back: guest state, exit information */
 	} lists;
 	struct vmcs02_isolation isolation;
 };

@@ -20,17 +20,21 @@ struct shadow_state {
 	bool active;   /* VMCS01 uses the shadow VMCS (a VMCS12 is current) */
 	u64 reads[VMCS12_DIRTY_WORDS]; /* by table index: VMREAD does not exit */
 	u16 n_writes;
-	u16 writes[VMCS12_N_FIELDS];   /* table indexes VMWRITE reaches without an exit */
+	struct vmcs12_slot writes[VMCS12_N_FIELDS]; /* the fields VMWRITE reaches without an exit */
 };
 
 /* Whether L1's VMREAD (VMWRITE) of field i goes to the shadow VMCS: every
  * field L1 has that nested VMX keeps (not ignored, not unsupported) for
  * VMREAD, read-only exit information only where the CPU lets L0 write it
  * into the shadow (IA32_VMX_MISC[29], vmwrite_any); for VMWRITE only the
- * fields copied as is, no read-only data: L0 sees every write of a GPADDR,
- * translated or host-state field. Each VMWRITE-shadowed field costs a
- * VMREAD at every shadow_sync; the host state, which L1 rarely writes
- * (Linux KVM: when it changes), is cheaper as an exit. */
+ * table's hot fields (VF_HOT), no read-only data. Each VMWRITE-shadowed
+ * field costs a VMREAD at every shadow_sync, an exit costs thousands of
+ * ticks: the fields L1 hypervisors write before every VM entry are
+ * shadowed, the others (written when they change) exit and are emulated
+ * (the same cache, dirty and stale bits). Any handling is fine for a hot
+ * field: VMWRITE emulation has no side effect beyond the cache, and what
+ * L0 derives from a field (VMCS02, the entry checks, the host state of a
+ * reflected exit) it reads from the cache after shadow_sync. */
 bool shadow_reads(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any);
 bool shadow_writes(const struct l1_caps *c, enum vmcs12_index i, bool vmwrite_any);
 

@@ -58,16 +58,28 @@ struct vmcs12 {
 /* Field access on the cached VMCS12 (values are kept truncated to the
  * width); vmcs12_put marks a changed value stale. */
 static inline u64 vmcs12_get(const struct vmcs12 *v, enum vmcs12_index i) { return v->value[i]; }
-static inline void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
+/* value already of field i's width: VMREAD of a VMCS field clears the bits
+ * above it (32.3 VMREAD) */
+static inline void vmcs12_put_read(struct vmcs12 *v, enum vmcs12_index i, u64 value)
 {
-	/* 16- and 32-bit fields keep only their bits (26.11.2) */
-	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
-	value &= width_mask[vmcs12_fields[i].width];
 	if (v->value[i] == value)
 		return;
 	v->value[i] = value;
 	v->stale[i / 64] |= 1ull << (i % 64);
 }
+static inline void vmcs12_put(struct vmcs12 *v, enum vmcs12_index i, u64 value)
+{
+	/* 16- and 32-bit fields keep only their bits (26.11.2) */
+	static const u64 width_mask[4] = { [W16] = 0xffff, [W32] = 0xffffffff, [W64] = ~0ull, [WN] = ~0ull };
+	vmcs12_put_read(v, i, value & width_mask[vmcs12_fields[i].width]);
+}
+
+/* A field of a per-CPU list with its encoding next to its index, for the
+ * loops of every VM entry and exit (no table lookup per field). */
+struct vmcs12_slot {
+	u16 index;    /* enum vmcs12_index */
+	u16 encoding; /* full access (every encoding fits in 15 bits, 26.11.2) */
+};
 static inline void vmcs12_mark_dirty(struct vmcs12 *v, enum vmcs12_index i) { v->dirty[i / 64] |= 1ull << (i % 64); }
 static inline bool vmcs12_dirty(const struct vmcs12 *v, enum vmcs12_index i) { return v->dirty[i / 64] >> (i % 64) & 1; }
 

@@ -11,6 +11,7 @@
 
 #include <config.h>
 #include <xmhf/guest.h>
+#include <xmhf/vmcs_access.h>
 #include <xmhf/vmcs_fields.h>
 #include <xmhf/x86/events.h>
 #include <xmhf/x86/regs.h>
@@ -118,11 +119,13 @@ static inline void nested_isolation_begin(void) {}
 static inline void nested_isolation_end(void) {}
 #endif
 
-/* What the core gives nested/ (xmhf/runtime/nested_services.c) */
+/* What the core gives nested/ (xmhf/runtime/nested_services.c; the field
+ * accesses are VMREAD/VMWRITE inline, xmhf/vmcs_access.h: they run per
+ * field in every loop of a nested VM entry and exit) */
 /* The current CPU's VMCS01 (L1's state at the exit): every field of
  * VMCS_FIELDS that the CPU supports. */
-u64 vmcs01_read(enum vmcs_field f);
-void vmcs01_write(enum vmcs_field f, u64 v);
+static inline u64 vmcs01_read(enum vmcs_field f) { return vmread(f); }
+static inline void vmcs01_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
 /* VMCS02 and the shadow VMCS: nested/'s own regions per CPU.
  * vmcs_make_current is VMPTRLD, vmcs_clear VMCLEAR (false: the CPU refused,
  * a hypervisor bug); while one of them is current, vmcs02_read/write reach
@@ -130,8 +133,8 @@ void vmcs01_write(enum vmcs_field f, u64 v);
 hpa_t vmcs01_region(void);
 bool vmcs_make_current(hpa_t region);
 bool vmcs_clear(hpa_t region);
-u64 vmcs02_read(enum vmcs_field f);
-void vmcs02_write(enum vmcs_field f, u64 v);
+static inline u64 vmcs02_read(enum vmcs_field f) { return vmread(f); }
+static inline void vmcs02_write(enum vmcs_field f, u64 v) { vmwrite(f, v); }
 /* L0's MSR policy: true if L1's RDMSR (write: WRMSR) of msr runs without a
  * VM exit (VMCS01's MSR bitmap, msr_policy.c). */
 bool l0_msr_passed_through(u32 msr, bool write);
