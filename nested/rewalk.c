@@ -27,6 +27,8 @@ void nested_requests(void)
 	if (!n->rewalk_pending || nested_mode(n) != VMX_MODE_L2)
 		return;
 	n->rewalk_pending = false;
-	if (!vmcs02_rewalk(n))
+	if (!vmcs02_rewalk(n)) {
 		l2_entry_failure_on_vmcs02(n, EXIT_REASON_ENTRY_FAIL_GUEST, 0);
+		shadow_flush(n); /* L1 runs next: its VMREADs find the exit in the shadow VMCS */
+	}
 }

@@ -920,6 +920,10 @@ static void test_rewalk_of_denied_pages(void **state)
 	assert_int_equal(fake_vmcs_current, vmcs01_region().v);
 	assert_int_equal(get12(VMCS12_IDX_VM_EXIT_REASON), EXIT_REASON_ENTRY_FAIL_GUEST | EXIT_REASON_ENTRY_FAILURE);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RIP), HOST_RIP);
+	/* and in the shadow VMCS, where L1's VMREAD finds it */
+	assert_true(vmptrld(hpa(vmcs_get(VMCS_VMCS_LINK_POINTER))));
+	assert_int_equal(vmcs_get(VMCS_VM_EXIT_REASON), EXIT_REASON_ENTRY_FAIL_GUEST | EXIT_REASON_ENTRY_FAILURE);
+	back_to_vmcs01();
 	assert_true(vmptrld(hpa(vmcs02)));
 	field_writes(after);
 	for (u32 i = 0; i < VMCS12_N_FIELDS; i++)
