@@ -265,17 +265,14 @@ static bool gpaddr_translate(struct nested_cpu *n, enum vmcs12_index i)
 	return false;
 }
 
-/* The GPADDR fields, at VM entry and by the rewalk; the number translated. */
-static bool gpaddr_fields(struct nested_cpu *n, u32 *count)
+/* The GPADDR fields, at VM entry and by the rewalk. */
+static bool gpaddr_fields(struct nested_cpu *n)
 {
 	const struct vmcs02_fields *l = &n->lists;
 	n->io_bitmaps_denied = false;
-	*count = 0;
-	for (u32 k = 0; k < l->n_gpaddr; k++) {
+	for (u32 k = 0; k < l->n_gpaddr; k++)
 		if (!gpaddr_translate(n, l->gpaddr[k]))
 			return false;
-		++*count;
-	}
 	return true;
 }
 
@@ -299,13 +296,12 @@ static bool gpaddr_in_guest_ram(const struct nested_cpu *n)
 enum vm_insn_error vmcs02_prepare(struct nested_cpu *n)
 {
 	struct vmcs02_fields *l = &n->lists;
-	u32 count;
 	if (!l->n_copy)
 		field_lists(n);
 	n->rewalk_pending = false; /* this translates everything; a change from here on asks again */
 	n->l0.io_bitmaps = vmcs01_read(VMCS_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_IO_BITMAPS;
 	n->l0.eptp = vmcs01_read(VMCS_EPT_POINTER);
-	if (!gpaddr_in_guest_ram(n) || !gpaddr_fields(n, &count))
+	if (!gpaddr_in_guest_ram(n) || !gpaddr_fields(n))
 		return VMERR_ENTRY_INVALID_CONTROLS;
 	for (u32 k = 0; k < l->n_xlate; k++)
 		if (!translate(n, l->xlate[k], &n->vmcs02[l->xlate[k]]))
@@ -318,6 +314,12 @@ enum vm_insn_error vmcs02_prepare(struct nested_cpu *n)
 }
 
 static void write02(const struct nested_cpu *n, enum vmcs12_index i, u64 v) { vmcs02_write(vmcs12_fields[i].encoding, v); }
+
+static void write_gpaddr_fields(const struct nested_cpu *n)
+{
+	for (u32 k = 0; k < n->lists.n_gpaddr; k++)
+		write02(n, n->lists.gpaddr[k], n->vmcs02[n->lists.gpaddr[k]]);
+}
 
 /* VMCS02 after a VM exit holds VMCS12's guest state (l2_exit.c saved it):
  * for the same VMCS12 only what L1 wrote since is written again, with
@@ -343,8 +345,7 @@ void vmcs02_load(struct nested_cpu *n)
 			enum vmcs12_index i = w * 64 + (u32)__builtin_ctzll(bits);
 			write02(n, i, vmcs12_get(v, i));
 		}
-	for (u32 k = 0; k < l->n_gpaddr; k++)
-		write02(n, l->gpaddr[k], n->vmcs02[l->gpaddr[k]]);
+	write_gpaddr_fields(n);
 	for (u32 k = 0; all && k < l->n_l0; k++)
 		write02(n, l->l0[k], n->vmcs02[l->l0[k]]);
 	for (u32 k = 0; k < l->n_xlate; k++)
@@ -363,20 +364,18 @@ void vmcs02_load(struct nested_cpu *n)
  * too if an I/O bitmap's page became denied or usable again. Nothing else. */
 bool vmcs02_rewalk(struct nested_cpu *n)
 {
-	const struct vmcs02_fields *l = &n->lists;
 	enum vmcs12_index proc = VMCS12_IDX_CPU_BASED_VM_EXEC_CONTROL, eptp = VMCS12_IDX_EPT_POINTER;
-	u32 count;
-	if (!gpaddr_fields(n, &count))
+	if (!gpaddr_fields(n))
 		return false;
-	for (u32 k = 0; k < l->n_gpaddr; k++)
-		write02(n, l->gpaddr[k], n->vmcs02[l->gpaddr[k]]);
+	write_gpaddr_fields(n);
 	n->vmcs02[eptp] = eptp02(n);
 	write02(n, eptp, n->vmcs02[eptp]);
-	if (proc02(n) != n->vmcs02[proc]) {
-		n->vmcs02[proc] = proc02(n);
-		write02(n, proc, n->vmcs02[proc]);
+	u64 proc_now = proc02(n);
+	if (proc_now != n->vmcs02[proc]) {
+		n->vmcs02[proc] = proc_now;
+		write02(n, proc, proc_now);
 	}
 	evlog_count(rewalks);
-	evlog_add(EVLOG_rewalk_fields, count + 1);
+	evlog_add(EVLOG_rewalk_fields, n->lists.n_gpaddr + 1);
 	return true;
 }
