@@ -50,7 +50,7 @@ bool ap_wait(void)
     return ap_done;
 }
 
-static uint32_t lcg(uint32_t *seed) { return *seed = *seed * 1103515245u + 12345u; }
+uint32_t lcg(uint32_t *seed) { return *seed = *seed * 1103515245u + 12345u; }
 
 static void spin(uint32_t n)
 {

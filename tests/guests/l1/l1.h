@@ -83,6 +83,8 @@ void l2_cpuid_bench(uint32_t n);
  * ap_wait waits for it to return (fail() after a minute). */
 void ap_start(uint32_t apic_id, void (*work)(void));
 bool ap_wait(void);
+/* interleave.c: the next pseudo-random number of *seed (a linear congruential generator) */
+uint32_t lcg(uint32_t *seed);
 /* interleave.c: CPU 0 (the caller) in VMX while CPU 1 changes EPT01 (test hypercalls) */
 bool interleave_run(uint32_t cycles, uint32_t cpu1_apic_id);
 void shootdown_bench(uint32_t n, bool l2_page, uint32_t cpu1_apic_id);

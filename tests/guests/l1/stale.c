@@ -24,7 +24,6 @@ static uint8_t bitmap[2][4096] __attribute__((aligned(4096)));   /* I/O A and B,
 static volatile uint32_t round_go, round_done, mover_stop, moves_refused;
 static volatile uint32_t armed;              /* the round whose bit is set in the moved page, or 0 */
 static const struct stale_kind *volatile kind;
-static uint8_t mover_stack[8192] __attribute__((aligned(16)));
 
 static void set_bit(bool on)
 {
@@ -36,8 +35,7 @@ static void set_bit(bool on)
 static uint32_t random_below(uint32_t n)
 {
     static uint32_t seed = 12345;
-    seed = seed * 1103515245u + 12345u;
-    return (seed >> 16) % n;
+    return (lcg(&seed) >> 16) % n;
 }
 
 /* CPU 1, in the AP's flat 32-bit mode: per round a random wait, the move, a random wait, the bit,
@@ -95,7 +93,7 @@ static bool stale_rounds(const struct stale_kind *k, uint32_t n, uint32_t ap)
     kind = k;
     memset(bitmap, 0, sizeof bitmap);
     round_go = round_done = armed = mover_stop = moves_refused = 0;
-    start_ap_pm32(ap, mover, mover_stack + sizeof mover_stack);
+    ap_start(ap, mover);
     if (!vmx_on())
         goto out;
     l2_vmcs_init(0, &c, l2_reads, NULL);
